@@ -1,0 +1,7 @@
+"""SmartMarket core library: data, features, predictors, regime, ensemble, training, evaluation.
+
+Pure Python (numpy / polars / torch); nothing in this package imports Ray Serve, so every
+piece is testable without a cluster. ``deployments/`` adapts it to Ray Serve.
+"""
+
+__version__ = "0.1.0"

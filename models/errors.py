@@ -1,0 +1,69 @@
+"""Exception types of SmartMarket.
+
+Every user-facing failure raises one of these, so callers (the HTTP layer, the
+command-line scripts) can turn it into a clear 4xx / non-zero exit instead of a traceback.
+"""
+
+from __future__ import annotations
+
+
+class SmartMarketError(Exception):
+    """Base class of every error this project raises on purpose."""
+
+
+class DataValidationError(SmartMarketError, ValueError):
+    """Market data that cannot be used as it is.
+
+    Carries where the problem is (``source`` file, ``row``, ``column``) and ``reason``
+    so the message can name all of them.
+    """
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        source: str | None = None,
+        row: int | None = None,
+        column: str | None = None,
+    ) -> None:
+        self.reason = reason
+        self.source = source
+        self.row = row
+        self.column = column
+        parts = []
+        if source is not None:
+            parts.append(f"file {source}")
+        if row is not None:
+            parts.append(f"row {row}")
+        if column is not None:
+            parts.append(f"column {column!r}")
+        where = ", ".join(parts)
+        super().__init__(f"{where}: {reason}" if where else reason)
+
+
+class InsufficientDataError(SmartMarketError, ValueError):
+    """A window shorter than a predictor / detector needs."""
+
+    def __init__(self, needed: int, got: int, what: str = "window") -> None:
+        self.needed = needed
+        self.got = got
+        super().__init__(f"{what} has {got} bars; at least {needed} are needed")
+
+
+class UnknownPredictorError(SmartMarketError, KeyError):
+    """A predictor name that is not registered."""
+
+    def __str__(self) -> str:  # KeyError quotes its message otherwise
+        return str(self.args[0]) if self.args else "unknown predictor"
+
+
+class ModelNotFoundError(SmartMarketError, FileNotFoundError):
+    """No artifact for (symbol, model, version) in the registry."""
+
+
+class CorruptModelError(SmartMarketError):
+    """An artifact exists but is incomplete or fails its integrity check."""
+
+
+class ConfigError(SmartMarketError, ValueError):
+    """Invalid configuration (file, environment or arguments)."""

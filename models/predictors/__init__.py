@@ -1,0 +1,25 @@
+"""Predictors: the shared contract and its registry (implementations load on first use)."""
+
+from models.predictors.base import (
+    CLASSES,
+    DEFAULT_HORIZON,
+    Prediction,
+    Predictor,
+    available_predictors,
+    create_predictor,
+    predictor_class,
+    probabilities_from_score,
+    register_predictor,
+)
+
+__all__ = [
+    "CLASSES",
+    "DEFAULT_HORIZON",
+    "Prediction",
+    "Predictor",
+    "available_predictors",
+    "create_predictor",
+    "predictor_class",
+    "probabilities_from_score",
+    "register_predictor",
+]

@@ -1,0 +1,180 @@
+"""The one contract every predictor follows, and the registry that names them.
+
+A predictor says how many bars it needs (``min_bars``) and turns a window of candles
+(oldest first, a polars DataFrame with at least ``timestamp, open, high, low, close,
+volume``; extra indicator columns may already be there and are reused) into a
+:class:`Prediction`: probabilities for down / flat / up over the label horizon and a
+confidence in [0, 1]. The ensemble only ever sees this contract, so adding a predictor
+never edits the ensemble: register it by name with :func:`register_predictor`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, TypeVar
+
+import polars as pl
+
+from models.errors import InsufficientDataError, UnknownPredictorError
+
+CLASSES: tuple[str, str, str] = ("down", "flat", "up")
+"""Class order of every probability vector in the project."""
+
+DEFAULT_HORIZON = 4
+"""Default label horizon in bars (the forward log return over this many bars)."""
+
+OHLCV_COLUMNS: tuple[str, ...] = ("timestamp", "open", "high", "low", "close", "volume")
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """What one predictor says about one window.
+
+    ``probabilities`` are (down, flat, up) and sum to 1; ``confidence`` is in [0, 1] and
+    is the predictor's own measure of how sure it is (documented per predictor).
+    ``details`` carries explanatory values (rule scores, SMC events) for the API.
+    """
+
+    model: str
+    probabilities: tuple[float, float, float]
+    confidence: float
+    horizon_bars: int = DEFAULT_HORIZON
+    version: str | None = None
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        probs = tuple(float(p) for p in self.probabilities)
+        if len(probs) != 3:
+            raise ValueError(f"probabilities need 3 entries (down, flat, up), got {len(probs)}")
+        if any(not math.isfinite(p) or p < -1e-9 for p in probs):
+            raise ValueError(f"probabilities must be finite and non-negative, got {probs}")
+        total = sum(probs)
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"probabilities must sum to 1, got {total}")
+        conf = float(self.confidence)
+        if not math.isfinite(conf) or not 0.0 <= conf <= 1.0:
+            raise ValueError(f"confidence must be in [0, 1], got {self.confidence}")
+        object.__setattr__(self, "probabilities", tuple(max(p, 0.0) for p in probs))
+        object.__setattr__(self, "confidence", conf)
+
+    @property
+    def direction(self) -> int:
+        """-1 (down), 0 (flat) or +1 (up): the most probable class."""
+        probs = self.probabilities
+        return max(range(3), key=probs.__getitem__) - 1
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "probabilities": dict(zip(CLASSES, self.probabilities, strict=True)),
+            "confidence": self.confidence,
+            "horizon_bars": self.horizon_bars,
+            "version": self.version,
+            "details": dict(self.details),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Prediction:
+        probs = data["probabilities"]
+        if isinstance(probs, Mapping):
+            probs = tuple(probs[c] for c in CLASSES)
+        return cls(
+            model=data["model"],
+            probabilities=tuple(probs),
+            confidence=data["confidence"],
+            horizon_bars=data.get("horizon_bars", DEFAULT_HORIZON),
+            version=data.get("version"),
+            details=data.get("details", {}),
+        )
+
+
+def probabilities_from_score(score: float, flat_mass: float = 0.5) -> tuple[float, float, float]:
+    """Map a signed rule score in [-1, 1] to (down, flat, up).
+
+    A score of 0 puts ``flat_mass`` on flat and splits the rest evenly; as |score| grows,
+    mass moves from flat and from the opposite side to the side the score points at.
+    Rule-based predictors use this so their probabilities mean the same thing.
+    """
+    s = max(-1.0, min(1.0, float(score)))
+    flat = flat_mass * (1.0 - abs(s))
+    side = 1.0 - flat
+    up = side * (0.5 + 0.5 * s)
+    down = side - up
+    return (down, flat, up)
+
+
+class Predictor(ABC):
+    """Base class of all predictors: a name, the bars it needs, and ``predict``."""
+
+    name: ClassVar[str] = ""
+
+    @property
+    @abstractmethod
+    def min_bars(self) -> int:
+        """Fewest bars a window must have for :meth:`predict`."""
+
+    @abstractmethod
+    def predict(self, window: pl.DataFrame) -> Prediction:
+        """Predict from ``window`` (oldest first); only its last row is 'now'."""
+
+    def predict_batch(self, windows: Sequence[pl.DataFrame]) -> list[Prediction]:
+        """Predict many windows; neural predictors override this to batch on the device."""
+        return [self.predict(w) for w in windows]
+
+    def check_window(self, window: pl.DataFrame) -> None:
+        """Raise :class:`InsufficientDataError` when ``window`` is too short."""
+        if window.height < self.min_bars:
+            raise InsufficientDataError(self.min_bars, window.height, f"{self.name} window")
+
+
+P = TypeVar("P", bound=type[Predictor])
+
+# name -> class, or "module:Class" imported on first use (keeps torch off the import path
+# of code that only needs the rule-based predictors).
+_REGISTRY: dict[str, type[Predictor] | str] = {
+    "indicators": "models.predictors.technical:TechnicalPredictor",
+    "smc": "models.predictors.smc_predictor:SmcPredictor",
+    "transformer": "models.predictors.transformer:TransformerPredictor",
+    "cnn_lstm": "models.predictors.cnn_lstm:CnnLstmPredictor",
+}
+
+
+def register_predictor(name: str) -> Callable[[P], P]:
+    """Class decorator: make a predictor constructible by ``name``."""
+
+    def decorate(cls: P) -> P:
+        cls.name = name
+        _REGISTRY[name] = cls
+        return cls
+
+    return decorate
+
+
+def predictor_class(name: str) -> type[Predictor]:
+    """The class registered under ``name`` (imported on first use)."""
+    try:
+        entry = _REGISTRY[name]
+    except KeyError:
+        known = ", ".join(sorted(_REGISTRY))
+        raise UnknownPredictorError(f"unknown predictor {name!r}; known: {known}") from None
+    if isinstance(entry, str):
+        module_name, _, attr = entry.partition(":")
+        cls = getattr(importlib.import_module(module_name), attr)
+        _REGISTRY[name] = cls
+        cls.name = name
+        return cls
+    return entry
+
+
+def create_predictor(name: str, **kwargs: Any) -> Predictor:
+    """Build the predictor registered under ``name`` with ``kwargs``."""
+    return predictor_class(name)(**kwargs)
+
+
+def available_predictors() -> list[str]:
+    """Registered predictor names, sorted."""
+    return sorted(_REGISTRY)

@@ -1,0 +1,52 @@
+"""Shared fixtures: real Binance candles from ../shared/data (skipped cleanly when absent)."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from models.data.paths import default_data_dir
+
+SYMBOLS = (
+    "BTCUSDT",
+    "ETHUSDT",
+    "SOLUSDT",
+    "BNBUSDT",
+    "XRPUSDT",
+    "ADAUSDT",
+    "DOGEUSDT",
+    "LTCUSDT",
+    "AVAXUSDT",
+    "LINKUSDT",
+)
+
+
+@functools.lru_cache(maxsize=16)
+def _read_symbol(path: str) -> pl.DataFrame:
+    return pl.read_csv(path, try_parse_dates=True)
+
+
+@pytest.fixture(scope="session")
+def real_data_dir() -> Path:
+    path = default_data_dir()
+    if not (path / "BTCUSDT-1h.csv.gz").exists():
+        pytest.skip(f"real data not found at {path} (set SMARTMARKET_DATA or add ../shared/data)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def real_candles(real_data_dir: Path):
+    """Function ``symbol -> polars DataFrame`` of the real hourly candles (cached)."""
+
+    def load(symbol: str = "BTCUSDT") -> pl.DataFrame:
+        return _read_symbol(str(real_data_dir / f"{symbol}-1h.csv.gz"))
+
+    return load
+
+
+@pytest.fixture(scope="session")
+def btc(real_candles) -> pl.DataFrame:
+    return real_candles("BTCUSDT")
