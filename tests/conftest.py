@@ -50,3 +50,16 @@ def real_candles(real_data_dir: Path):
 @pytest.fixture(scope="session")
 def btc(real_candles) -> pl.DataFrame:
     return real_candles("BTCUSDT")
+
+
+@pytest.fixture(scope="session")
+def ray_session():
+    """One local Ray instance for the whole test session (Tune and Serve tests share it)."""
+    import os
+
+    ray = pytest.importorskip("ray")
+    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+    if not ray.is_initialized():
+        ray.init(num_cpus=4, include_dashboard=False, log_to_driver=False)
+    yield ray
+    ray.shutdown()
