@@ -1,0 +1,6 @@
+"""Durable serving state (pure SQLite, no Ray): candles, predictions, tracker state."""
+
+from models.store.predictions import StoredPrediction
+from models.store.store import StateStore, now_us
+
+__all__ = ["StateStore", "StoredPrediction", "now_us"]

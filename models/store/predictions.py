@@ -1,0 +1,110 @@
+"""Stored predictions: pending until their horizon has passed, then resolved with an outcome.
+
+A prediction keeps the close it was made at (``entry_close``) so its realized log return
+can be computed from stored closes even when the window it was made on never entered the
+stored history. The ensemble's own record of it (``record``) is opaque JSON here.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class StoredPrediction:
+    """One prediction as stored; ``realized_return`` is None while it is pending."""
+
+    id: str
+    symbol: str
+    as_of: int
+    horizon_bars: int
+    entry_close: float
+    record: Mapping[str, Any] = field(default_factory=dict)
+    created_at: int = 0
+    resolved_at: int | None = None
+    realized_return: float | None = None
+
+    @property
+    def pending(self) -> bool:
+        return self.resolved_at is None
+
+
+_COLUMNS = (
+    "id, symbol, as_of, horizon_bars, entry_close, record, created_at, resolved_at, realized_return"
+)
+
+
+def _from_row(row: tuple) -> StoredPrediction:
+    return StoredPrediction(
+        id=row[0],
+        symbol=row[1],
+        as_of=row[2],
+        horizon_bars=row[3],
+        entry_close=row[4],
+        record=json.loads(row[5]),
+        created_at=row[6],
+        resolved_at=row[7],
+        realized_return=row[8],
+    )
+
+
+def insert(conn: sqlite3.Connection, predictions: list[StoredPrediction]) -> None:
+    """Insert new pending predictions (inside the caller's transaction)."""
+    conn.executemany(
+        f"INSERT INTO predictions ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL)",
+        [
+            (
+                p.id,
+                p.symbol,
+                p.as_of,
+                p.horizon_bars,
+                p.entry_close,
+                json.dumps(p.record, allow_nan=False),
+                p.created_at,
+            )
+            for p in predictions
+        ],
+    )
+
+
+def get(conn: sqlite3.Connection, prediction_id: str) -> StoredPrediction | None:
+    row = conn.execute(
+        f"SELECT {_COLUMNS} FROM predictions WHERE id = ?", (prediction_id,)
+    ).fetchone()
+    return None if row is None else _from_row(row)
+
+
+def pending(conn: sqlite3.Connection, symbol: str) -> list[StoredPrediction]:
+    """Pending predictions of ``symbol``, oldest first."""
+    rows = conn.execute(
+        f"SELECT {_COLUMNS} FROM predictions WHERE symbol = ? AND resolved_at IS NULL "
+        "ORDER BY as_of, created_at",
+        (symbol,),
+    ).fetchall()
+    return [_from_row(r) for r in rows]
+
+
+def mark_resolved(
+    conn: sqlite3.Connection, prediction_id: str, realized_return: float, now: int
+) -> bool:
+    """Resolve a pending prediction; False when it was not pending (already resolved)."""
+    cur = conn.execute(
+        "UPDATE predictions SET resolved_at = ?, realized_return = ? "
+        "WHERE id = ? AND resolved_at IS NULL",
+        (now, realized_return, prediction_id),
+    )
+    return cur.rowcount == 1
+
+
+def counts(conn: sqlite3.Connection, symbol: str) -> dict[str, int]:
+    """How many predictions of ``symbol`` are pending and resolved."""
+    row = conn.execute(
+        "SELECT COALESCE(SUM(resolved_at IS NULL), 0), COALESCE(SUM(resolved_at IS NOT NULL), 0) "
+        "FROM predictions WHERE symbol = ?",
+        (symbol,),
+    ).fetchone()
+    return {"pending": int(row[0]), "resolved": int(row[1])}
