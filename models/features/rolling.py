@@ -1,0 +1,151 @@
+"""Causal rolling-window and recursive-smoothing kernels behind the indicators.
+
+Every kernel fixes the order of its floating-point operations per output row (window
+offsets are added one after another; recursions run sample by sample in ``lfilter``), so
+computing on the first ``k`` bars gives bit-for-bit the first ``k`` values of computing on
+more bars. Library sums (BLAS dot products, numpy's pairwise reductions over strided views)
+may pick a different order for a different array length, which would break prefix replay.
+The loops below run over window offsets (``n`` iterations), never over bars.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.signal import lfilter
+
+from models.errors import ConfigError, DataValidationError
+
+__all__ = [
+    "as_series",
+    "check_period",
+    "first_valid",
+    "linear_recursion",
+    "nan_array",
+    "rolling_max",
+    "rolling_min",
+    "rolling_std",
+    "rolling_sum",
+    "seed_sum",
+]
+
+
+def nan_array(size: int) -> np.ndarray:
+    """A float64 array of ``size`` NaNs (the warm-up placeholder)."""
+    return np.full(size, np.nan, dtype=np.float64)
+
+
+def as_series(x: object, name: str) -> np.ndarray:
+    """``x`` as a contiguous 1-D float64 array; a clear error names ``name`` otherwise."""
+    try:
+        arr = np.ascontiguousarray(x, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise DataValidationError(f"cannot be read as float64 ({exc})", column=name) from None
+    if arr.ndim != 1:
+        raise DataValidationError(f"must be 1-D, got shape {arr.shape}", column=name)
+    return arr
+
+
+def check_period(n: object, name: str = "n") -> int:
+    """``n`` as an int >= 1, else :class:`ConfigError` naming the parameter."""
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ConfigError(f"{name} must be an integer >= 1, got {n!r}")
+    return int(n)
+
+
+def first_valid(*arrays: np.ndarray) -> int:
+    """Index of the first row where every array is finite (``len`` if none).
+
+    Indicators start after leading NaNs (as TA-Lib's wrapper does), so they can be chained
+    on each other's warm-up-padded outputs.
+    """
+    size = len(arrays[0])
+    for arr in arrays[1:]:
+        if len(arr) != size:
+            raise DataValidationError(f"length {len(arr)} differs from the first input's {size}")
+    ok = np.isfinite(arrays[0])
+    for arr in arrays[1:]:
+        ok &= np.isfinite(arr)
+    return int(np.argmax(ok)) if ok.any() else size
+
+
+def rolling_sum(x: np.ndarray, n: int) -> np.ndarray:
+    """Trailing sum of ``n`` values (NaN for the first ``n - 1`` rows), summed oldest first."""
+    out = nan_array(len(x))
+    m = len(x) - n + 1
+    if m <= 0:
+        return out
+    acc = x[:m].copy()
+    for j in range(1, n):
+        acc += x[j : j + m]
+    out[n - 1 :] = acc
+    return out
+
+
+def _rolling_extreme(x: np.ndarray, n: int, op: np.ufunc) -> np.ndarray:
+    out = nan_array(len(x))
+    m = len(x) - n + 1
+    if m <= 0:
+        return out
+    acc = x[:m].copy()
+    for j in range(1, n):
+        op(acc, x[j : j + m], out=acc)
+    out[n - 1 :] = acc
+    return out
+
+
+def rolling_max(x: np.ndarray, n: int) -> np.ndarray:
+    """Trailing maximum of ``n`` values (NaN for the first ``n - 1`` rows)."""
+    return _rolling_extreme(x, n, np.maximum)
+
+
+def rolling_min(x: np.ndarray, n: int) -> np.ndarray:
+    """Trailing minimum of ``n`` values (NaN for the first ``n - 1`` rows)."""
+    return _rolling_extreme(x, n, np.minimum)
+
+
+def rolling_std(x: np.ndarray, n: int) -> np.ndarray:
+    """Trailing population standard deviation (ddof=0) of ``n`` values.
+
+    Two passes (mean, then squared deviations from it) rather than ``E[x^2] - E[x]^2``:
+    on prices near 60,000 the latter cancels away most significant digits of a quiet
+    window's variance.
+    """
+    out = nan_array(len(x))
+    m = len(x) - n + 1
+    if m <= 0:
+        return out
+    mean = rolling_sum(x, n)[n - 1 :] / n
+    acc = np.zeros(m)
+    dev = np.empty(m)
+    for j in range(n):
+        np.subtract(x[j : j + m], mean, out=dev)
+        np.multiply(dev, dev, out=dev)
+        acc += dev
+    out[n - 1 :] = np.sqrt(acc / n)
+    return out
+
+
+def seed_sum(x: np.ndarray) -> float:
+    """Sum of a short seed window, strictly left to right (TA-Lib's order)."""
+    total = 0.0
+    for v in x.tolist():
+        total += v
+    return total
+
+
+def linear_recursion(
+    x: np.ndarray, start: int, seed: float, decay: float, gain: float
+) -> np.ndarray:
+    """``y[start] = seed``, ``y[t] = decay * y[t-1] + gain * x[t]`` after; NaN before ``start``.
+
+    EMA (``decay = 1 - k``, ``gain = k``), Wilder's average (``1 - 1/n``, ``1/n``) and Wilder's
+    running sum (``1 - 1/n``, ``1``) are all this one first-order filter with different seeds.
+    """
+    out = nan_array(len(x))
+    if start >= len(x):
+        return out
+    out[start] = seed
+    rest = x[start + 1 :]
+    if rest.size:
+        out[start + 1 :], _ = lfilter([gain], [1.0, -decay], rest, zi=[decay * seed])
+    return out
