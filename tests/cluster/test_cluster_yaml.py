@@ -1,0 +1,61 @@
+"""cluster.yaml must pass Ray's own cluster-launcher validation, and say what it promises."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+
+util = pytest.importorskip("ray.autoscaler._private.util")
+
+
+@pytest.fixture(scope="module")
+def config() -> dict:
+    return yaml.safe_load((ROOT / "cluster.yaml").read_text())
+
+
+def validate(cfg: dict) -> dict:
+    prepared = util.prepare_config(copy.deepcopy(cfg))
+    util.validate_config(prepared)
+    return prepared
+
+
+def test_cluster_yaml_passes_ray_validation(config: dict) -> None:
+    prepared = validate(config)
+    assert prepared["provider"]["type"] == "aws"
+    assert prepared["head_node_type"] in prepared["available_node_types"]
+
+
+def test_worker_types_autoscale_from_zero_with_declared_resources(config: dict) -> None:
+    types = config["available_node_types"]
+    gpu = types["gpu_training"]
+    cpu = types["cpu_serving"]
+    assert gpu["min_workers"] == 0 and cpu["min_workers"] == 0
+    assert gpu["resources"]["GPU"] >= 1
+    assert "GPU" not in cpu["resources"] and cpu["resources"]["CPU"] >= 1
+    assert config["idle_timeout_minutes"] > 0
+    assert config["max_workers"] >= gpu["max_workers"] + cpu["max_workers"] - 1
+
+
+def test_setup_installs_this_project(config: dict) -> None:
+    assert "." in config["file_mounts"].values()
+    assert any("pip install" in c and "smartmarket" in c for c in config["setup_commands"])
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        lambda c: c["available_node_types"]["head"].__setitem__("bogus", 1),
+        lambda c: c.__setitem__("head_node_type", "missing"),
+    ],
+)
+def test_validation_rejects_broken_configs(config: dict, mutate) -> None:
+    broken = copy.deepcopy(config)
+    mutate(broken)
+    with pytest.raises((ValueError, jsonschema.ValidationError)):
+        validate(broken)
