@@ -8,9 +8,10 @@ the running sum of its first ``n - 1`` terms, and MACD seeds both of its EMAs at
 EMA's first row (TA-Lib's alignment). Leading NaNs in the input are skipped (as TA-Lib's
 wrapper does), so indicators can be chained on each other's outputs.
 
-Deliberate differences from TA-Lib, only in degenerate cases: a window with no movement
-at all gives RSI 50 (TA-Lib: 0), and a bar whose +DI and -DI are both 0 counts as DX 0 in
-ADX (TA-Lib skips it). Both need an exactly flat history and never occur on real data.
+Deliberate differences from TA-Lib, only in degenerate cases: a history with no movement
+at all gives RSI 50 and a flat 14-bar range gives stochastic %K 50 (TA-Lib: 0 for both,
+which would read as "oversold"), and a bar whose +DI and -DI are both 0 counts as DX 0 in
+ADX (TA-Lib skips it). All need exactly flat prices and never occur in the real data.
 
 Everything is causal: row ``t`` depends only on rows ``<= t`` (tested by prefix replay).
 """
@@ -260,7 +261,7 @@ def _stochastic_core(
     lowest = rolling.rolling_min(low, n)
     spread = (rolling.rolling_max(high, n) - lowest) / 100.0
     with np.errstate(invalid="ignore", divide="ignore"):
-        fast_k = np.where(spread == 0.0, 0.0, (close - lowest) / spread)
+        fast_k = np.where(spread == 0.0, 50.0, (close - lowest) / spread)
     fast_k[np.isnan(spread)] = np.nan
     slow_k = rolling.rolling_sum(fast_k, k_n) / k_n
     slow_d = rolling.rolling_sum(slow_k, d_n) / d_n
@@ -276,7 +277,7 @@ def stochastic(
     k_n: int = 3,
     d_n: int = 3,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(slow %K, slow %D) as TA-Lib ``STOCH`` with SMA smoothing; 0 when the range is flat."""
+    """(slow %K, slow %D) as TA-Lib ``STOCH`` with SMA smoothing; 50 when the range is flat."""
     n, k_n, d_n = check_period(n), check_period(k_n, "k_n"), check_period(d_n, "d_n")
     return _after_leading_nan(lambda *a: _stochastic_core(*a, n, k_n, d_n), *_hlc(high, low, close))
 

@@ -184,7 +184,7 @@ def test_flat_market_gives_neutral_values():
     np.testing.assert_array_equal(upper[19:], middle[19:])
     np.testing.assert_array_equal(lower[19:], middle[19:])
     k, d = ind.stochastic(flat, flat, flat)
-    assert np.all(k[17:] == 0.0) and np.all(d[17:] == 0.0)
+    assert np.all(k[17:] == 50.0) and np.all(d[17:] == 50.0)
     assert np.all(ind.obv(flat, np.full(n, 3.0)) == 3.0)
 
 
