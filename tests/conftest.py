@@ -8,6 +8,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from models.data.loader import load_ohlcv
 from models.data.paths import default_data_dir
 
 SYMBOLS = (
@@ -26,7 +27,7 @@ SYMBOLS = (
 
 @functools.lru_cache(maxsize=16)
 def _read_symbol(path: str) -> pl.DataFrame:
-    return pl.read_csv(path, try_parse_dates=True)
+    return load_ohlcv(path)
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,187 @@
+"""Validation names the row and column of every kind of bad input; gap reports on real data."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from models.data import gap_report, validate_ohlcv
+from models.data.validation import VALUE_COLUMNS
+from models.errors import ConfigError, DataValidationError
+from tests.data.frames import synthetic_candles
+
+
+def _set(df: pl.DataFrame, row: int, column: str, value: object) -> pl.DataFrame:
+    """``df`` with one cell replaced (the column's dtype widens to hold ``value``)."""
+    values = df[column].to_list()
+    values[row] = value
+    return df.with_columns(pl.Series(column, values, strict=False))
+
+
+def _corrupt(df: pl.DataFrame, kind: str, row: int, column: str) -> tuple[pl.DataFrame, int, str]:
+    """Break one thing in a valid frame; return it with the (row, column) to be blamed."""
+    body_top = max(df["open"][row], df["close"][row])
+    body_bottom = min(df["open"][row], df["close"][row])
+    if kind in ("nan", "inf", "-inf"):
+        return _set(df, row, column, float(kind)), row, column
+    if kind == "null":
+        return _set(df, row, column, None), row, column
+    if kind == "text":
+        text = df.with_columns(pl.col(column).cast(pl.String))
+        return _set(text, row, column, "n/a"), row, column
+    if kind == "non_positive" and column == "volume":
+        return _set(df, row, "volume", -1.5), row, "volume"
+    if kind == "non_positive":
+        return _set(df, row, column, 0.0 if row % 2 else -2.0), row, column
+    if kind == "high_below":
+        return _set(df, row, "high", body_top * 0.999), row, "high"
+    if kind == "low_above":
+        return _set(df, row, "low", body_bottom * 1.001), row, "low"
+    ts = df["timestamp"].to_list()
+    if kind == "duplicate":
+        row = max(row, 1)
+        ts[row] = ts[row - 1]
+    elif kind == "swap":
+        row = min(row, len(ts) - 2)
+        ts[row], ts[row + 1] = ts[row + 1], ts[row]
+        row += 1
+    else:  # missing timestamp
+        ts[row] = None
+    return (
+        df.with_columns(pl.Series("timestamp", ts, dtype=df["timestamp"].dtype)),
+        row,
+        "timestamp",
+    )
+
+
+KINDS = [
+    "nan",
+    "inf",
+    "-inf",
+    "null",
+    "text",
+    "non_positive",
+    "high_below",
+    "low_above",
+    "duplicate",
+    "swap",
+    "missing_ts",
+]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    n=st.integers(min_value=2, max_value=40),
+    seed=st.integers(min_value=0, max_value=10_000),
+    kind=st.sampled_from(KINDS),
+    column=st.sampled_from(VALUE_COLUMNS),
+    where=st.floats(min_value=0.0, max_value=1.0, exclude_max=True),
+)
+def test_random_corruption_is_caught_at_its_row_and_column(n, seed, kind, column, where):
+    df = synthetic_candles(n, seed=seed)
+    validate_ohlcv(df)  # the uncorrupted frame is valid
+    bad, row, blamed = _corrupt(df, kind, int(where * n), column)
+    with pytest.raises(DataValidationError) as err:
+        validate_ohlcv(bad, source="mem.csv")
+    assert (err.value.row, err.value.column) == (row, blamed), str(err.value)
+    assert str(err.value).startswith(f"file mem.csv, row {row}, column '{blamed}': ")
+
+
+@pytest.mark.parametrize(
+    ("kind", "column", "reason"),
+    [
+        ("nan", "close", "non-finite value nan"),
+        ("inf", "volume", "non-finite value inf"),
+        ("null", "open", "missing value"),
+        ("text", "low", "non-numeric value 'n/a'"),
+        ("non_positive", "high", "price must be > 0, got -2.0"),
+        ("non_positive", "volume", "volume must be >= 0, got -1.5"),
+        ("high_below", "high", "is below max(open, close)"),
+        ("low_above", "low", "is above min(open, close)"),
+        ("duplicate", "timestamp", "duplicate timestamp 2022-03-01T03:00:00+00:00 (same as row 3)"),
+        ("swap", "timestamp", "is earlier than row 4 (2022-03-01T05:00:00+00:00)"),
+        ("missing_ts", "timestamp", "missing timestamp"),
+    ],
+)
+def test_each_reason_is_spelled_out(kind: str, column: str, reason: str) -> None:
+    bad, row, blamed = _corrupt(synthetic_candles(12, seed=1), kind, 4, column)
+    with pytest.raises(DataValidationError) as err:
+        validate_ohlcv(bad, source="f.csv")
+    assert reason in str(err.value)
+    assert f"row {row}" in str(err.value) and f"column '{blamed}'" in str(err.value)
+    assert err.value.reason in str(err.value) and err.value.source == "f.csv"
+
+
+def test_missing_column_and_wrong_dtypes() -> None:
+    df = synthetic_candles(5)
+    with pytest.raises(DataValidationError, match="column 'volume': missing column"):
+        validate_ohlcv(df.drop("volume"))
+    as_text = df.with_columns(pl.col("timestamp").dt.strftime("%Y-%m-%d"))
+    with pytest.raises(DataValidationError, match="dtype String is not a datetime"):
+        validate_ohlcv(as_text)
+    naive = df.with_columns(pl.col("timestamp").dt.replace_time_zone(None))
+    with pytest.raises(DataValidationError, match="time zone None is not 'UTC'"):
+        validate_ohlcv(naive)
+    numeric_text = df.with_columns(pl.col("open").cast(pl.String))
+    with pytest.raises(DataValidationError, match="column 'open': dtype String is not numeric"):
+        validate_ohlcv(numeric_text)
+
+
+def test_valid_frames_pass_unchanged(btc: pl.DataFrame) -> None:
+    assert validate_ohlcv(btc) is btc
+    ints = synthetic_candles(6).with_columns(pl.col("volume").round().cast(pl.Int64))
+    assert validate_ohlcv(ints) is ints
+
+
+def _utc(*args: int) -> datetime:
+    return datetime(*args, tzinfo=timezone.utc)
+
+
+KNOWN_GAPS = [  # (first bar after the gap, step in hours)
+    (_utc(2021, 4, 20, 4), 3),
+    (_utc(2021, 4, 25, 8), 4),
+    (_utc(2021, 8, 13, 6), 5),
+    (_utc(2021, 9, 29, 9), 3),
+    (_utc(2023, 3, 24, 14), 2),
+]
+
+
+def test_gap_report_finds_exactly_the_known_btc_gaps(btc: pl.DataFrame) -> None:
+    report = gap_report(btc)
+    assert report.interval == timedelta(hours=1)
+    assert [(g.resumes, g.hours) for g in report.gaps] == KNOWN_GAPS
+    assert [g.missing_bars for g in report.gaps] == [2, 3, 4, 2, 1]
+    assert all(g.resumes - g.previous == g.step for g in report.gaps)
+    assert report.missing_bars == 12
+    span_bars = (report.end - report.start) // report.interval + 1
+    assert span_bars == report.bars + report.missing_bars == btc.height + 12
+    text = report.format("BTCUSDT")
+    assert "5 gaps, 12 missing bars" in text
+    assert "gap before 2021-08-13T06:00:00+00:00: step 5 h, 4 missing bars" in text
+
+
+def test_gap_report_with_explicit_interval_and_small_frames(btc: pl.DataFrame) -> None:
+    four = btc.filter(pl.col("timestamp").dt.hour() % 4 == 0)
+    report = gap_report(four, interval="4h")
+    # Only two hourly holes swallow a 4h-aligned bar: 2021-08-13 04:00 and 2021-09-29 08:00.
+    assert [g.resumes for g in report.gaps] == [_utc(2021, 8, 13, 8), _utc(2021, 9, 29, 12)]
+    assert [g.missing_bars for g in report.gaps] == [1, 1]
+    assert gap_report(btc.head(1)).interval is None
+    assert gap_report(btc.head(1)).format() == "data: 1 bars, too few to infer an interval"
+    assert gap_report(btc.head(0), interval="1h").gaps == ()
+    with pytest.raises(ConfigError, match="interval '1 hour' is not an interval"):
+        gap_report(btc, interval="1 hour")
+
+
+def test_gap_report_never_fails_on_unsorted_or_irregular_data() -> None:
+    df = synthetic_candles(10)
+    shuffled = pl.concat([df.tail(5), df.head(5)])
+    report = gap_report(shuffled, interval="1h")
+    assert [g.missing_bars for g in report.gaps] == []
+    irregular = df.with_columns(pl.col("timestamp") + pl.duration(minutes=pl.int_range(0, 10) * 7))
+    report = gap_report(irregular, interval="1h")
+    assert [g.missing_bars for g in report.gaps] == [1] * 9  # 67-minute steps: ceil(67/60)-1
