@@ -1,0 +1,52 @@
+"""Convolutions for local bar patterns, then an LSTM for their order, then a 3-class head.
+
+The 1-D convolutions (``same`` padding, so every time step keeps its place) turn each bar
+and its neighbours into ``channels`` pattern detectors; the LSTM reads those in time order
+and its last hidden state, which has seen the whole window, feeds the head.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class CnnLstmClassifier(nn.Module):
+    """(batch, seq_len, n_features) -> (batch, 3) logits."""
+
+    def __init__(
+        self,
+        n_features: int,
+        *,
+        channels: int = 64,
+        kernel_size: int = 3,
+        conv_layers: int = 2,
+        hidden: int = 128,
+        lstm_layers: int = 2,
+        dropout: float = 0.3,
+        n_classes: int = 3,
+    ) -> None:
+        super().__init__()
+        blocks: list[nn.Module] = []
+        in_ch = n_features
+        for _ in range(conv_layers):
+            blocks += [
+                nn.Conv1d(in_ch, channels, kernel_size, padding="same"),
+                nn.BatchNorm1d(channels),
+                nn.GELU(),
+            ]
+            in_ch = channels
+        self.conv = nn.Sequential(*blocks)
+        self.lstm = nn.LSTM(
+            in_ch,
+            hidden,
+            num_layers=lstm_layers,
+            batch_first=True,
+            dropout=dropout if lstm_layers > 1 else 0.0,
+        )
+        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(hidden, n_classes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.conv(x.transpose(1, 2)).transpose(1, 2)
+        out, _ = self.lstm(h)
+        return self.head(out[:, -1])
