@@ -1,0 +1,112 @@
+"""Trailing-window statistics the regime rules need beyond the standard indicators.
+
+Each value at bar ``t`` reads only bars ``<= t`` (or ``< t`` for the ``prior_*`` helpers,
+which compare the current bar with what came before it). Every output element is computed
+by the same sequence of floating-point operations whatever the series length, so running on
+a prefix gives bit-identical values: the prefix-replay causality test compares exactly.
+Warm-up rows, and windows holding a NaN, are NaN.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from models.features.rolling import rolling_max, rolling_min
+
+
+def _check_window(values: np.ndarray, window: int, name: str) -> np.ndarray:
+    if window < 1:
+        raise ValueError(f"{name}: window must be >= 1, got {window}")
+    arr = np.asarray(values, dtype=np.float64)
+    if arr.ndim != 1:
+        raise ValueError(f"{name}: expected a 1-D series, got shape {arr.shape}")
+    return arr
+
+
+def _place(values: np.ndarray, n: int, offset: int) -> np.ndarray:
+    """Put per-window results into a length-``n`` array starting at row ``offset``."""
+    out = np.full(n, np.nan)
+    if values.size:
+        out[offset : offset + values.size] = values
+    return out
+
+
+def trailing_rank(values: np.ndarray, window: int) -> np.ndarray:
+    """Percentile rank (0..1) of each value among the ``window - 1`` values before it.
+
+    Ties count half, so a constant series ranks 0.5. Ranking against the trailing window
+    (not the whole frame) is what keeps "narrow for this market lately" causal.
+    """
+    x = _check_window(values, window, "trailing_rank")
+    if window < 2:
+        raise ValueError(f"trailing_rank: window must be >= 2, got {window}")
+    n = x.size
+    if n < window:
+        return np.full(n, np.nan)
+    view = sliding_window_view(x, window)
+    current = view[:, -1:]
+    before = view[:, :-1]
+    less = (before < current).sum(axis=1)
+    equal = (before == current).sum(axis=1)
+    rank = (less + 0.5 * equal) / (window - 1)
+    rank[np.isnan(view).any(axis=1)] = np.nan
+    return _place(rank, n, window - 1)
+
+
+def prior_median(values: np.ndarray, window: int) -> np.ndarray:
+    """Median of the ``window`` bars before each bar (the bar itself excluded)."""
+    x = _check_window(values, window, "prior_median")
+    n = x.size
+    if n <= window:
+        return np.full(n, np.nan)
+    med = np.median(sliding_window_view(x[:-1], window), axis=1)
+    return _place(med, n, window)
+
+
+def prior_max(values: np.ndarray, window: int) -> np.ndarray:
+    """Maximum of the ``window`` bars before each bar (the bar itself excluded)."""
+    x = _check_window(values, window, "prior_max")
+    return _shift(rolling_max(x, window))
+
+
+def prior_min(values: np.ndarray, window: int) -> np.ndarray:
+    """Minimum of the ``window`` bars before each bar (the bar itself excluded)."""
+    x = _check_window(values, window, "prior_min")
+    return _shift(rolling_min(x, window))
+
+
+def _shift(values: np.ndarray) -> np.ndarray:
+    """Move every value one bar later (row 0 becomes NaN)."""
+    out = np.full(values.size, np.nan)
+    out[1:] = values[:-1]
+    return out
+
+
+def regression_slope(values: np.ndarray, window: int) -> np.ndarray:
+    """Least-squares slope per bar of the last ``window`` values.
+
+    A regression slope is less noisy than a two-point difference, so it measures the drift
+    of a trend rather than where the last bar happened to close.
+    """
+    x = _check_window(values, window, "regression_slope")
+    if window < 2:
+        raise ValueError(f"regression_slope: window must be >= 2, got {window}")
+    n = x.size
+    if n < window:
+        return np.full(n, np.nan)
+    centred = np.arange(window, dtype=np.float64) - (window - 1) / 2.0
+    weights = centred / np.dot(centred, centred)
+    m = n - window + 1
+    slope = np.zeros(m)
+    for k in range(window):  # a fixed sum order per element keeps prefixes bit-identical
+        slope += weights[k] * x[k : k + m]
+    return _place(slope, n, window - 1)
+
+
+def lagged_difference(values: np.ndarray, lag: int) -> np.ndarray:
+    """``values[t] - values[t - lag]`` (NaN for the first ``lag`` bars)."""
+    x = _check_window(values, lag, "lagged_difference")
+    out = np.full(x.size, np.nan)
+    out[lag:] = x[lag:] - x[:-lag]
+    return out
