@@ -62,34 +62,50 @@ def first_valid(*arrays: np.ndarray) -> int:
     for arr in arrays[1:]:
         if len(arr) != size:
             raise DataValidationError(f"length {len(arr)} differs from the first input's {size}")
+    if size and all(np.isfinite(arr[0]) for arr in arrays):
+        return 0
     ok = np.isfinite(arrays[0])
     for arr in arrays[1:]:
         ok &= np.isfinite(arr)
     return int(np.argmax(ok)) if ok.any() else size
 
 
+BLOCK_ROWS = 1 << 14
+"""Rows per block in the window loops: a block's arrays stay in cache across the ``n`` passes."""
+
+
+def _blocks(m: int) -> range:
+    return range(0, m, BLOCK_ROWS)
+
+
+def _window_sum_into(acc: np.ndarray, x: np.ndarray, lo: int, n: int) -> None:
+    """``acc[i] = x[lo+i] + x[lo+i+1] + ... + x[lo+i+n-1]``, added oldest first."""
+    size = len(acc)
+    np.copyto(acc, x[lo : lo + size])
+    for j in range(1, n):
+        acc += x[lo + j : lo + j + size]
+
+
 def rolling_sum(x: np.ndarray, n: int) -> np.ndarray:
     """Trailing sum of ``n`` values (NaN for the first ``n - 1`` rows), summed oldest first."""
     out = nan_array(len(x))
     m = len(x) - n + 1
-    if m <= 0:
-        return out
-    acc = x[:m].copy()
-    for j in range(1, n):
-        acc += x[j : j + m]
-    out[n - 1 :] = acc
+    res = out[n - 1 :]
+    for lo in _blocks(max(m, 0)):
+        _window_sum_into(res[lo : lo + BLOCK_ROWS], x, lo, n)
     return out
 
 
 def _rolling_extreme(x: np.ndarray, n: int, op: np.ufunc) -> np.ndarray:
     out = nan_array(len(x))
     m = len(x) - n + 1
-    if m <= 0:
-        return out
-    acc = x[:m].copy()
-    for j in range(1, n):
-        op(acc, x[j : j + m], out=acc)
-    out[n - 1 :] = acc
+    res = out[n - 1 :]
+    for lo in _blocks(max(m, 0)):
+        acc = res[lo : lo + BLOCK_ROWS]
+        size = len(acc)
+        np.copyto(acc, x[lo : lo + size])
+        for j in range(1, n):
+            op(acc, x[lo + j : lo + j + size], out=acc)
     return out
 
 
@@ -112,16 +128,22 @@ def rolling_std(x: np.ndarray, n: int) -> np.ndarray:
     """
     out = nan_array(len(x))
     m = len(x) - n + 1
-    if m <= 0:
-        return out
-    mean = rolling_sum(x, n)[n - 1 :] / n
-    acc = np.zeros(m)
-    dev = np.empty(m)
-    for j in range(n):
-        np.subtract(x[j : j + m], mean, out=dev)
-        np.multiply(dev, dev, out=dev)
-        acc += dev
-    out[n - 1 :] = np.sqrt(acc / n)
+    res = out[n - 1 :]
+    mean = np.empty(min(max(m, 0), BLOCK_ROWS))
+    dev = np.empty_like(mean)
+    for lo in _blocks(max(m, 0)):
+        acc = res[lo : lo + BLOCK_ROWS]
+        size = len(acc)
+        mu, d = mean[:size], dev[:size]
+        _window_sum_into(mu, x, lo, n)
+        mu /= n
+        acc.fill(0.0)
+        for j in range(n):
+            np.subtract(x[lo + j : lo + j + size], mu, out=d)
+            np.multiply(d, d, out=d)
+            acc += d
+        acc /= n
+        np.sqrt(acc, out=acc)
     return out
 
 
