@@ -113,10 +113,9 @@ def test_functions_accept_length_zero_and_one(fn):
 
 
 def test_prefix_causal_on_real_data(btc):
-    frame = btc.head(6000)
-    assert_prefix_causal(
-        compute_indicators, frame, [1, 2, 20, 34, 50, 300, 1000, 5000], INDICATOR_COLUMNS
-    )
+    # 16,390 and 20,000 cross the kernels' 16,384-row blocks.
+    prefixes = [1, 2, 20, 34, 50, 300, 1000, 5000, 16_390, 20_000]
+    assert_prefix_causal(compute_indicators, btc, prefixes, INDICATOR_COLUMNS)
 
 
 def _custom_periods(df: pl.DataFrame) -> pl.DataFrame:
