@@ -15,24 +15,9 @@ highest high of 11..13 is bar 11; the last bullish candle is bar 9 -> block [10.
 from __future__ import annotations
 
 from models.smc import SmcConfig, analyze_smc
-from tests.smc.smc_frames import candles, column
+from tests.smc.smc_frames import STRUCTURE_BARS, candles, column
 
-BARS = [  # open, high, low, close
-    (9.2, 10, 9, 9.5),
-    (10.5, 12, 10, 11.5),
-    (11.5, 11.5, 10, 10.5),
-    (10.5, 11, 8, 8.5),
-    (9.2, 10, 9, 9.8),
-    (9.8, 12.5, 9.5, 12.4),
-    (12.4, 13, 12, 12.8),
-    (12.8, 12.9, 11, 11.5),
-    (11.5, 12, 10.5, 11),
-    (11, 11.5, 10.8, 11.2),
-    (11, 11, 9, 9.5),
-    (9.5, 10, 8.5, 9),
-    (9, 9.5, 8.8, 9.2),
-    (9, 9, 8, 8.2),
-]
+BARS = STRUCTURE_BARS
 CFG = SmcConfig(swing_length=1)
 NONE = None
 

@@ -1,0 +1,38 @@
+"""scripts/bench_smc.py: one complete row per symbol, and usage errors."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+from models.cli import UsageError, run_cli
+
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "bench_smc.py"
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("bench_smc", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_prints_a_row_per_symbol(bench, real_data_dir, capsys) -> None:
+    argv = ["--data", str(real_data_dir), "--symbols", "DOGEUSDT", "--repeat", "1"]
+    assert bench.main(argv) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split()[:2] == ["symbol", "bars"]
+    row = lines[1].split()
+    assert len(lines) == 2 and row[0] == "DOGEUSDT"
+    assert int(row[1]) > 20_000
+    assert all(float(x) > 0.0 for x in row[2:])
+
+
+def test_bad_options_are_usage_errors(bench, capsys) -> None:
+    with pytest.raises(UsageError, match="--repeat"):
+        bench.parse_args(["--repeat", "0"])
+    assert run_cli(bench.main, ["--data", "/nonexistent"]) == 2
+    assert "error:" in capsys.readouterr().err
