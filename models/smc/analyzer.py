@@ -24,7 +24,8 @@ State after the bar:
 - ``trend`` (+1 / -1, 0 before the first break); ``swing_high_level``, ``swing_low_level``:
   last confirmed swings; ``last_break_dir`` and ``last_break_age`` (bars since it).
 - ``ob_bull_active``, ``ob_bear_active``, ``fvg_bull_active``, ``fvg_bear_active``: counts;
-  ``ob_bull_top/_bottom`` etc.: the active band nearest to the close (NaN when none).
+  ``ob_bull_top/_bottom/_index`` etc.: the active band nearest to the close and the bar it
+  formed at (a gap's middle candle); NaN / null when none. A gap's band is its unfilled part.
 - ``liquidity_high``, ``liquidity_low``: nearest open swing levels above / below;
   ``last_sweep_dir`` and ``last_sweep_age``.
 """
@@ -49,6 +50,10 @@ INDEX_COLUMNS: tuple[str, ...] = (
     "break_swing_index",
     "ob_bull_new_index",
     "ob_bear_new_index",
+    "ob_bull_index",
+    "ob_bear_index",
+    "fvg_bull_index",
+    "fvg_bear_index",
     "equal_high_index",
     "equal_low_index",
     "last_break_age",
@@ -77,6 +82,7 @@ SMC_COLUMNS: tuple[str, ...] = (
     "ob_bull_active",
     "ob_bull_top",
     "ob_bull_bottom",
+    "ob_bull_index",
     "ob_bear_new_top",
     "ob_bear_new_bottom",
     "ob_bear_new_index",
@@ -84,6 +90,7 @@ SMC_COLUMNS: tuple[str, ...] = (
     "ob_bear_active",
     "ob_bear_top",
     "ob_bear_bottom",
+    "ob_bear_index",
     "fvg_bull_new_top",
     "fvg_bull_new_bottom",
     "fvg_bull_partial",
@@ -91,6 +98,7 @@ SMC_COLUMNS: tuple[str, ...] = (
     "fvg_bull_active",
     "fvg_bull_top",
     "fvg_bull_bottom",
+    "fvg_bull_index",
     "fvg_bear_new_top",
     "fvg_bear_new_bottom",
     "fvg_bear_partial",
@@ -98,6 +106,7 @@ SMC_COLUMNS: tuple[str, ...] = (
     "fvg_bear_active",
     "fvg_bear_top",
     "fvg_bear_bottom",
+    "fvg_bear_index",
     "equal_high_level",
     "equal_high_index",
     "equal_low_level",
@@ -133,6 +142,7 @@ def _zone_columns(blocks: OrderBlocks, gaps: FairValueGaps) -> dict[str, np.ndar
         cols[f"ob_{name}_active"] = side.state.active
         cols[f"ob_{name}_top"] = side.state.top
         cols[f"ob_{name}_bottom"] = side.state.bottom
+        cols[f"ob_{name}_index"] = side.state.index
     for name, side in (("bull", gaps.bull), ("bear", gaps.bear)):
         cols[f"fvg_{name}_new_top"] = side.new_top
         cols[f"fvg_{name}_new_bottom"] = side.new_bottom
@@ -141,6 +151,7 @@ def _zone_columns(blocks: OrderBlocks, gaps: FairValueGaps) -> dict[str, np.ndar
         cols[f"fvg_{name}_active"] = side.state.active
         cols[f"fvg_{name}_top"] = side.state.top
         cols[f"fvg_{name}_bottom"] = side.state.bottom
+        cols[f"fvg_{name}_index"] = side.state.index
     return cols
 
 

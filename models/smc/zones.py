@@ -35,15 +35,22 @@ class Zone:
 
 @dataclass(frozen=True)
 class ZoneState:
-    """Per-row state of one side: active count and the nearest active band (NaN if none)."""
+    """Per-row state of one side: active count and the nearest active band (NaN if none)
+    with the bar it formed at (-1 if none)."""
 
     active: np.ndarray
     top: np.ndarray
     bottom: np.ndarray
+    index: np.ndarray
 
     @classmethod
     def empty(cls, size: int) -> ZoneState:
-        return cls(np.zeros(size, dtype=np.int32), np.full(size, np.nan), np.full(size, np.nan))
+        return cls(
+            np.zeros(size, dtype=np.int32),
+            np.full(size, np.nan),
+            np.full(size, np.nan),
+            np.full(size, -1, dtype=np.int64),
+        )
 
 
 class ZoneBook:
@@ -75,4 +82,4 @@ class ZoneBook:
             if d <= best_distance:
                 best, best_distance = zone, d
         if best is not None:
-            state.top[t], state.bottom[t] = best.top, best.bottom
+            state.top[t], state.bottom[t], state.index[t] = best.top, best.bottom, best.index

@@ -94,6 +94,7 @@ def test_hand_built_bearish_break() -> None:
     assert pred.details["rules"]["structure"] == -1.0
     assert pred.details["state"]["bos"] == -1
     assert pred.details["state"]["ob_bear_active"] == 2
+    assert pred.details["state"]["ob_bear_index"] == 9
     assert pred.direction == -1
     assert pred.probabilities[0] > pred.probabilities[2]
     assert 0.0 < pred.confidence <= 1.0

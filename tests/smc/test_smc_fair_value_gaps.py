@@ -39,6 +39,7 @@ def test_bullish_gap_forms_and_fills() -> None:
     assert column(out, "fvg_bull_filled") == [0] * 6 + [1, 0, 0, 0]
     assert column(out, "fvg_bull_top")[:7] == [NONE, NONE, 11, 11, 10.8, 10.6, NONE]
     assert column(out, "fvg_bull_bottom")[2:6] == [10.5] * 4
+    assert column(out, "fvg_bull_index")[:7] == [NONE, NONE, 1, 1, 1, 1, NONE]
 
 
 def test_bearish_gap_filled_straight_through() -> None:
@@ -48,6 +49,7 @@ def test_bearish_gap_filled_straight_through() -> None:
     assert column(out, "fvg_bear_active") == [0] * 8 + [1, 0]
     assert column(out, "fvg_bear_partial") == [0] * 10
     assert column(out, "fvg_bear_filled") == [0] * 9 + [1]
+    assert column(out, "fvg_bear_index")[7:] == [NONE, 7, NONE]
 
 
 def test_minimum_gap_size_filters_small_gaps() -> None:

@@ -65,6 +65,7 @@ def test_bullish_order_block_forms_at_break_and_is_mitigated() -> None:
     assert column(out, "ob_bull_active") == [0] * 5 + [1, 1] + [0] * 7
     assert column(out, "ob_bull_mitigated") == [0] * 7 + [1] + [0] * 6
     assert column(out, "ob_bull_top")[4:8] == [NONE, 11, 11, NONE]
+    assert column(out, "ob_bull_index")[4:8] == [NONE, 3, 3, NONE]
 
 
 def test_bearish_order_blocks_and_nearest_band() -> None:
@@ -77,6 +78,7 @@ def test_bearish_order_blocks_and_nearest_band() -> None:
     # at bar 13 (close 8.2) the block [10.8, 11.5] is nearer than [12, 13]
     assert (column(out, "ob_bear_bottom")[13], column(out, "ob_bear_top")[13]) == (10.8, 11.5)
     assert column(out, "ob_bear_top")[12] == 13
+    assert column(out, "ob_bear_index")[9:] == [NONE, 6, 6, 6, 9]
 
 
 def test_bearish_block_mitigated_when_price_returns() -> None:
