@@ -67,3 +67,7 @@ class CorruptModelError(SmartMarketError):
 
 class ConfigError(SmartMarketError, ValueError):
     """Invalid configuration (file, environment or arguments)."""
+
+
+class EnsembleInputError(SmartMarketError, ValueError):
+    """A signal record, realized outcome or ensemble state the ensemble cannot use."""

@@ -1,1 +1,51 @@
-"""ensemble package."""
+"""Ensemble scoring: combine predictor outputs into one regime-aware, self-calibrating signal.
+
+Public API (the Ray Serve deployment builds on exactly these names)::
+
+    config = EnsembleConfig.from_yaml(path)          # or EnsembleConfig() / .load()
+    ensemble = Ensemble(config)
+    signal = ensemble.combine("BTCUSDT", {"transformer": pred, "smc": exc, ...}, regime)
+    signal.to_dict()                                  # JSON for the API
+    record = signal.to_record(flat_band=0.004)        # store it (record.to_dict())
+    ensemble.record_outcome(record, realized_return)  # when the return is known
+    ensemble.performance("BTCUSDT")                   # /v1/performance/{symbol}
+    ensemble.state_dict() / Ensemble.from_state_dict(state) / load_state_dict(state)
+"""
+
+from models.ensemble.config import (
+    AdaptiveThresholdConfig,
+    EnsembleConfig,
+    GradeCutoff,
+    QualityConfig,
+    RegimeConfig,
+    TrackingConfig,
+)
+from models.ensemble.ensemble import Ensemble, classify_return
+from models.ensemble.signal import (
+    QUALITIES,
+    SIGNALS,
+    EnsembleSignal,
+    ModelContribution,
+    SignalRecord,
+)
+from models.ensemble.threshold import AdaptiveThreshold
+from models.ensemble.tracker import AccuracyTracker, ModelStats
+
+__all__ = [
+    "QUALITIES",
+    "SIGNALS",
+    "AccuracyTracker",
+    "AdaptiveThreshold",
+    "AdaptiveThresholdConfig",
+    "Ensemble",
+    "EnsembleConfig",
+    "EnsembleSignal",
+    "GradeCutoff",
+    "ModelContribution",
+    "ModelStats",
+    "QualityConfig",
+    "RegimeConfig",
+    "SignalRecord",
+    "TrackingConfig",
+    "classify_return",
+]

@@ -1,0 +1,231 @@
+"""What the ensemble returns (``EnsembleSignal``) and what it later learns from (``SignalRecord``).
+
+Signal labels: direction 0 is ``HOLD``; an up (down) direction is ``STRONG_BUY``
+(``STRONG_SELL``) when the signal is actionable and its confidence is at least
+``threshold + strong_signal_margin``, else ``BUY`` (``SELL``). A ``BUY`` that is not
+actionable is a reading, not an instruction; ``reasons`` says why it may not be acted on.
+
+Quality: the best grade whose three minimums (confidence, agreement, coverage; see
+``QualityConfig``) the signal meets, else ``POOR``. ``agreement`` is the weight share of
+the voting models whose own direction equals the ensemble's; ``coverage`` is the static
+weight share of the expected models that delivered a usable prediction.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from models.ensemble.config import QualityConfig
+from models.errors import EnsembleInputError
+from models.predictors.base import CLASSES
+from models.regime.state import RegimeState
+
+SignalLabel = Literal["STRONG_BUY", "BUY", "HOLD", "SELL", "STRONG_SELL"]
+QualityGrade = Literal["EXCELLENT", "GOOD", "FAIR", "POOR"]
+SIGNALS: tuple[str, ...] = ("STRONG_BUY", "BUY", "HOLD", "SELL", "STRONG_SELL")
+QUALITIES: tuple[str, ...] = ("EXCELLENT", "GOOD", "FAIR", "POOR")
+
+TOLERANCE = 1e-9
+"""Slack when comparing a computed score with a configured cut-off, so that a confidence
+that is 0.5 by hand but 0.49999999999999994 in floating point still meets 0.5."""
+
+
+def meets(value: float, minimum: float) -> bool:
+    """``value >= minimum`` up to floating-point rounding (:data:`TOLERANCE`)."""
+    return value >= minimum - TOLERANCE
+
+
+def signal_label(
+    direction: int, actionable: bool, confidence: float, threshold: float, margin: float
+) -> SignalLabel:
+    """The label of a signal (see the module docstring)."""
+    if direction == 0:
+        return "HOLD"
+    strong = actionable and meets(confidence, threshold + margin)
+    if direction > 0:
+        return "STRONG_BUY" if strong else "BUY"
+    return "STRONG_SELL" if strong else "SELL"
+
+
+def grade_quality(
+    confidence: float, agreement: float, coverage: float, cutoffs: QualityConfig
+) -> QualityGrade:
+    """The best grade whose confidence, agreement and coverage minimums are all met."""
+    grades: tuple[tuple[QualityGrade, Any], ...] = (
+        ("EXCELLENT", cutoffs.excellent),
+        ("GOOD", cutoffs.good),
+        ("FAIR", cutoffs.fair),
+    )
+    for grade, cut in grades:
+        scores = (
+            (confidence, cut.confidence),
+            (agreement, cut.agreement),
+            (coverage, cut.coverage),
+        )
+        if all(meets(value, minimum) for value, minimum in scores):
+            return grade
+    return "POOR"
+
+
+def _vector_dict(vector: tuple[float, float, float]) -> dict[str, float]:
+    return dict(zip(CLASSES, vector, strict=True))
+
+
+@dataclass(frozen=True)
+class ModelContribution:
+    """How one model entered a signal.
+
+    ``status`` is ``ok``, ``missing`` (no prediction), ``error: <message>`` (the model
+    failed or returned something unusable) or ``ignored: not in config weights``.
+    ``weight`` is the normalised weight that multiplied its vector (its vote share for
+    ``majority``); ``base_weight`` is the static or dynamic weight before the regime
+    multiplier ``regime_multiplier``.
+    """
+
+    model: str
+    status: str
+    probabilities: tuple[float, float, float] | None = None
+    confidence: float | None = None
+    direction: int | None = None
+    base_weight: float = 0.0
+    regime_multiplier: float = 1.0
+    weight: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        probs = self.probabilities
+        return {
+            "model": self.model,
+            "status": self.status,
+            "probabilities": _vector_dict(probs) if probs is not None else None,
+            "confidence": self.confidence,
+            "direction": self.direction,
+            "base_weight": self.base_weight,
+            "regime_multiplier": self.regime_multiplier,
+            "weight": self.weight,
+        }
+
+
+@dataclass(frozen=True)
+class SignalRecord:
+    """The part of a signal needed to learn from its outcome; JSON round-trips exactly.
+
+    ``flat_band`` is the return magnitude at or under which the outcome counts as flat
+    (the caller's choice, e.g. its label threshold). ``eligible`` says the signal had
+    everything actionable needs except the threshold (direction, allowed regime, enough
+    models): only those feed the adaptive threshold.
+    """
+
+    symbol: str
+    model_directions: Mapping[str, int]
+    direction: int
+    confidence: float
+    actionable: bool
+    eligible: bool
+    flat_band: float
+    threshold: float
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.symbol, str) or not self.symbol:
+            raise EnsembleInputError(f"record symbol: need a non-empty string, got {self.symbol!r}")
+        bad = {m: d for m, d in self.model_directions.items() if d not in (-1, 0, 1)}
+        if bad or self.direction not in (-1, 0, 1):
+            raise EnsembleInputError(
+                f"record directions: must be -1, 0 or +1, got {bad or self.direction!r}"
+            )
+        for name in ("confidence", "threshold"):
+            value = getattr(self, name)
+            if not isinstance(value, int | float) or not 0.0 <= value <= 1.0:
+                raise EnsembleInputError(f"record {name}: must be in [0, 1], got {value!r}")
+        band = self.flat_band
+        if not isinstance(band, int | float) or not math.isfinite(band) or band < 0:
+            raise EnsembleInputError(f"record flat_band: must be finite and >= 0, got {band!r}")
+        object.__setattr__(self, "model_directions", dict(self.model_directions))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "symbol": self.symbol,
+            "model_directions": dict(self.model_directions),
+            "direction": self.direction,
+            "confidence": self.confidence,
+            "actionable": self.actionable,
+            "eligible": self.eligible,
+            "flat_band": self.flat_band,
+            "threshold": self.threshold,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SignalRecord:
+        try:
+            return cls(**{name: data[name] for name in cls.__dataclass_fields__})
+        except KeyError as exc:
+            raise EnsembleInputError(f"record {exc.args[0]}: missing") from None
+        except (TypeError, AttributeError) as exc:
+            raise EnsembleInputError(f"record: malformed ({exc})") from None
+
+
+@dataclass(frozen=True)
+class EnsembleSignal:
+    """The ensemble's answer for one symbol at one moment."""
+
+    symbol: str
+    signal: SignalLabel
+    direction: int
+    probabilities: tuple[float, float, float]
+    confidence: float
+    quality: QualityGrade
+    actionable: bool
+    eligible: bool
+    threshold: float
+    voting_method: str
+    weight_mode: Literal["static", "dynamic"]
+    coverage: float
+    agreement: float
+    contributions: Mapping[str, ModelContribution]
+    missing_models: Mapping[str, str]
+    """Expected models without a usable prediction -> ``missing`` / ``error: <message>``."""
+    regime: RegimeState | None
+    reasons: tuple[str, ...] = field(default=())
+    """Why the signal is not actionable (empty when it is)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable form for the HTTP API."""
+        return {
+            "symbol": self.symbol,
+            "signal": self.signal,
+            "direction": self.direction,
+            "probabilities": _vector_dict(self.probabilities),
+            "confidence": self.confidence,
+            "quality": self.quality,
+            "actionable": self.actionable,
+            "eligible": self.eligible,
+            "threshold": self.threshold,
+            "voting_method": self.voting_method,
+            "weight_mode": self.weight_mode,
+            "coverage": self.coverage,
+            "agreement": self.agreement,
+            "contributions": {m: c.to_dict() for m, c in self.contributions.items()},
+            "missing_models": dict(self.missing_models),
+            "regime": self.regime.to_dict() if self.regime is not None else None,
+            "reasons": list(self.reasons),
+        }
+
+    def to_record(self, flat_band: float) -> SignalRecord:
+        """What :meth:`Ensemble.record_outcome` needs once the outcome is known."""
+        directions = {
+            m: c.direction
+            for m, c in self.contributions.items()
+            if c.status == "ok" and c.direction is not None
+        }
+        return SignalRecord(
+            symbol=self.symbol,
+            model_directions=directions,
+            direction=self.direction,
+            confidence=self.confidence,
+            actionable=self.actionable,
+            eligible=self.eligible,
+            flat_band=flat_band,
+            threshold=self.threshold,
+        )
