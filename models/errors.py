@@ -71,3 +71,17 @@ class ConfigError(SmartMarketError, ValueError):
 
 class EnsembleInputError(SmartMarketError, ValueError):
     """A signal record, realized outcome or ensemble state the ensemble cannot use."""
+
+
+class DownloadError(SmartMarketError):
+    """A remote archive that could not be fetched, does not exist, or fails its checksum.
+
+    ``url`` is the address involved and ``status`` the HTTP status when there was one
+    (404 means the archive does not exist), so callers can tell "unknown symbol" from an
+    outage without parsing the message.
+    """
+
+    def __init__(self, message: str, *, url: str | None = None, status: int | None = None):
+        self.url = url
+        self.status = status
+        super().__init__(message)
