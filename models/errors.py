@@ -85,3 +85,12 @@ class DownloadError(SmartMarketError):
         self.url = url
         self.status = status
         super().__init__(message)
+
+
+class NotFoundError(SmartMarketError, LookupError):
+    """A record the request names does not exist (a prediction id, a symbol's history)."""
+
+
+class ConflictError(SmartMarketError):
+    """A request that contradicts the stored state: an outcome for a prediction that is
+    already resolved, or a prediction on a stored history that is still too short."""

@@ -111,11 +111,13 @@ class StateStore:
         self,
         outcomes: Sequence[tuple[str, float]],
         state: tuple[str, Mapping[str, Any]] | None = None,
-    ) -> list[str]:
+    ) -> tuple[list[str], int | None]:
         """Resolve predictions and save ``state`` (key, value) in the same transaction,
         so tracker updates and resolved flags never disagree after a restart. Returns
-        the ids that were pending (already resolved ones are left as they are)."""
+        the ids that were pending (already resolved ones are left as they are) and the
+        new version of the state (None when no state was given)."""
         done = []
+        version = None
         now = now_us()
         with self._transaction():
             for prediction_id, realized in outcomes:
@@ -126,8 +128,8 @@ class StateStore:
                 if _predictions.mark_resolved(self._conn, prediction_id, realized, now):
                     done.append(prediction_id)
             if state is not None:
-                self._put_state(*state, now)
-        return done
+                version = self._put_state(*state, now)
+        return done, version
 
     # opaque state (ensemble trackers) ------------------------------------------------
     def save_state(self, key: str, value: Mapping[str, Any]) -> int:

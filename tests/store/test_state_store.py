@@ -127,8 +127,8 @@ def test_due_predictions_use_stored_closes(store, btc):
 
 def test_resolve_is_atomic_with_state(store, btc):
     store.add_predictions([_prediction("a", btc, 10), _prediction("b", btc, 11)])
-    assert store.resolve([("a", 0.01)], ("ensemble", {"n": 1})) == ["a"]
-    assert store.resolve([("a", 0.02)]) == []  # already resolved: left as it was
+    assert store.resolve([("a", 0.01)], ("ensemble", {"n": 1})) == (["a"], 1)
+    assert store.resolve([("a", 0.02)]) == ([], None)  # already resolved: left as it was
     assert store.prediction("a").realized_return == 0.01
     with pytest.raises(DataValidationError, match="realized_return"):
         store.resolve([("b", 0.01), ("a", float("nan"))], ("ensemble", {"n": 2}))

@@ -1,0 +1,139 @@
+"""Serving state kept consistent: stored candles, pending predictions and what the ensemble
+learned from their outcomes.
+
+A pending prediction resolves itself once the stored candles reach its horizon: its
+realized log return comes from stored closes and goes to :meth:`Ensemble.record_outcome`.
+Outcomes and the ensemble's new learned state are committed in one transaction, and the
+in-memory ensemble is rolled back if that commit fails, so memory never runs ahead of disk.
+Opening the state also resolves whatever became due while the process was down.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+import polars as pl
+
+from models.data.validation import validate_ohlcv
+from models.ensemble import Ensemble, SignalRecord
+from models.errors import ConflictError, NotFoundError
+from models.store.predictions import StoredPrediction
+from models.store.store import StateStore
+
+STATE_KEY = "ensemble"
+"""Key of the ensemble's learned state in the store."""
+
+
+def iso_us(ts_us: int) -> str:
+    """ISO 8601 (UTC) of a microsecond timestamp."""
+    return datetime.fromtimestamp(ts_us / 1_000_000, tz=timezone.utc).isoformat()
+
+
+class ServingState:
+    """The state behind the serving API (one instance per state file)."""
+
+    def __init__(self, store: StateStore, ensemble: Ensemble) -> None:
+        self.store = store
+        self.ensemble = ensemble
+        saved, self.version = store.load_state(STATE_KEY)
+        if saved is not None:
+            ensemble.load_state_dict(saved)
+        for symbol in store.pending_symbols():
+            self._resolve_due(symbol)
+
+    # candles ---------------------------------------------------------------------------
+    def append_candles(self, symbol: str, frame: pl.DataFrame) -> dict[str, Any]:
+        """Validate and append candles, then resolve predictions that became due."""
+        validate_ohlcv(frame, "candles")
+        appended = self.store.append_candles(symbol, frame)
+        resolved = self._resolve_due(symbol)
+        return {
+            "symbol": symbol,
+            "appended": appended,
+            "last_timestamp": frame["timestamp"][-1].isoformat() if appended else None,
+            "resolved": resolved,
+        }
+
+    def append_bar(
+        self, symbol: str, bar: Mapping[str, Any], window_bars: int
+    ) -> tuple[pl.DataFrame, dict[str, Any]]:
+        """Append one bar (no timestamp: one step after the stored history) and return the
+        newest ``window_bars`` stored candles with what the append did."""
+        stamp = bar.get("timestamp")
+        if stamp is None:
+            recent = self.store.candles(symbol, limit=2)
+            if recent.height < 2:
+                raise ConflictError(
+                    f"features.timestamp: required while {symbol} has fewer than 2 stored "
+                    f"candles (the bar interval is unknown); load history with "
+                    f"POST /v1/candles/{symbol}"
+                )
+            stamp = recent["timestamp"][1] + (recent["timestamp"][1] - recent["timestamp"][0])
+        row = {k: [float(bar[k])] for k in ("open", "high", "low", "close", "volume")}
+        ts = pl.Series("timestamp", [stamp]).cast(pl.Datetime("us", "UTC"))
+        frame = pl.DataFrame(row).insert_column(0, ts)
+        done = self.append_candles(symbol, frame)
+        return self.store.candles(symbol, limit=window_bars), done
+
+    def candles(self, symbol: str, limit: int | None) -> pl.DataFrame:
+        frame = self.store.candles(symbol, limit)
+        if frame.height == 0:
+            raise NotFoundError(
+                f"symbol: no candles stored for {symbol}; load them with POST /v1/candles/{symbol}"
+            )
+        return frame
+
+    # predictions and outcomes ----------------------------------------------------------
+    def add_predictions(self, items: Sequence[StoredPrediction]) -> int:
+        """Store pending predictions; returns the learned-state version (for refreshes)."""
+        if items:
+            self.store.add_predictions(items)
+        return self.version
+
+    def record_outcome(self, prediction_id: str, realized_return: float) -> dict[str, Any]:
+        """Learn from a realized return reported by the client."""
+        found = self.store.prediction(prediction_id)
+        if found is None:
+            raise NotFoundError(f"prediction_id: no prediction {prediction_id!r}")
+        if not found.pending:
+            raise ConflictError(
+                f"prediction_id: {prediction_id} is already resolved "
+                f"(realized_return {found.realized_return})"
+            )
+        return self._learn([(found, realized_return)])[0]
+
+    def _resolve_due(self, symbol: str) -> list[str]:
+        due = self.store.due(symbol)
+        return [change["prediction_id"] for change in self._learn(due)] if due else []
+
+    def _learn(self, items: Sequence[tuple[StoredPrediction, float]]) -> list[dict[str, Any]]:
+        """Apply outcomes to the ensemble and commit them with its state, all or nothing."""
+        before = self.ensemble.state_dict()
+        try:
+            changes = []
+            for prediction, realized in items:
+                record = SignalRecord.from_dict(prediction.record)
+                change = self.ensemble.record_outcome(record, float(realized))
+                changes.append({"prediction_id": prediction.id, **change})
+            pairs = [(p.id, float(r)) for p, r in items]
+            _, version = self.store.resolve(pairs, (STATE_KEY, self.ensemble.state_dict()))
+        except BaseException:
+            self.ensemble.load_state_dict(before)
+            raise
+        self.version = version if version is not None else self.version
+        return changes
+
+    # reads -----------------------------------------------------------------------------
+    def performance(self, symbol: str) -> dict[str, Any]:
+        """The ensemble's per-model accuracy and weights for ``symbol``, with counts."""
+        return {
+            **self.ensemble.performance(symbol),
+            "predictions": self.store.prediction_counts(symbol),
+            "stored_candles": self.store.symbols().get(symbol, 0),
+        }
+
+    def tracker_state(self) -> tuple[dict[str, Any], int]:
+        """The ensemble's learned state and its version (what serving replicas load)."""
+        return self.ensemble.state_dict(), self.version
