@@ -7,8 +7,8 @@ seeding of torch / numpy / random. The device is chosen at run time (CUDA with b
 autocast when present). After every epoch ``on_epoch(epoch, metrics, get_checkpoint_state)``
 is called; ``get_checkpoint_state()`` builds (only when asked) a dict that ``resume_state``
 accepts to continue exactly where the run was: the shuffling order is derived from
-``(seed, epoch)`` and the torch RNG state travels in the checkpoint, so a resumed run
-equals an uninterrupted one on the same device.
+``(seed, epoch)`` and the torch RNG states travel in the checkpoint, so on CPU a resumed
+run equals an uninterrupted one bit for bit (on CUDA up to non-deterministic kernels).
 """
 
 from __future__ import annotations
@@ -29,7 +29,22 @@ from models.errors import ConfigError
 from models.nets import build_model
 from models.training.dataset import PreparedData
 from models.training.device import autocast, configure_threads, resolve_device
-from models.training.metrics import N_CLASSES, classification_metrics, predict_proba
+from models.training.metrics import (
+    N_CLASSES,
+    classification_metrics,
+    evaluate_classifier,
+    predict_proba,
+)
+
+__all__ = [
+    "EpochCallback",
+    "TrainConfig",
+    "TrainResult",
+    "class_weights",
+    "evaluate_classifier",
+    "seed_everything",
+    "train_model",
+]
 
 EpochCallback = Callable[[int, dict[str, float], Callable[[], dict[str, Any]]], None]
 
@@ -206,6 +221,7 @@ def _checkpoint(run: _Run, cfg: TrainConfig) -> dict[str, Any]:
         "bad_epochs": run.bad_epochs,
         "history": copy.deepcopy(run.history),
         "torch_rng": torch.get_rng_state(),
+        "cuda_rng": torch.cuda.get_rng_state_all() if run.device.type == "cuda" else None,
     }
 
 
@@ -226,6 +242,8 @@ def _restore(run: _Run, cfg: TrainConfig, state: dict[str, Any]) -> None:
     run.bad_epochs = int(state["bad_epochs"])
     run.history = copy.deepcopy(state["history"])
     torch.set_rng_state(state["torch_rng"])
+    if run.device.type == "cuda" and state.get("cuda_rng") is not None:
+        torch.cuda.set_rng_state_all(state["cuda_rng"])
 
 
 def _end_epoch(run: _Run, cfg: TrainConfig, metrics: dict[str, float]) -> bool:
