@@ -91,7 +91,7 @@ class SplitPart:
     def __len__(self) -> int:
         return len(self.y)
 
-    def window_range(self, seq_len: int, horizon: int) -> dict[str, Any]:
+    def window_range(self) -> dict[str, Any]:
         """First input bar, last input bar and last label bar (ISO, UTC) and the sample count."""
         if len(self) == 0:
             return {"start": None, "end": None, "label_end": None, "samples": 0}
@@ -159,22 +159,15 @@ def prepare_symbol_data(
     train_rows = np.arange(split.train[0] - seq_len + 1, split.train[-1] + 1)
     scaler = Scaler.fit(feats[train_rows])
     scaled = scaler.transform(feats)
-    ts = candles["timestamp"]
-    parts = [
-        _part(scaled, labels, ends, seq_len, label_cfg.horizon, ts)
-        for ends in (split.train, split.val, split.test)
-    ]
-    ranges = {
-        name: part.window_range(seq_len, label_cfg.horizon)
-        for name, part in zip(("train", "val", "test"), parts, strict=True)
+    parts = {
+        name: _part(scaled, labels, ends, seq_len, label_cfg.horizon, candles["timestamp"])
+        for name, ends in (("train", split.train), ("val", split.val), ("test", split.test))
     }
+    ranges = {name: part.window_range() for name, part in parts.items()}
     digest = candle_hash(candles)
     close = candles["close"].to_numpy()
-    last_return = np.concatenate([[np.nan], np.diff(np.log(close))])
     return PreparedData(
-        train=parts[0],
-        val=parts[1],
-        test=parts[2],
+        **parts,
         scaler=scaler,
         feature_names=FEATURE_COLUMNS,
         seq_len=seq_len,
@@ -183,7 +176,7 @@ def prepare_symbol_data(
         data_hash=digest,
         data_window={**ranges, "embargo_bars": embargo, "data_hash": digest},
         band=band_series(close, label_cfg),
-        last_return=last_return,
+        last_return=np.concatenate([[np.nan], np.diff(np.log(close))]),
     )
 
 
