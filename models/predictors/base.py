@@ -19,7 +19,7 @@ from typing import Any, ClassVar, TypeVar
 
 import polars as pl
 
-from models.errors import InsufficientDataError, UnknownPredictorError
+from models.errors import ConfigError, InsufficientDataError, UnknownPredictorError
 
 CLASSES: tuple[str, str, str] = ("down", "flat", "up")
 """Class order of every probability vector in the project."""
@@ -125,10 +125,41 @@ class Predictor(ABC):
         """Predict many windows; neural predictors override this to batch on the device."""
         return [self.predict(w) for w in windows]
 
+    def predict_frame(
+        self, frame: pl.DataFrame, rows: Sequence[int], window_bars: int | None = None
+    ) -> list[Prediction]:
+        """A prediction for each of ``rows`` of ``frame``, each using only bars up to its row.
+
+        Row ``t`` is predicted from the window ``frame[t - window_bars + 1 : t + 1]``
+        (``window_bars=None``: every bar up to ``t``), exactly as :meth:`predict` would be
+        called live at ``t``. Evaluation replays a whole period with it; indicator columns
+        already on ``frame`` are reused by every window (they are causal, so a column computed
+        over the frame holds at row ``t`` what it would hold computed on bars ``<= t``).
+        Rule-based predictors override this with a one-pass version giving the same answers.
+        """
+        starts = window_starts(rows, window_bars, frame.height)
+        windows = [frame.slice(s, t + 1 - s) for t, s in starts]
+        return self.predict_batch(windows)
+
     def check_window(self, window: pl.DataFrame) -> None:
         """Raise :class:`InsufficientDataError` when ``window`` is too short."""
         if window.height < self.min_bars:
             raise InsufficientDataError(self.min_bars, window.height, f"{self.name} window")
+
+
+def window_starts(
+    rows: Sequence[int], window_bars: int | None, height: int
+) -> list[tuple[int, int]]:
+    """``(row, first row of its window)`` for each requested row (checked to be in the frame)."""
+    if window_bars is not None and window_bars < 1:
+        raise ConfigError(f"window_bars: must be >= 1 or None, got {window_bars}")
+    out = []
+    for t in rows:
+        t = int(t)
+        if not 0 <= t < height:
+            raise ConfigError(f"rows: must be in [0, {height}) (the frame's rows), got {t}")
+        out.append((t, 0 if window_bars is None else max(0, t + 1 - window_bars)))
+    return out
 
 
 P = TypeVar("P", bound=type[Predictor])

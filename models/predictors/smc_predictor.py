@@ -40,19 +40,20 @@ accuracy tracking to weigh.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import polars as pl
 
-from models.errors import ConfigError
+from models.errors import ConfigError, InsufficientDataError
 from models.predictors.base import (
     DEFAULT_HORIZON,
     Prediction,
     Predictor,
     probabilities_from_score,
     register_predictor,
+    window_starts,
 )
 from models.smc import SmcConfig, analyze_smc
 from models.smc.inputs import candles_from_frame, volatility_scale
@@ -196,9 +197,35 @@ class SmcPredictor(Predictor):
         atr = volatility_scale(tail, candles_from_frame(tail), self.config.atr_length)[-1:]
         close = tail["close"].cast(pl.Float64).to_numpy()[-1:]
         votes = {name: float(v[0]) for name, v in rule_votes(analysis, close, atr).items()}
+        return self._prediction(votes, analysis.row(0, named=True))
+
+    def predict_frame(
+        self, frame: pl.DataFrame, rows: Sequence[int], window_bars: int | None = None
+    ) -> list[Prediction]:
+        """One pass: :func:`analyze_smc` runs once over ``frame`` and each row is read from it.
+
+        The analysis is causal, so row ``t`` equals :meth:`predict` on ``frame[: t + 1]``
+        whenever that window fits in ``lookback``; past it, this answers with the whole
+        history where ``predict`` sees the last ``lookback`` bars (the same score in >= 99.7 %
+        of rows at the default 512, see the module docstring). ``window_bars`` is ignored.
+        """
+        analysis = analyze_smc(frame, self.config)
+        atr = volatility_scale(frame, candles_from_frame(frame), self.config.atr_length)
+        close = frame["close"].cast(pl.Float64).to_numpy()
+        all_votes = rule_votes(analysis, close, atr)
+        out = []
+        for t, _ in window_starts(rows, None, frame.height):
+            if t + 1 < self.min_bars:
+                raise InsufficientDataError(self.min_bars, t + 1, f"{self.name} window")
+            votes = {name: float(v[t]) for name, v in all_votes.items()}
+            out.append(self._prediction(votes, analysis.row(t, named=True)))
+        return out
+
+    def _prediction(self, votes: dict[str, float], last: Mapping[str, Any]) -> Prediction:
+        """The prediction from the rule votes and the analyzer row of the predicted bar."""
         score = float(np.clip(sum(RULE_WEIGHTS[r] * votes[r] for r in RULE_WEIGHTS), -1.0, 1.0))
         agreement = _agreement(votes, score)
-        state = {name: _json_value(analysis[name][0]) for name in STATE_COLUMNS}
+        state = {name: _json_value(last[name]) for name in STATE_COLUMNS}
         return Prediction(
             model=self.name,
             probabilities=probabilities_from_score(score, self.flat_mass),

@@ -39,12 +39,12 @@ tests check this.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import polars as pl
 
-from models.errors import DataValidationError
+from models.errors import DataValidationError, InsufficientDataError
 from models.features.indicators import ensure_indicators
 from models.predictors.base import (
     DEFAULT_HORIZON,
@@ -52,6 +52,7 @@ from models.predictors.base import (
     Predictor,
     probabilities_from_score,
     register_predictor,
+    window_starts,
 )
 
 RULE_WEIGHTS: dict[str, float] = {
@@ -173,6 +174,27 @@ class TechnicalPredictor(Predictor):
     @property
     def min_bars(self) -> int:
         return MIN_BARS
+
+    def predict_frame(
+        self, frame: pl.DataFrame, rows: Sequence[int], window_bars: int | None = None
+    ) -> list[Prediction]:
+        """One pass: the indicators are computed once over ``frame``, then each row is read.
+
+        Row ``t`` equals :meth:`predict` on ``frame[: t + 1]`` (the whole history up to
+        ``t``): every indicator is causal, so its value at ``t`` over the frame is its value
+        over that prefix, and a prediction only reads the last :data:`VOL_LOOKBACK` rows.
+        ``window_bars`` is ignored: the full history is the best estimate of every smoother,
+        and shorter live windows differ from it only by the seed effect described above.
+        """
+        full = ensure_indicators(frame)
+        tail = max(MIN_BARS, VOL_LOOKBACK)
+        out = []
+        for t, _ in window_starts(rows, None, full.height):
+            if t + 1 < MIN_BARS:
+                raise InsufficientDataError(MIN_BARS, t + 1, f"{self.name} window")
+            start = max(0, t + 1 - tail)
+            out.append(self.predict(full.slice(start, t + 1 - start)))
+        return out
 
     def predict(self, window: pl.DataFrame) -> Prediction:
         self.check_window(window)
