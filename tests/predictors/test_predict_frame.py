@@ -46,8 +46,8 @@ def test_smc_predict_frame_matches_the_default_512_bar_window_on_most_rows(histo
     rows = list(range(600, history.height, 15))
     frame = predictor.predict_frame(history, rows)
     windowed = [predictor.predict(history.slice(t + 1 - 512, 512)) for t in rows]
-    same = [abs(a.details["score"] - b.details["score"]) < 1e-9 for a, b in zip(frame, windowed)]
-    assert np.mean(same) >= 0.95
+    diffs = [a.details["score"] - b.details["score"] for a, b in zip(frame, windowed, strict=True)]
+    assert np.mean(np.abs(diffs) < 1e-9) >= 0.95
 
 
 class _LastClose(Predictor):
