@@ -17,6 +17,7 @@ from __future__ import annotations
 import gzip
 import io
 import zipfile
+import zlib
 from pathlib import Path
 
 import polars as pl
@@ -69,8 +70,25 @@ def _suffix(path: Path) -> str:
     return ""
 
 
+# What a truncated or corrupt zip / gzip raises while it is being decompressed.
+_ARCHIVE_ERRORS = (zipfile.BadZipFile, gzip.BadGzipFile, zlib.error, EOFError)
+
+# Polars reports some corrupt files by panicking (a BaseException), not with PolarsError.
+_POLARS_ERRORS = (pl.exceptions.PolarsError, pl.exceptions.PanicException)
+
+
 def _read_text_bytes(path: Path, suffix: str) -> bytes:
     """The CSV bytes inside ``path`` (decompressed; a zip must hold exactly one file)."""
+    try:
+        return _decompress(path, suffix)
+    except _ARCHIVE_ERRORS as exc:
+        kind = "zip" if suffix == ".zip" else "gzip"
+        raise DataValidationError(
+            f"not a readable {kind} archive ({type(exc).__name__}: {exc})", source=str(path)
+        ) from None
+
+
+def _decompress(path: Path, suffix: str) -> bytes:
     if suffix == ".zip":
         with zipfile.ZipFile(path) as archive:
             members = [m for m in archive.namelist() if not m.endswith("/")]
@@ -105,7 +123,7 @@ def _read_csv(path: Path, suffix: str) -> pl.DataFrame:
     header = _has_header(text)
     try:
         df = pl.read_csv(io.BytesIO(text), has_header=header, infer_schema=False)
-    except pl.exceptions.PolarsError as exc:
+    except _POLARS_ERRORS as exc:
         raise DataValidationError(f"not a readable CSV file ({exc})", source=str(path)) from None
     if header:
         return df
@@ -238,7 +256,7 @@ def load_ohlcv(path: str | Path) -> pl.DataFrame:
     if suffix in (".parquet", ".pq"):
         try:
             df = pl.read_parquet(path)
-        except (pl.exceptions.PolarsError, OSError) as exc:
+        except (*_POLARS_ERRORS, OSError) as exc:
             raise DataValidationError(
                 f"not a readable Parquet file ({exc})", source=source
             ) from None
