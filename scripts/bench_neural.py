@@ -2,9 +2,10 @@
 
 For each device (CPU, and CUDA when present) and model: training samples per second over
 ``--steps`` optimizer steps of ``--batch-size`` real BTC windows (after one warm-up step),
-then, at batch sizes 1, 8, 32 and 128, the median latency of the network's forward pass
-alone and of ``predict_batch`` end to end (features from raw candles + scaling + one forward
-pass). Weights are untrained: speed does not depend on them. Prints a table.
+then, at batch sizes 1, 8, 32 and 128, the best of ``--repeat`` latencies of the network's
+forward pass alone and of ``predict_batch`` end to end (features from raw candles + scaling +
+one forward pass). Best-of, because the numbers should show the code, not the other
+processes on a shared machine. Weights are untrained: speed does not depend on them.
 
     python scripts/bench_neural.py [--steps 5] [--batch-size 256] [--threads N] [--device all]
 """
@@ -12,7 +13,6 @@ pass). Weights are untrained: speed does not depend on them. Prints a table.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -43,7 +43,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--symbol", default="BTCUSDT")
     parser.add_argument("--steps", type=int, default=5, help="timed training steps")
     parser.add_argument("--batch-size", type=int, default=256, help="training batch size")
-    parser.add_argument("--repeat", type=int, default=5, help="timed inference runs (median)")
+    parser.add_argument("--repeat", type=int, default=5, help="timed inference runs (best)")
     parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads")
     parser.add_argument("--device", choices=("all", "cpu", "cuda"), default="all")
     parser.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS))
@@ -68,7 +68,7 @@ def _median_ms(fn: Callable[[], object], device: torch.device, repeat: int) -> f
         fn()
         _sync(device)
         times.append((time.perf_counter() - start) * 1e3)
-    return statistics.median(times)
+    return min(times)  # best of: the least disturbed by other processes
 
 
 def train_throughput(name: str, data: PreparedData, device: torch.device, args) -> float:
