@@ -70,8 +70,18 @@ def _suffix(path: Path) -> str:
     return ""
 
 
-# What a truncated or corrupt zip / gzip raises while it is being decompressed.
-_ARCHIVE_ERRORS = (zipfile.BadZipFile, gzip.BadGzipFile, zlib.error, EOFError)
+# What a truncated or corrupt zip / gzip raises while it is being decompressed (found by
+# fuzzing: bad headers give OSError / ValueError, unknown methods NotImplementedError, a
+# flipped "encrypted" flag RuntimeError).
+_ARCHIVE_ERRORS = (
+    zipfile.BadZipFile,
+    zlib.error,
+    EOFError,
+    OSError,
+    ValueError,
+    NotImplementedError,
+    RuntimeError,
+)
 
 # Polars reports some corrupt files by panicking (a BaseException), not with PolarsError.
 _POLARS_ERRORS = (pl.exceptions.PolarsError, pl.exceptions.PanicException)
@@ -81,6 +91,8 @@ def _read_text_bytes(path: Path, suffix: str) -> bytes:
     """The CSV bytes inside ``path`` (decompressed; a zip must hold exactly one file)."""
     try:
         return _decompress(path, suffix)
+    except DataValidationError:
+        raise
     except _ARCHIVE_ERRORS as exc:
         kind = "zip" if suffix == ".zip" else "gzip"
         raise DataValidationError(
