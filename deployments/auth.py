@@ -1,0 +1,43 @@
+"""Bearer-key protection of the write endpoints.
+
+The key is read once from the environment variable named by ``AppSettings.api_key_env``;
+when it is unset or empty, writes are open. It is compared in constant time and never
+logged or echoed.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from deployments.http_errors import ApiError
+
+bearer = HTTPBearer(auto_error=False, description="the key in $SMARTMARKET_API_KEY")
+
+
+class ApiKeyAuth:
+    """Checks ``Authorization: Bearer <key>`` against the configured key."""
+
+    def __init__(self, env_name: str) -> None:
+        key = os.environ.get(env_name, "")
+        self._key = key.encode() if key else None
+
+    @property
+    def enabled(self) -> bool:
+        return self._key is not None
+
+    def check(self, credentials: HTTPAuthorizationCredentials | None) -> None:
+        """Return when allowed; 401 without a bearer token, 403 with a wrong one."""
+        if self._key is None:
+            return
+        if credentials is None or credentials.scheme.lower() != "bearer":
+            raise ApiError(
+                401,
+                "Authorization",
+                "a bearer token is required (Authorization: Bearer <key>)",
+                {"WWW-Authenticate": "Bearer"},
+            )
+        if not hmac.compare_digest(credentials.credentials.encode(), self._key):
+            raise ApiError(403, "Authorization", "the bearer token is not valid")

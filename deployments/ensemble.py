@@ -1,0 +1,167 @@
+"""The ensemble deployment: features once, a concurrent fan-out with a deadline, combine.
+
+One ``@serve.batch`` of requests costs one call per rule predictor and the regime
+detector, plus one call per (neural model, symbol) in the batch, and one state write: the
+handle-call count per request falls as load rises. A predictor that fails or misses the
+deadline is dropped and the answer is marked ``degraded``.
+
+Learned weights and thresholds come from the state deployment (the one place outcomes are
+recorded): each state write returns the learned-state version, and a newer version is
+fetched in the background, so serving replicas follow within one batch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import polars as pl
+from pydantic import BaseModel, ConfigDict, Field
+from ray import serve
+
+from deployments.pipeline import (
+    NEURAL_MODELS,
+    RULE_MODELS,
+    Answer,
+    assemble,
+    new_prediction_id,
+    prepare_window,
+)
+from deployments.remote import gather_with_deadline
+from deployments.replies import Reply
+from deployments.settings import AppSettings, parse_section
+from deployments.tracker_config import load_ensemble_config
+from models.ensemble import Ensemble
+from models.training.labels import LabelConfig
+
+logger = logging.getLogger("ray.serve")
+
+
+class EnsembleUserConfig(BaseModel):
+    """Runtime knobs (the deployment's ``user_config``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    deadline_s: float | None = Field(None, gt=0, description="per-call predictor deadline")
+    window_bars: int | None = Field(None, ge=64, description="bars sent to the predictors")
+    max_batch_size: int = Field(16, ge=1, le=1024)
+    batch_wait_timeout_s: float = Field(0.002, ge=0, le=1)
+
+
+def _spread(result: Any, n: int) -> list[Reply]:
+    """A call's per-window replies, or its one failure reply repeated for every window."""
+    if isinstance(result, Reply):
+        return [result] * n
+    return list(result)
+
+
+def _failed(answer: Answer | Exception) -> bool:
+    return isinstance(answer, Exception)
+
+
+@serve.deployment(ray_actor_options={"num_cpus": 0.25}, max_ongoing_requests=128)
+class EnsembleDeployment:
+    def __init__(
+        self,
+        indicators: Any,
+        smc: Any,
+        regime: Any,
+        transformer: Any,
+        cnn_lstm: Any,
+        state: Any,
+        settings: dict[str, Any] | None = None,
+    ) -> None:
+        app = AppSettings.parse(settings)
+        self.rules = {"indicators": indicators, "smc": smc}
+        self.neural = {"transformer": transformer, "cnn_lstm": cnn_lstm}
+        self.regime, self.state = regime, state
+        self.ensemble = Ensemble(load_ensemble_config(app))
+        self.label_cfg = LabelConfig()
+        self.deadline_s, self.window_bars = app.deadline_s, app.window_bars
+        self._learned_version: int | None = None
+        self._refresh_task: asyncio.Task | None = None
+
+    def reconfigure(self, user_config: dict[str, Any] | None) -> None:
+        cfg = parse_section(EnsembleUserConfig, user_config, "ensemble user_config")
+        self.deadline_s = cfg.deadline_s or self.deadline_s
+        self.window_bars = cfg.window_bars or self.window_bars
+        self.predict.set_max_batch_size(cfg.max_batch_size)
+        self.predict.set_batch_wait_timeout_s(cfg.batch_wait_timeout_s)
+
+    @serve.batch(max_batch_size=16, batch_wait_timeout_s=0.002)
+    async def predict(
+        self, symbols: list[str], frames: list[pl.DataFrame], store: list[bool]
+    ) -> list[dict[str, Any] | Exception]:
+        """Answer bodies (or the error of that one request), pending records stored."""
+        if self._learned_version is None:
+            await self._refresh_learned()
+        windows = [prepare_window(f, self.window_bars) for f in frames]
+        replies = await self._fan_out(symbols, windows)
+        answers = [
+            self._answer(symbol, window, replies, i)
+            for i, (symbol, window) in enumerate(zip(symbols, windows, strict=True))
+        ]
+        keep = [a.stored for a, s in zip(answers, store, strict=True) if s and not _failed(a)]
+        if keep:
+            self._note_version(await self.state.add_predictions.remote(keep))
+        return [a if _failed(a) else a.body for a in answers]
+
+    def _answer(
+        self, symbol: str, window: pl.DataFrame, replies: dict[str, list[Reply]], i: int
+    ) -> Answer | Exception:
+        """The answer for request ``i`` of a batch, or its error (the others still answer)."""
+        mine = {name: rs[i] for name, rs in replies.items() if name != "regime"}
+        regime = replies["regime"][i]
+        try:
+            return assemble(
+                self.ensemble, symbol, window, mine, regime, self.label_cfg, new_prediction_id()
+            )
+        except Exception as exc:
+            return exc
+
+    async def _fan_out(
+        self, symbols: list[str], windows: list[pl.DataFrame]
+    ) -> dict[str, list[Reply]]:
+        """Every predictor's replies per window, from concurrent calls under one deadline."""
+        groups: dict[str, list[int]] = {}
+        for i, symbol in enumerate(symbols):
+            groups.setdefault(symbol, []).append(i)
+        calls: dict[tuple[str, str], Any] = {}
+        for name in RULE_MODELS:
+            calls[(name, "")] = self.rules[name].predict.remote(windows)
+        calls[("regime", "")] = self.regime.current.remote(windows)
+        for name in NEURAL_MODELS:
+            for symbol, rows in groups.items():
+                handle = self.neural[name].options(multiplexed_model_id=symbol)
+                calls[(name, symbol)] = handle.predict.remote(symbol, [windows[i] for i in rows])
+        results = await gather_with_deadline(calls, self.deadline_s)
+        n = len(windows)
+        out = {name: _spread(results[(name, "")], n) for name in (*RULE_MODELS, "regime")}
+        for name in NEURAL_MODELS:
+            per_window: list[Reply] = [Reply("missing")] * n
+            for symbol, rows in groups.items():
+                for i, reply in zip(rows, _spread(results[(name, symbol)], len(rows)), strict=True):
+                    per_window[i] = reply
+            out[name] = per_window
+        return out
+
+    def _note_version(self, version: int) -> None:
+        """Fetch the learned state in the background when the state has a newer one."""
+        if version == self._learned_version:
+            return
+        if self._refresh_task is None or self._refresh_task.done():
+            self._refresh_task = asyncio.ensure_future(self._refresh_learned())
+
+    async def _refresh_learned(self) -> None:
+        try:
+            state, version = await self.state.tracker_state.remote()
+        except Exception as exc:  # keep serving with the weights we have
+            logger.warning("could not fetch learned ensemble state: %s", exc)
+            return
+        self.ensemble.load_state_dict(state)
+        self._learned_version = version
+
+    async def ping(self) -> Mapping[str, Any]:
+        return {"learned_version": self._learned_version, "deadline_s": self.deadline_s}

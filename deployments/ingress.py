@@ -1,0 +1,213 @@
+"""The HTTP API (FastAPI behind Ray Serve): validation, auth, and calls to the deployments.
+
+Every request is checked here before any deployment is called (schemas, candle rules,
+counts, symbol), so bad input costs no handle call and is a 4xx naming the field.
+Endpoints and fields are documented in docs/api.md; OpenAPI is served at ``/docs``.
+"""
+
+import time
+from collections.abc import Sequence
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Path, Query, Request
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials
+from ray import serve
+
+from deployments.auth import ApiKeyAuth, bearer
+from deployments.compat import enhanced_body
+from deployments.frames import candles_to_frame, frame_to_candles
+from deployments.http_errors import ApiError, install, library_error
+from deployments.limits import BodyLimit
+from deployments.pipeline import required_bars
+from deployments.remote import gather_with_deadline, unwrap
+from deployments.replies import Reply
+from deployments.schemas import (
+    AppendResponse,
+    CandleIn,
+    CandlesRequest,
+    CandlesResponse,
+    EnhancedRequest,
+    EnhancedResponse,
+    OutcomeRequest,
+    PredictRequest,
+    PredictResponse,
+)
+from deployments.settings import SYMBOL_PATTERN, AppSettings
+from models.errors import DataValidationError, SmartMarketError
+
+app = FastAPI(
+    title="SmartMarket",
+    version="0.1.0",
+    description="Trading signals from an ensemble of neural and rule-based predictors.",
+)
+install(app)
+app.add_middleware(BodyLimit)
+
+SymbolPath = Annotated[str, Path(pattern=SYMBOL_PATTERN, description="e.g. BTCUSDT")]
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+Limit = Annotated[int, Query(ge=1, le=1_000_000, description="newest candles to return")]
+HEALTH_TIMEOUT_S = 5.0
+
+
+def require_key(request: Request, credentials: Credentials) -> None:
+    """Dependency of the write endpoints (runs before the body is validated)."""
+    request.app.state.auth.check(credentials)
+
+
+WRITE = [Depends(require_key)]
+
+
+async def call(response: Any, prefix: str = "") -> Any:
+    """Await a handle call; our library's errors (returned or raised remotely) become
+    4xx answers."""
+    try:
+        result = await response
+    except Exception as exc:
+        cause = unwrap(exc)
+        if isinstance(cause, SmartMarketError):
+            raise library_error(cause, prefix) from None
+        raise
+    if isinstance(result, SmartMarketError):
+        raise library_error(result, prefix)
+    return result
+
+
+@serve.deployment(ray_actor_options={"num_cpus": 0.25}, max_ongoing_requests=256)
+@serve.ingress(app)
+class Ingress:
+    def __init__(
+        self,
+        ensemble: Any,
+        state: Any,
+        transformer: Any,
+        cnn_lstm: Any,
+        indicators: Any,
+        smc: Any,
+        regime: Any,
+        settings: dict[str, Any] | None = None,
+    ) -> None:
+        self.settings = AppSettings.parse(settings)
+        self.ensemble, self.state = ensemble, state
+        self.neural = {"transformer": transformer, "cnn_lstm": cnn_lstm}
+        others = {"indicators": indicators, "smc": smc, "regime": regime}
+        self.pingable = {"ensemble": ensemble, "state": state, **self.neural, **others}
+        app.state.auth = ApiKeyAuth(self.settings.api_key_env)
+        self.min_bars = required_bars()
+        app.state.max_body_bytes = self.settings.max_body_bytes
+
+    # helpers -------------------------------------------------------------------------
+    def _symbol(self, symbol: str) -> str:
+        allowed = self.settings.symbols
+        if allowed is not None and symbol not in allowed:
+            raise ApiError(404, "symbol", f"unknown symbol {symbol}; known: {', '.join(allowed)}")
+        return symbol
+
+    def _frame(self, candles: Sequence[CandleIn], minimum: int) -> Any:
+        n, cap = len(candles), self.settings.max_candles
+        if n > cap:
+            raise ApiError(422, "candles", f"{n} candles sent; at most {cap} per request")
+        if n < minimum:
+            raise ApiError(422, "candles", f"{n} candles sent; at least {minimum} are needed")
+        try:
+            return candles_to_frame(candles)
+        except DataValidationError as exc:
+            raise library_error(exc, "candles") from None
+
+    async def _predict(self, symbol: str, frame: Any) -> dict[str, Any]:
+        result = await call(self.ensemble.predict.remote(symbol, frame, True))
+        if isinstance(result, BaseException):
+            cause = unwrap(result)
+            if isinstance(cause, SmartMarketError):
+                raise library_error(cause, "candles")
+            raise cause
+        return result
+
+    # predictions ---------------------------------------------------------------------
+    @app.post("/v1/predict", response_model=PredictResponse, tags=["predict"])
+    async def predict(self, body: PredictRequest) -> dict[str, Any]:
+        """Signal for the newest of the given candles (stored as a pending prediction)."""
+        started = time.perf_counter()
+        symbol = self._symbol(body.symbol)
+        answer = await self._predict(symbol, self._frame(body.candles, self.min_bars))
+        answer["latency_ms"] = (time.perf_counter() - started) * 1000.0
+        return answer
+
+    @app.post("/enhanced/predict", response_model=EnhancedResponse, tags=["predict"])
+    async def enhanced_predict(self, body: EnhancedRequest) -> dict[str, Any]:
+        """Original-service endpoint: append one bar to the stored history, predict on it."""
+        symbol = self._symbol(body.symbol)
+        bars = min(max(body.sequence_length, self.settings.window_bars), self.settings.max_candles)
+        bar = body.features.model_dump()
+        request = self.state.append_bar.remote(symbol, bar, bars)
+        window, _ = await call(request, "features")
+        if window.height < self.min_bars:
+            raise ApiError(
+                409,
+                "symbol",
+                f"{symbol} has {window.height} stored candles; at least {self.min_bars} are "
+                f"needed: load history with POST /v1/candles/{symbol} (this bar was stored)",
+            )
+        return enhanced_body(await self._predict(symbol, window))
+
+    # candles and outcomes ------------------------------------------------------------
+    @app.post(
+        "/v1/candles/{symbol}",
+        response_model=AppendResponse,
+        status_code=201,
+        tags=["state"],
+        dependencies=WRITE,
+    )
+    async def append_candles(self, body: CandlesRequest, symbol: SymbolPath) -> dict[str, Any]:
+        """Append candles after the stored history (duplicates and overlaps are refused)."""
+        frame = self._frame(body.candles, 1)
+        return await call(self.state.append_candles.remote(self._symbol(symbol), frame))
+
+    @app.get("/v1/candles/{symbol}", response_model=CandlesResponse, tags=["state"])
+    async def read_candles(self, symbol: SymbolPath, limit: Limit = 500) -> dict[str, Any]:
+        """The newest ``limit`` stored candles, oldest first."""
+        frame = await call(self.state.candles.remote(self._symbol(symbol), limit))
+        return {"symbol": symbol, "count": frame.height, "candles": frame_to_candles(frame)}
+
+    @app.post("/v1/outcomes", tags=["state"], dependencies=WRITE)
+    async def record_outcome(self, body: OutcomeRequest) -> dict[str, Any]:
+        """Report the realized log return of a prediction; updates weights and thresholds."""
+        request = self.state.record_outcome.remote(body.prediction_id, body.realized_return)
+        return await call(request)
+
+    @app.get("/v1/performance/{symbol}", tags=["state"])
+    async def performance(self, symbol: SymbolPath) -> dict[str, Any]:
+        """Per-model accuracy and weights, the adaptive threshold, prediction counts."""
+        return await call(self.state.performance.remote(self._symbol(symbol)))
+
+    # models and health ---------------------------------------------------------------
+    @app.get("/v1/models", tags=["models"])
+    async def models(self) -> dict[str, Any]:
+        """Per symbol and model: registry versions, LATEST, and the version loaded."""
+        described = {n: await call(h.describe.remote()) for n, h in self.neural.items()}
+        out: dict[str, dict[str, Any]] = {}
+        for name, info in described.items():
+            symbols = set(info["versions"]) | set(info["loaded"])
+            for symbol in sorted(symbols):
+                out.setdefault(symbol, {})[name] = {
+                    "versions": info["versions"].get(symbol, []),
+                    "latest": info["latest"].get(symbol),
+                    "loaded": info["loaded"].get(symbol),
+                }
+        registries = {n: info["registry"] for n, info in described.items()}
+        return {"models": out, "registry": registries}
+
+    @app.post("/v1/models/reload", tags=["models"], dependencies=WRITE)
+    async def reload(self) -> dict[str, Any]:
+        """Load newly published versions without a restart."""
+        return {"reloaded": {n: await call(h.reload.remote()) for n, h in self.neural.items()}}
+
+    @app.get("/healthz", tags=["health"])
+    async def healthz(self) -> JSONResponse:
+        """200 when every deployment answers, 503 naming those that do not."""
+        calls = {name: h.ping.remote() for name, h in self.pingable.items()}
+        results = await gather_with_deadline(calls, HEALTH_TIMEOUT_S)
+        status = {n: r.status if isinstance(r, Reply) else "ok" for n, r in results.items()}
+        healthy = all(s == "ok" for s in status.values())
+        payload = {"status": "ok" if healthy else "unhealthy", "deployments": status}
+        return JSONResponse(payload, status_code=200 if healthy else 503)

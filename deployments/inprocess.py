@@ -1,0 +1,85 @@
+"""The serving pipeline in one process, without Ray: the baseline of the serving benchmark
+and the reference the integration tests compare the Serve answers with.
+
+Same functions as the deployments (:mod:`deployments.pipeline`, :mod:`deployments.replies`,
+:mod:`deployments.neural_models`), same batching: one ``predict_batch`` per rule predictor
+per batch of requests, one forward pass per (neural model, symbol).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import polars as pl
+
+from deployments import neural_models
+from deployments.pipeline import (
+    NEURAL_MODELS,
+    RULE_MODELS,
+    Answer,
+    assemble,
+    new_prediction_id,
+    prepare_window,
+)
+from deployments.replies import Reply, batch_or_each, each_window
+from models.ensemble import Ensemble
+from models.predictors.base import create_predictor
+from models.regime.detector import RegimeDetector
+from models.registry import ModelRegistry
+from models.training.labels import LabelConfig
+
+
+class InProcessEnsemble:
+    """Predict batches of ``(symbol, candles)`` requests in this process."""
+
+    def __init__(
+        self, registry: str | None, ensemble: Ensemble | None = None, window_bars: int = 512
+    ) -> None:
+        self.rules = {name: create_predictor(name) for name in RULE_MODELS}
+        self.detector = RegimeDetector()
+        self.registry = ModelRegistry(registry) if registry else None
+        self.ensemble = ensemble or Ensemble()
+        self.label_cfg = LabelConfig()
+        self.window_bars = window_bars
+        self._models: dict[tuple[str, str], neural_models.SymbolModel] = {}
+
+    def _model(self, name: str, symbol: str) -> neural_models.SymbolModel:
+        key = (name, symbol)
+        if key not in self._models:
+            self._models[key] = neural_models.load(self.registry, symbol, name)
+        return self._models[key]
+
+    def _neural(self, name: str, symbols: Sequence[str], windows: list[pl.DataFrame]) -> list:
+        out: list[Reply | None] = [None] * len(windows)
+        groups: dict[str, list[int]] = {}
+        for i, symbol in enumerate(symbols):
+            groups.setdefault(symbol, []).append(i)
+        for symbol, rows in groups.items():
+            replies = neural_models.predict(self._model(name, symbol), [windows[i] for i in rows])
+            for i, reply in zip(rows, replies, strict=True):
+                out[i] = reply
+        return out
+
+    def predict_many(self, requests: Sequence[tuple[str, pl.DataFrame]]) -> list[Answer]:
+        """Answers for a batch of requests (nothing is stored)."""
+        symbols = [symbol for symbol, _ in requests]
+        windows = [prepare_window(frame, self.window_bars) for _, frame in requests]
+        replies = {
+            name: batch_or_each(p.predict_batch, p.predict, windows, None)
+            for name, p in self.rules.items()
+        }
+        for name in NEURAL_MODELS:
+            replies[name] = self._neural(name, symbols, windows)
+        regimes = each_window(self.detector.current, windows)
+        return [
+            assemble(
+                self.ensemble,
+                symbol,
+                window,
+                {name: rs[i] for name, rs in replies.items()},
+                regimes[i],
+                self.label_cfg,
+                new_prediction_id(),
+            )
+            for i, (symbol, window) in enumerate(zip(symbols, windows, strict=True))
+        ]

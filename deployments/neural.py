@@ -1,0 +1,166 @@
+"""Transformer and CNN-LSTM deployments: per-symbol models, multiplexed and batched.
+
+Callers pick the symbol with ``handle.options(multiplexed_model_id=symbol)``; each replica
+keeps an LRU of loaded symbols (``max_models_per_replica``) and batches concurrent calls
+(``@serve.batch``), running one forward pass per symbol in a batch. A symbol without a
+trained model answers ``no_model`` for its windows instead of failing the ensemble.
+
+New versions: every cached model re-reads the registry's ``LATEST`` pointer at most every
+``version_check_s`` seconds, and ``reload()`` re-reads it at once on the replica that
+receives it (other replicas follow within ``version_check_s``).
+"""
+
+from __future__ import annotations
+
+import time
+import weakref
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import polars as pl
+import torch
+from pydantic import BaseModel, ConfigDict, Field
+from ray import serve
+
+from deployments import neural_models
+from deployments.replies import NO_MODEL, Reply, reply_for
+from deployments.settings import AppSettings, parse_section
+from models.errors import ModelNotFoundError
+from models.registry import ModelRegistry
+
+
+class NeuralUserConfig(BaseModel):
+    """Runtime knobs (the deployment's ``user_config``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    registry: str | None = Field(None, description="registry root; None keeps the current one")
+    max_batch_size: int = Field(32, ge=1, le=1024)
+    batch_wait_timeout_s: float = Field(0.002, ge=0, le=1)
+    version_check_s: float = Field(10.0, gt=0)
+
+
+class NeuralModels:
+    """Shared body of both neural deployments; ``model_name`` picks the network."""
+
+    model_name: ClassVar[str] = ""
+
+    def __init__(self, settings: dict[str, Any] | None = None) -> None:
+        app = AppSettings.parse(settings)
+        torch.set_num_threads(1)  # replicas share few cores; intra-op threads only contend
+        self._registry = ModelRegistry(app.registry) if app.registry else None
+        self._holders: weakref.WeakValueDictionary[str, neural_models.SymbolModel] = (
+            weakref.WeakValueDictionary()
+        )
+        self._absent: dict[str, float] = {}
+        self._config = NeuralUserConfig()
+
+        async def load_symbol(symbol: str) -> neural_models.SymbolModel:
+            return self._load(symbol)
+
+        self.get_model = serve.multiplexed(max_num_models_per_replica=app.max_models_per_replica)(
+            load_symbol
+        )
+
+    def reconfigure(self, user_config: dict[str, Any] | None) -> None:
+        cfg = parse_section(NeuralUserConfig, user_config, f"{self.model_name} user_config")
+        if cfg.registry is not None:
+            self._registry = ModelRegistry(cfg.registry)
+            self._absent.clear()
+            for holder in list(self._holders.values()):
+                holder.checked_at = 0.0  # re-read on next use
+        self.predict.set_max_batch_size(cfg.max_batch_size)
+        self.predict.set_batch_wait_timeout_s(cfg.batch_wait_timeout_s)
+        self._config = cfg
+
+    def _load(self, symbol: str) -> neural_models.SymbolModel:
+        holder = neural_models.load(self._registry, symbol, self.model_name)
+        if holder.predictor is None:
+            raise ModelNotFoundError(f"no trained {self.model_name} model for {symbol}")
+        self._holders[symbol] = holder
+        return holder
+
+    async def _holder(self, symbol: str) -> neural_models.SymbolModel | None:
+        """The cached holder of ``symbol`` (refreshed when due), None when it has no model."""
+        now = time.monotonic()
+        if symbol not in self._holders:  # ask the registry before the multiplexer, which
+            # would log every symbol without a model as a failed load
+            if now - self._absent.get(symbol, -1e18) < self._config.version_check_s:
+                return None
+            if neural_models.latest_version(self._registry, symbol, self.model_name) is None:
+                self._absent[symbol] = now
+                return None
+        try:
+            holder = await self.get_model(symbol)
+        except ModelNotFoundError:  # removed between the check and the load
+            self._absent[symbol] = now
+            return None
+        self._absent.pop(symbol, None)
+        if now - holder.checked_at >= self._config.version_check_s:
+            neural_models.refresh(holder, self._registry)
+        return holder
+
+    @serve.batch(max_batch_size=32, batch_wait_timeout_s=0.002)
+    async def predict(
+        self, symbols: list[str], windows: list[Sequence[pl.DataFrame]]
+    ) -> list[list[Reply]]:
+        """Replies per call; calls of one symbol share a single forward pass."""
+        groups: dict[str, list[int]] = {}
+        for i, symbol in enumerate(symbols):
+            groups.setdefault(symbol, []).append(i)
+        out: list[list[Reply]] = [[] for _ in symbols]
+        for symbol, calls in groups.items():
+            flat = [w for i in calls for w in windows[i]]
+            try:
+                holder = await self._holder(symbol)
+                if holder is None:
+                    replies = self._no_model(symbol, flat)
+                else:
+                    replies = neural_models.predict(holder, flat)
+            except Exception as exc:  # a corrupt artifact fails this symbol only
+                replies = [reply_for(exc) for _ in flat]
+            for i in calls:
+                out[i], replies = replies[: len(windows[i])], replies[len(windows[i]) :]
+        return out
+
+    def _no_model(self, symbol: str, windows: Sequence[pl.DataFrame]) -> list[Reply]:
+        detail = f"no trained {self.model_name} model for {symbol}"
+        return [Reply(NO_MODEL, detail=detail) for _ in windows]
+
+    async def reload(self) -> dict[str, str | None]:
+        """Re-read ``LATEST`` of every cached symbol now; returns symbol -> loaded version."""
+        self._absent.clear()
+        for holder in list(self._holders.values()):
+            neural_models.refresh(holder, self._registry)
+        return self.loaded()
+
+    def loaded(self) -> dict[str, str | None]:
+        """Symbol -> version loaded on this replica."""
+        return {s: h.version for s, h in sorted(self._holders.items())}
+
+    async def describe(self) -> dict[str, Any]:
+        """Registry versions of this network per symbol, and what this replica has loaded."""
+        versions: dict[str, list[str]] = {}
+        if self._registry is not None:
+            for symbol, models in self._registry.list_models().items():
+                if self.model_name in models:
+                    versions[symbol] = models[self.model_name]
+        latest = {
+            s: neural_models.latest_version(self._registry, s, self.model_name) for s in versions
+        }
+        registry = None if self._registry is None else str(self._registry.root)
+        loaded = self.loaded()
+        return {"registry": registry, "versions": versions, "latest": latest, "loaded": loaded}
+
+    async def ping(self) -> dict[str, Any]:
+        return {"model": self.model_name, "loaded": len(self._holders)}
+
+
+@serve.deployment(ray_actor_options={"num_cpus": 0.25}, max_ongoing_requests=64)
+class TransformerDeployment(NeuralModels):
+    model_name = "transformer"
+
+
+@serve.deployment(ray_actor_options={"num_cpus": 0.25}, max_ongoing_requests=64)
+class CnnLstmDeployment(NeuralModels):
+    model_name = "cnn_lstm"

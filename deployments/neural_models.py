@@ -1,0 +1,75 @@
+"""Per-symbol neural models from the registry, as the neural deployments hold them.
+
+A :class:`SymbolModel` is a mutable holder: the Serve multiplexer caches the holder, and a
+newer published version is swapped into it in place (``refresh``), so picking up a new
+version never needs Ray's LRU to be emptied. Used without Ray by the in-process baseline.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import polars as pl
+
+from deployments.replies import NO_MODEL, Reply, batch_or_each
+from models.errors import ModelNotFoundError
+from models.predictors.base import predictor_class
+from models.predictors.neural import NeuralPredictor
+from models.registry import ModelRegistry
+
+
+@dataclass
+class SymbolModel:
+    """The loaded version of one (symbol, model), or none (``predictor is None``)."""
+
+    symbol: str
+    model_name: str
+    predictor: NeuralPredictor | None = None
+    checked_at: float = 0.0
+
+    @property
+    def version(self) -> str | None:
+        return None if self.predictor is None else self.predictor.version
+
+
+def latest_version(registry: ModelRegistry | None, symbol: str, model_name: str) -> str | None:
+    """The version ``LATEST`` points at, or None when the symbol has no such model."""
+    if registry is None:
+        return None
+    try:
+        return registry.latest(symbol, model_name)
+    except ModelNotFoundError:
+        return None
+
+
+def refresh(holder: SymbolModel, registry: ModelRegistry | None) -> bool:
+    """Load the registry's latest version into ``holder`` if it differs; True if swapped."""
+    holder.checked_at = time.monotonic()
+    latest = latest_version(registry, holder.symbol, holder.model_name)
+    if latest == holder.version:
+        return False
+    if latest is None:
+        holder.predictor = None
+        return True
+    artifact = registry.load(holder.symbol, holder.model_name, latest)
+    cls = predictor_class(holder.model_name)
+    holder.predictor = cls.from_artifact(artifact, device="cpu")
+    return True
+
+
+def load(registry: ModelRegistry | None, symbol: str, model_name: str) -> SymbolModel:
+    """A holder with the latest version of ``model_name`` for ``symbol`` (or none)."""
+    holder = SymbolModel(symbol, model_name)
+    refresh(holder, registry)
+    return holder
+
+
+def predict(holder: SymbolModel, windows: Sequence[pl.DataFrame]) -> list[Reply]:
+    """Replies for ``windows``: one forward pass, or ``no_model`` for every window."""
+    model = holder.predictor
+    if model is None:
+        detail = f"no trained {holder.model_name} model for {holder.symbol}"
+        return [Reply(NO_MODEL, detail=detail) for _ in windows]
+    return batch_or_each(model.predict_batch, model.predict, windows, model.version)

@@ -1,0 +1,128 @@
+"""The prediction pipeline without Ray: window preparation and turning replies into an answer.
+
+The Serve deployments and the in-process baseline of ``scripts/bench_serve.py`` share these
+functions, so "the same ensemble computed in-process" really is the same code; the only
+difference under Serve is where each predictor runs.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+import polars as pl
+
+from deployments.replies import HEALTHY_STATUSES, NO_MODEL, Reply
+from models.ensemble import Ensemble, EnsembleSignal
+from models.features.indicators import ensure_indicators
+from models.predictors.base import CLASSES, Prediction, create_predictor
+from models.regime.detector import RegimeDetector
+from models.store import StoredPrediction
+from models.training.labels import LabelConfig, flat_band
+
+RULE_MODELS: tuple[str, ...] = ("indicators", "smc")
+NEURAL_MODELS: tuple[str, ...] = ("transformer", "cnn_lstm")
+
+
+def required_bars(label_cfg: LabelConfig | None = None) -> int:
+    """Fewest candles a request needs: the most any rule predictor, the regime detector
+    or the flat band needs (a neural model needing more only reports ``insufficient_data``)."""
+    cfg = label_cfg or LabelConfig()
+    needs = [create_predictor(name).min_bars for name in RULE_MODELS]
+    needs += [RegimeDetector().min_bars, cfg.vol_window + 1]
+    return max(needs)
+
+
+def prepare_window(frame: pl.DataFrame, window_bars: int) -> pl.DataFrame:
+    """Indicator columns computed once over everything sent, then the newest bars only
+    (warm-up uses the whole history; predictors get a bounded window to ship and scan)."""
+    return ensure_indicators(frame).tail(window_bars)
+
+
+def new_prediction_id() -> str:
+    return uuid.uuid4().hex
+
+
+def _as_input(reply: Reply) -> Prediction | BaseException | None:
+    """What :meth:`Ensemble.combine` expects for one model's reply."""
+    if reply.ok:
+        return reply.value
+    if reply.status in HEALTHY_STATUSES:
+        return None
+    return RuntimeError(reply.status.removeprefix("error: "))
+
+
+def _model_entry(signal: EnsembleSignal, name: str, reply: Reply) -> dict[str, Any]:
+    contribution = signal.contributions.get(name)
+    probs = contribution.probabilities if contribution is not None else None
+    return {
+        "status": reply.status,
+        "probabilities": dict(zip(CLASSES, probs, strict=True)) if probs else None,
+        "confidence": contribution.confidence if contribution is not None else None,
+        "weight": contribution.weight if contribution is not None else 0.0,
+        "version": reply.version,
+    }
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The JSON body of a prediction and the pending record to store for it."""
+
+    body: dict[str, Any]
+    stored: StoredPrediction
+
+
+def assemble(
+    ensemble: Ensemble,
+    symbol: str,
+    window: pl.DataFrame,
+    replies: Mapping[str, Reply],
+    regime: Reply,
+    label_cfg: LabelConfig,
+    prediction_id: str,
+) -> Answer:
+    """Combine the replies of one window into the API answer and its pending record."""
+    predictions = {name: _as_input(reply) for name, reply in replies.items()}
+    state = regime.value if regime.ok else None
+    signal = ensemble.combine(symbol, predictions, state)
+    record = signal.to_record(flat_band(window, label_cfg)).to_dict()
+    voters = sum(1 for c in signal.contributions.values() if c.weight > 0)
+    unavailable = {n: r.status for n, r in replies.items() if r.status not in HEALTHY_STATUSES}
+    if not regime.ok:
+        unavailable["regime"] = regime.status
+    as_of = window["timestamp"][-1]
+    created = datetime.now(timezone.utc)
+    body = {
+        "prediction_id": prediction_id,
+        "symbol": symbol,
+        "as_of": as_of.isoformat(),
+        "horizon_bars": label_cfg.horizon,
+        "signal": signal.signal,
+        "probabilities": dict(zip(CLASSES, signal.probabilities, strict=True)),
+        "confidence": signal.confidence,
+        "quality": signal.quality,
+        "actionable": signal.actionable,
+        "regime": state.to_dict() if state is not None else None,
+        "models": {n: _model_entry(signal, n, r) for n, r in replies.items()},
+        "degraded": bool(unavailable) or voters < ensemble.config.min_models,
+        "unavailable": unavailable,
+        "no_model": sorted(n for n, r in replies.items() if r.status == NO_MODEL),
+        "threshold": signal.threshold,
+        "coverage": signal.coverage,
+        "agreement": signal.agreement,
+        "reasons": list(signal.reasons),
+        "created_at": created.isoformat(),
+    }
+    stored = StoredPrediction(
+        id=prediction_id,
+        symbol=symbol,
+        as_of=int(window["timestamp"].dt.epoch("us")[-1]),
+        horizon_bars=label_cfg.horizon,
+        entry_close=float(window["close"][-1]),
+        record=record,
+        created_at=int(created.timestamp() * 1_000_000),
+    )
+    return Answer(body, stored)

@@ -1,0 +1,58 @@
+"""Calling other deployments: a shared deadline for a fan-out, and readable failures.
+
+A handle call that fails surfaces as Ray's wrapper exception (its text is a remote
+traceback); :func:`unwrap` gives back the original exception so callers can map our
+error types to HTTP statuses and never show a traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Hashable, Mapping
+from typing import Any, TypeVar
+
+from deployments.replies import TIMEOUT, Reply, reply_for
+
+K = TypeVar("K", bound=Hashable)
+
+
+def unwrap(exc: BaseException) -> BaseException:
+    """The exception raised inside the deployment when ``exc`` wraps one, else ``exc``."""
+    seen = 0
+    while seen < 5:
+        cause = getattr(exc, "cause", None)
+        if not isinstance(cause, BaseException) or cause is exc:
+            return exc
+        exc, seen = cause, seen + 1
+    return exc
+
+
+async def _wait(response: Any) -> Any:
+    return await response
+
+
+async def gather_with_deadline(calls: Mapping[K, Any], deadline_s: float) -> dict[K, Any | Reply]:
+    """Await every handle call concurrently for at most ``deadline_s`` seconds.
+
+    Returns each call's result, or a :class:`Reply` standing for its failure: ``timeout``
+    for a call still running at the deadline (it is cancelled), ``error: ...`` for one
+    that raised. Never raises itself, so one slow or broken deployment degrades the
+    answer instead of failing it.
+    """
+    tasks = {key: asyncio.ensure_future(_wait(resp)) for key, resp in calls.items()}
+    if not tasks:
+        return {}
+    _, pending = await asyncio.wait(tasks.values(), timeout=deadline_s)
+    out: dict[K, Any | Reply] = {}
+    for key, task in tasks.items():
+        if task in pending:
+            task.cancel()
+            cancel = getattr(calls[key], "cancel", None)
+            if cancel is not None:
+                cancel()
+            out[key] = Reply(TIMEOUT, detail=f"no answer within {deadline_s:g} s")
+        elif task.exception() is not None:
+            out[key] = reply_for(unwrap(task.exception()))
+        else:
+            out[key] = task.result()
+    return out

@@ -1,0 +1,159 @@
+"""HTTP request and response bodies (the API contract; see docs/api.md).
+
+Requests reject unknown fields, wrong types (numbers must be JSON numbers), NaN and
+infinities, and non-positive prices; cross-field rules (high below low, order of
+timestamps) are checked on the candle frame by ``models.data.validate_ohlcv`` so the
+message names the row and the column.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from deployments.settings import SYMBOL_PATTERN
+
+_STRICT = ConfigDict(extra="forbid", allow_inf_nan=False)
+Price = Field(gt=0, strict=True, description="> 0")
+Volume = Field(ge=0, strict=True, description=">= 0")
+Symbol = Field(pattern=SYMBOL_PATTERN, description="e.g. BTCUSDT", examples=["BTCUSDT"])
+PredictionId = Field(pattern=r"^[0-9a-f]{32}$", description="as returned by a prediction")
+
+
+class CandleIn(BaseModel):
+    """One candle; ``timestamp`` is ISO 8601 (naive means UTC) or Unix seconds/milliseconds."""
+
+    model_config = _STRICT
+
+    timestamp: datetime
+    open: float = Price
+    high: float = Price
+    low: float = Price
+    close: float = Price
+    volume: float = Volume
+
+
+class PredictRequest(BaseModel):
+    model_config = _STRICT
+
+    symbol: str = Symbol
+    candles: list[CandleIn] = Field(min_length=1, description="oldest first")
+
+
+class CandlesRequest(BaseModel):
+    model_config = _STRICT
+
+    candles: list[CandleIn] = Field(min_length=1, description="oldest first")
+
+
+class BarIn(BaseModel):
+    """The one new bar of ``/enhanced/predict``; no timestamp: one step after the last."""
+
+    model_config = _STRICT
+
+    open: float = Price
+    high: float = Price
+    low: float = Price
+    close: float = Price
+    volume: float = Volume
+    timestamp: datetime | None = None
+
+
+class EnhancedRequest(BaseModel):
+    model_config = _STRICT
+
+    symbol: str = Symbol
+    features: BarIn
+    sequence_length: int = Field(60, ge=1, strict=True, description="bars of stored history")
+
+
+class OutcomeRequest(BaseModel):
+    model_config = _STRICT
+
+    prediction_id: str = PredictionId
+    realized_return: float = Field(strict=True, ge=-10, le=10, description="log return")
+
+
+class Probabilities(BaseModel):
+    down: float
+    flat: float
+    up: float
+
+
+class RegimeOut(BaseModel):
+    name: str
+    confidence: float
+    transition_probability: float
+
+
+class ModelOut(BaseModel):
+    status: str = Field(description="ok, no_model, insufficient_data, timeout or error: ...")
+    probabilities: Probabilities | None
+    confidence: float | None
+    weight: float
+    version: str | None
+
+
+class PredictResponse(BaseModel):
+    prediction_id: str
+    symbol: str
+    as_of: datetime
+    horizon_bars: int
+    signal: Literal["STRONG_BUY", "BUY", "HOLD", "SELL", "STRONG_SELL"]
+    probabilities: Probabilities
+    confidence: float
+    quality: Literal["EXCELLENT", "GOOD", "FAIR", "POOR"]
+    actionable: bool
+    regime: RegimeOut | None
+    models: dict[str, ModelOut]
+    degraded: bool = Field(description="a model or the regime was unavailable (failed/late)")
+    unavailable: dict[str, str] = Field(description="what was unavailable, and why")
+    no_model: list[str] = Field(description="neural models without a trained model")
+    threshold: float
+    coverage: float
+    agreement: float
+    reasons: list[str]
+    created_at: datetime
+    latency_ms: float
+
+
+class EnhancedResponse(BaseModel):
+    """The original service's response fields (plus ``prediction_id``)."""
+
+    symbol: str
+    prediction: float = Field(description="P(up) - P(down), in [-1, 1]")
+    confidence: float
+    signal_valid: bool
+    quality_score: float = Field(description="EXCELLENT 1.0, GOOD 0.75, FAIR 0.5, POOR 0.25")
+    recommendation: str
+    market_regime: str | None
+    regime_strength: float | None
+    model_predictions: dict[str, float | None]
+    confidence_breakdown: dict[str, Any]
+    prediction_time: datetime
+    enhanced: bool
+    prediction_id: str
+
+
+class CandleOut(BaseModel):
+    timestamp: datetime
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: float
+
+
+class CandlesResponse(BaseModel):
+    symbol: str
+    count: int
+    candles: list[CandleOut]
+
+
+class AppendResponse(BaseModel):
+    symbol: str
+    appended: int
+    last_timestamp: datetime | None
+    resolved: list[str] = Field(description="pending predictions resolved by these candles")

@@ -1,0 +1,70 @@
+"""Settings of the serving application: what ``build_app`` accepts, validated once.
+
+Everything here is plain data so it can travel as deployment constructor arguments and be
+written in a Serve config YAML (``applications[].args``). Per-deployment runtime knobs that
+may change without a restart (batch sizes, deadlines, registry path) live in each
+deployment's ``user_config`` instead (see ``docs/serving.md``).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from models.errors import ConfigError
+
+SYMBOL_PATTERN = r"^[A-Z0-9]{2,20}$"
+SYMBOL_RE = re.compile(SYMBOL_PATTERN)
+
+
+class AppSettings(BaseModel):
+    """Application-wide settings (the ``args`` of ``deployments.app:build_app``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    registry: str | None = Field(None, description="model registry root (path or URI)")
+    state_db: str = Field("smartmarket_state.db", description="SQLite file of the state")
+    api_key_env: str = Field("SMARTMARKET_API_KEY", description="env var holding the API key")
+    ensemble_config: str | None = Field(None, description="EnsembleConfig YAML file")
+    max_candles: int = Field(5_000, ge=1, description="most candles one request may carry")
+    max_body_bytes: int = Field(4 * 1024 * 1024, ge=1024, description="largest request body")
+    window_bars: int = Field(512, ge=64, description="bars the predictors see (newest)")
+    retain_bars: int = Field(20_000, ge=1, description="stored candles kept per symbol")
+    deadline_s: float = Field(2.0, gt=0, description="per-call deadline of every predictor")
+    max_models_per_replica: int = Field(8, ge=1, description="LRU size of neural replicas")
+    symbols: tuple[str, ...] | None = Field(None, description="allowed symbols (None: any)")
+
+    @field_validator("symbols")
+    @classmethod
+    def _valid_symbols(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        for symbol in value or ():
+            if not SYMBOL_RE.match(symbol):
+                raise ValueError(f"{symbol!r} does not match {SYMBOL_PATTERN}")
+        return value
+
+    @classmethod
+    def parse(cls, data: dict[str, Any] | None = None, **overrides: Any) -> AppSettings:
+        """Validate ``data`` (plus ``overrides``); errors become :class:`ConfigError`."""
+        try:
+            return cls.model_validate({**(data or {}), **overrides})
+        except ValidationError as exc:
+            raise ConfigError(describe(exc, "app settings")) from None
+
+
+def describe(exc: ValidationError, what: str) -> str:
+    """One line per problem: ``what: field: reason``."""
+    lines = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err["loc"]) or "(root)"
+        lines.append(f"{what}: {where}: {err['msg']}")
+    return "; ".join(lines)
+
+
+def parse_section(model: type[BaseModel], data: Any, what: str) -> Any:
+    """Validate a ``user_config`` section with ``model``; errors become ConfigError."""
+    try:
+        return model.model_validate(data or {})
+    except ValidationError as exc:
+        raise ConfigError(describe(exc, what)) from None

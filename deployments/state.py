@@ -1,0 +1,85 @@
+"""The state deployment: one replica owning the SQLite state file.
+
+Thin wrapper over :class:`models.store.ServingState`; our error types come back as return
+values (see :func:`client_errors_as_values`). Every write is committed before the
+method returns, so the ingress acknowledges nothing a restart could lose. Run exactly one
+replica per state file (``num_replicas: 1``): SQLite serialises writers per file, and the
+learned ensemble state lives in this replica's memory between commits.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any, TypeVar
+
+import polars as pl
+from ray import serve
+
+from deployments.settings import AppSettings
+from deployments.tracker_config import load_ensemble_config
+from models.ensemble import Ensemble
+from models.errors import SmartMarketError
+from models.store import ServingState, StateStore, StoredPrediction
+
+T = TypeVar("T")
+
+
+def client_errors_as_values(
+    method: Callable[..., Awaitable[T]],
+) -> Callable[..., Awaitable[T | SmartMarketError]]:
+    """Return our error types instead of raising them: a client's bad request is an
+    answer, not a replica failure (Serve would log a traceback for every one)."""
+
+    @functools.wraps(method)
+    async def wrapper(*args: Any, **kwargs: Any) -> T | SmartMarketError:
+        try:
+            return await method(*args, **kwargs)
+        except SmartMarketError as exc:
+            return exc
+
+    return wrapper
+
+
+@serve.deployment(num_replicas=1, ray_actor_options={"num_cpus": 0.1}, max_ongoing_requests=256)
+class StateDeployment:
+    def __init__(self, settings: dict[str, Any] | None = None) -> None:
+        app = AppSettings.parse(settings)
+        store = StateStore(app.state_db, retain_bars=app.retain_bars)
+        self.state = ServingState(store, Ensemble(load_ensemble_config(app)))
+
+    @client_errors_as_values
+    async def append_candles(self, symbol: str, frame: pl.DataFrame) -> dict[str, Any]:
+        return self.state.append_candles(symbol, frame)
+
+    @client_errors_as_values
+    async def append_bar(
+        self, symbol: str, bar: Mapping[str, Any], window_bars: int
+    ) -> tuple[pl.DataFrame, dict[str, Any]]:
+        return self.state.append_bar(symbol, bar, window_bars)
+
+    @client_errors_as_values
+    async def candles(self, symbol: str, limit: int | None) -> pl.DataFrame:
+        return self.state.candles(symbol, limit)
+
+    async def add_predictions(self, items: Sequence[StoredPrediction]) -> int:
+        return self.state.add_predictions(items)
+
+    @client_errors_as_values
+    async def record_outcome(self, prediction_id: str, realized_return: float) -> dict[str, Any]:
+        return self.state.record_outcome(prediction_id, realized_return)
+
+    @client_errors_as_values
+    async def performance(self, symbol: str) -> dict[str, Any]:
+        return self.state.performance(symbol)
+
+    async def tracker_state(self) -> tuple[dict[str, Any], int]:
+        return self.state.tracker_state()
+
+    async def ping(self) -> dict[str, Any]:
+        return {"state_db": self.state.store.path, "version": self.state.version}
+
+    def __del__(self) -> None:
+        state = getattr(self, "state", None)
+        if state is not None:
+            state.store.close()
