@@ -53,6 +53,11 @@ def search_space(model: str, *, small: bool = False) -> dict[str, Any]:
     }
 
 
+def longest_window(*, small: bool = False) -> int:
+    """The largest ``seq_len`` the search may sample (what the data must be long enough for)."""
+    return max((_SMALL if small else _FULL)["seq_len"])
+
+
 def _positive_int(config: dict[str, Any], key: str) -> int:
     value = config.get(key)
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:

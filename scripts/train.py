@@ -1,0 +1,240 @@
+"""Tune, evaluate and publish the neural models of every symbol: ``python scripts/train.py``.
+
+For each symbol and model a Ray Tune search (ASHA on validation loss, a checkpoint every
+epoch, retries of failed trials) picks the best epoch of the best trial, scores it on the
+test split next to naive baselines on the same rows, and publishes it to the registry.
+Ends with a summary table. ``--resume`` continues an interrupted run of the same ``--name``.
+
+    python scripts/train.py --symbols BTCUSDT ETHUSDT --small --num-samples 2 --max-epochs 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+if str(REPO_ROOT) not in sys.path:  # run as a plain script from anywhere
+    sys.path.insert(0, str(REPO_ROOT))
+
+from models.cli import UsageError, run_cli  # noqa: E402
+from models.data.paths import default_data_dir  # noqa: E402
+
+MODELS = ("transformer", "cnn_lstm")
+
+
+def _number(kind: type, low: float, *, strict: bool = False) -> Callable[[str], float]:
+    """argparse type: a ``kind`` number >= low (> low when ``strict``); bad -> usage error."""
+
+    def parse(text: str) -> float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"not a{'n integer' if kind is int else ' number'}: {text!r}"
+            ) from None
+        if not math.isfinite(value) or value < low or (strict and value == low):
+            raise argparse.ArgumentTypeError(
+                f"must be {'>' if strict else '>='} {low:g}, got {text}"
+            )
+        return value
+
+    return parse
+
+
+def _fraction(text: str) -> float:
+    value = _number(float, 0.0)(text)
+    if value >= 1.0:
+        raise argparse.ArgumentTypeError(f"must be below 1, got {text}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    pos_int, nonneg_int = _number(int, 1), _number(int, 0)
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument(
+        "--data",
+        type=Path,
+        default=None,
+        help="candle file or directory (default: models.data.paths.default_data_dir())",
+    )
+    p.add_argument(
+        "--symbols", nargs="+", default=None, help="symbols to train (default: every file found)"
+    )
+    p.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS))
+    p.add_argument("--num-samples", type=pos_int, default=4, help="trials per symbol and model")
+    p.add_argument("--max-epochs", type=pos_int, default=10)
+    p.add_argument(
+        "--patience", type=nonneg_int, default=3, help="early-stopping patience (epochs)"
+    )
+    p.add_argument("--batch-size", type=pos_int, default=256)
+    p.add_argument(
+        "--max-batches-per-epoch", type=pos_int, default=None, help="cap optimizer steps per epoch"
+    )
+    p.add_argument("--cpus-per-trial", type=_number(float, 0.0, strict=True), default=1.0)
+    p.add_argument(
+        "--gpus-per-trial", type=_number(float, 0.0), default=0.0, help="fractions allowed"
+    )
+    p.add_argument("--max-concurrent-trials", type=pos_int, default=None)
+    p.add_argument("--max-failures", type=nonneg_int, default=2, help="retries of a failed trial")
+    p.add_argument("--grace-period", type=pos_int, default=1, help="ASHA: epochs before stopping")
+    p.add_argument("--reduction-factor", type=_number(int, 2), default=2, help="ASHA halving rate")
+    p.add_argument(
+        "--small", action="store_true", help="small networks and windows (CPU-only machines)"
+    )
+    p.add_argument(
+        "--storage",
+        default=str(REPO_ROOT / "ray_results"),
+        help="Tune storage: path or URI (s3://...)",
+    )
+    p.add_argument(
+        "--name", default="smartmarket", help="run name under --storage (resume by name)"
+    )
+    p.add_argument(
+        "--registry", default=str(REPO_ROOT / "registry"), help="model registry: path or URI"
+    )
+    p.add_argument("--resume", action="store_true", help="continue the experiments of --name")
+    p.add_argument("--seed", type=nonneg_int, default=0, help="training and search seed")
+    p.add_argument(
+        "--max-rows", type=pos_int, default=None, help="use only the last N candles per symbol"
+    )
+    p.add_argument("--start", default=None, help="first candle time (ISO, UTC)")
+    p.add_argument("--end", default=None, help="candles before this time (ISO, UTC)")
+    p.add_argument("--horizon", type=pos_int, default=4, help="label horizon in bars")
+    p.add_argument("--val-frac", type=_fraction, default=0.15)
+    p.add_argument("--test-frac", type=_fraction, default=0.15)
+    p.add_argument(
+        "--address",
+        default=os.environ.get("RAY_ADDRESS"),
+        help="existing Ray cluster (default: $RAY_ADDRESS, else a local instance)",
+    )
+    p.add_argument("--num-cpus", type=pos_int, default=None, help="CPUs of the local Ray instance")
+    p.add_argument(
+        "--summary-md", type=Path, default=None, help="also write the summary as Markdown here"
+    )
+    return p
+
+
+def _setup(args: argparse.Namespace, data: Path, symbol: str, model: str) -> Any:
+    from models.training.labels import LabelConfig
+    from models.training.tune_trial import TrialSetup
+
+    return TrialSetup(
+        data_path=str(data),
+        symbol=symbol,
+        model=model,
+        label=LabelConfig(horizon=args.horizon).to_dict(),
+        val_frac=args.val_frac,
+        test_frac=args.test_frac,
+        start=args.start,
+        end=args.end,
+        max_rows=args.max_rows,
+        max_epochs=args.max_epochs,
+        patience=args.patience,
+        batch_size=args.batch_size,
+        max_batches_per_epoch=args.max_batches_per_epoch,
+        seed=args.seed,
+        gpus=args.gpus_per_trial,
+    )
+
+
+def build_setups(args: argparse.Namespace) -> list[Any]:
+    """One :class:`TrialSetup` per (symbol, model), after checking the data is usable."""
+    data = (args.data or default_data_dir()).expanduser().resolve()
+    if not data.exists():
+        raise UsageError(f"--data: {data} does not exist")
+    if args.val_frac + args.test_frac >= 1:
+        raise UsageError("--val-frac + --test-frac must be below 1")
+    # Imported here, not at the top: usage errors and --help answer without loading torch/Ray.
+    from models.data.loader import load_market_data
+    from models.errors import InsufficientDataError
+    from models.training.tune_space import longest_window
+    from models.training.tune_trial import load_trial_data
+
+    symbols = [s.upper() for s in args.symbols] if args.symbols else None
+    found = load_market_data(data, symbols=symbols)  # names unknown symbols, bad files
+    setups = []
+    for symbol in found:
+        for model in args.models:
+            setups.append(_setup(args, data, symbol, model))
+        # fail now, not inside every trial, when the bounded data is too short to split
+        try:
+            load_trial_data(setups[-1], longest_window(small=args.small))
+        except InsufficientDataError as exc:
+            raise UsageError(
+                f"{symbol}: too few candles (see --max-rows/--start/--end): {exc}"
+            ) from None
+    return setups
+
+
+def start_ray(args: argparse.Namespace) -> float:
+    """Connect to ``--address`` or start a local instance; the GPUs per trial to request."""
+    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+    os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
+    import ray
+
+    if args.address:
+        ray.init(address=args.address)
+        return args.gpus_per_trial  # an autoscaling cluster may add GPU nodes on demand
+    ray.init(num_cpus=args.num_cpus, include_dashboard=False)
+    cpus = ray.cluster_resources().get("CPU", 0)
+    if args.cpus_per_trial > cpus:
+        raise UsageError(f"--cpus-per-trial {args.cpus_per_trial:g} exceeds the {cpus:g} CPUs")
+    if args.gpus_per_trial and not ray.cluster_resources().get("GPU"):
+        print(
+            f"no GPU on this machine: trials asked for {args.gpus_per_trial:g} GPU "
+            "run on CPU instead",
+            flush=True,
+        )
+        return 0.0
+    return args.gpus_per_trial
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from models.training.summary import format_markdown, format_summary
+    from models.training.tune import TuneOptions, existing_experiments, tune_and_publish
+
+    setups = build_setups(args)
+    options = dict(
+        storage=args.storage,
+        name=args.name,
+        num_samples=args.num_samples,
+        cpus_per_trial=args.cpus_per_trial,
+        max_failures=args.max_failures,
+        grace_period=args.grace_period,
+        reduction_factor=args.reduction_factor,
+        max_concurrent_trials=args.max_concurrent_trials,
+        small=args.small,
+        search_seed=args.seed,
+        resume=args.resume,
+    )
+    checked = TuneOptions(**options, gpus_per_trial=args.gpus_per_trial)  # before Ray starts
+    existing = existing_experiments(setups, checked)
+    if existing and not args.resume:
+        raise UsageError(
+            f"run {args.name!r} already has experiments ({existing[0]}, ...): pass --resume "
+            "to continue it or --name for a new run"
+        )
+    started = time.perf_counter()
+    gpus = start_ray(args)
+    opts = TuneOptions(**options, gpus_per_trial=gpus)
+    rows = [tune_and_publish(setup, opts, args.registry) for setup in setups]
+    print(f"\nTraining summary ({time.perf_counter() - started:.0f}s)")
+    print(format_summary(rows), flush=True)
+    if args.summary_md:
+        args.summary_md.write_text(format_markdown(rows) + "\n")
+    failed = [f"{r.symbol}/{r.model}" for r in rows if r.error]
+    if failed:
+        print(f"failed: {', '.join(failed)}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(run_cli(main))
