@@ -1,0 +1,347 @@
+"""Write an :class:`~models.evaluation.run.Evaluation` to a folder: report.md, CSVs, PNGs.
+
+The Markdown is generated from the tables only: every number in it is in a CSV next to it,
+and nothing is written by hand, so a rerun on other data or models gives an equally honest
+report. Interpretation belongs in the folder's README, written by a person.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+
+import polars as pl
+
+from models.evaluation import plots
+from models.evaluation.claims import Claim
+from models.evaluation.markdown import cell, pct, table
+from models.evaluation.replay import ALL_VARIANTS
+from models.evaluation.run import Evaluation
+from models.evaluation.tables import POOLED
+
+FMT = {
+    "coverage": ".1%",
+    "accuracy": ".3f",
+    "win_rate": ".3f",
+    "false_signal_rate": ".3f",
+    "hit_rate": ".3f",
+    "pt_stat": ".2f",
+    "pt_pvalue": ".3f",
+    "ic": "+.3f",
+    "log_loss": ".3f",
+    "brier": ".3f",
+    "ece": ".3f",
+    "signal_rate": ".3f",
+    "false_per_1000": ".0f",
+    "signals": "d",
+    "false_signals": "d",
+    "sharpe": "+.2f",
+    "total_return": "+.1%",
+    "annual_return": "+.1%",
+    "max_drawdown": ".1%",
+    "turnover": ".3f",
+    "exposure": ".1%",
+    "sharpe_percentile": ".0f",
+    "accuracy_percentile": ".0f",
+    "null_sharpe_p95": "+.2f",
+    "bars": "d",
+    "symbols": "d",
+}
+
+
+def write_report(evaluation: Evaluation, out: Path, command: str) -> list[Path]:
+    """Write CSVs, plots and ``report.md`` into ``out``; return the paths written."""
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, df in evaluation.tables.items():
+        path = out / f"{name}.csv"
+        df.write_csv(path, float_precision=6)
+        written.append(path)
+    claims_path = out / "claims.csv"
+    _claims_frame(evaluation.claims).write_csv(claims_path, float_precision=6)
+    written.append(claims_path)
+    written += _plots(evaluation, out)
+    report = out / "report.md"
+    report.write_text(render(evaluation, command))
+    written.append(report)
+    return written
+
+
+def _claims_frame(claims: Sequence[Claim]) -> pl.DataFrame:
+    rows = []
+    for c in claims:
+        for key, value in c.details.items():
+            rows.append({"claim": c.key, "original": c.original, "item": key, "value": str(value)})
+        rows.append(
+            {"claim": c.key, "original": c.original, "item": "measured", "value": str(c.measured)}
+        )
+    return pl.DataFrame(rows)
+
+
+def _highlight(evaluation: Evaluation) -> list[str]:
+    """Strategies drawn in the figures: predictors, the service ensemble, two baselines."""
+    svc = evaluation.service_variant.name
+    kinds = dict(
+        evaluation.tables["classification"].select("strategy", "kind").unique().iter_rows()
+    )
+    predictors = [s for s, k in kinds.items() if k == "predictor"]
+    order = ["indicators", "smc", "transformer", "cnn_lstm"]
+    predictors.sort(key=lambda s: order.index(s) if s in order else len(order))
+    return [*predictors, f"{svc}_filtered", f"{svc}_unfiltered", "sma_cross", "buy_and_hold"]
+
+
+def _plots(evaluation: Evaluation, out: Path) -> list[Path]:
+    names = _highlight(evaluation)
+    cost = evaluation.config.headline_cost
+    calib = evaluation.tables["calibration"]
+    # Filtering changes which signals are traded, not the probabilities: one curve per ensemble.
+    prob_names = [n for n in names if n not in ("sma_cross", "buy_and_hold")]
+    prob_names = [n for n in prob_names if not n.endswith("_unfiltered")]
+    return [
+        plots.equity_curves(evaluation.results, names, cost, out / "equity.png"),
+        plots.calibration_plot(calib, prob_names, "reliability", out / "reliability.png"),
+        plots.calibration_plot(calib, prob_names, "confidence_decile", out / "confidence.png"),
+    ]
+
+
+def _pooled(df: pl.DataFrame, regime: str = "all") -> pl.DataFrame:
+    return df.filter((pl.col("symbol") == POOLED) & (pl.col("regime") == regime))
+
+
+def headline(evaluation: Evaluation, names: Sequence[str] | None = None) -> pl.DataFrame:
+    """Pooled, all-regime figures per strategy: forecast quality, trading, null percentile."""
+    cost = evaluation.config.headline_cost
+    cls = _pooled(evaluation.tables["classification"])
+    trade = _pooled(evaluation.tables["strategy"]).filter(pl.col("cost_bps") == cost)
+    null = evaluation.tables["null"].filter(
+        (pl.col("symbol") == POOLED) & (pl.col("cost_bps") == cost)
+    )
+    df = cls.join(
+        trade.select("strategy", "sharpe", "total_return", "max_drawdown", "turnover"),
+        on="strategy",
+    ).join(null.select("strategy", "sharpe_percentile", "accuracy_percentile"), on="strategy")
+    if names is not None:
+        df = df.filter(pl.col("strategy").is_in(list(names)))
+    return df
+
+
+def render(evaluation: Evaluation, command: str) -> str:
+    """The whole Markdown report."""
+    sections = [
+        _intro(evaluation, command),
+        _headline_section(evaluation),
+        _claims_section(evaluation),
+        _variants_section(evaluation),
+        _symbols_section(evaluation),
+        _regime_section(evaluation),
+        _figures_section(evaluation),
+        _method_section(evaluation),
+    ]
+    return "\n\n".join(sections) + "\n"
+
+
+def _intro(ev: Evaluation, command: str) -> str:
+    cfg = ev.config
+    costs = ", ".join(f"{c:g}" for c in cfg.costs_bps)
+    lines = [
+        "# Walk-forward evaluation",
+        "",
+        f"Generated by `{command}`. Horizon {cfg.horizon} bars; costs {costs} bps per unit "
+        f"of position change; {cfg.draws} null draws per strategy. Every number "
+        "below is in the CSV files beside this report.",
+        "",
+        "| symbol | first bar | last bar | bars | why it starts there | models (version) | notes |",
+        "|:---|:---|:---|---:|:---|:---|:---|",
+    ]
+    for r in ev.results:
+        ts = r.outcomes.timestamps
+        models = ", ".join(f"{m} ({v})" if v else m for m, v in r.models.items())
+        lines.append(
+            f"| {r.symbol} | {str(ts[0])[:16]} | {str(ts[-1])[:16]} | {len(ts)} | "
+            f"{r.period.reason} | {models} | {'; '.join(r.notes) or '-'} |"
+        )
+    return "\n".join(lines)
+
+
+def _headline_section(ev: Evaluation) -> str:
+    cost = ev.config.headline_cost
+    names = _highlight(ev)
+    kinds = ("predictor", "baseline")
+    df = headline(ev).filter(pl.col("kind").is_in(kinds) | pl.col("strategy").is_in(names))
+    cols = [
+        "strategy",
+        "coverage",
+        "accuracy",
+        "accuracy_percentile",
+        "signals",
+        "win_rate",
+        "false_signal_rate",
+        "false_per_1000",
+        "hit_rate",
+        "pt_stat",
+        "pt_pvalue",
+        "ic",
+        "log_loss",
+        "brier",
+        "ece",
+        "sharpe",
+        "sharpe_percentile",
+        "total_return",
+        "max_drawdown",
+        "turnover",
+    ]
+    return "\n".join(
+        [
+            f"## Headline: pooled over symbols, whole period, {cost:g} bps",
+            "",
+            "`accuracy_percentile` / `sharpe_percentile`: where the strategy falls among "
+            "random strategies with its own exposure and holding periods (50 = luck, > 95 = "
+            "unlikely to be luck). `pt_stat` / `pt_pvalue`: Pesaran-Timmermann test of the "
+            "signals' direction (one-sided). Blank cells: not defined (no signals, or a hard "
+            "rule without probabilities).",
+            "",
+            table(df, cols, FMT),
+        ]
+    )
+
+
+def _claims_section(ev: Evaluation) -> str:
+    lines = ["## The original's claims, measured", ""]
+    for c in ev.claims:
+        lines.append(f'- **"{c.original}"** -> measured: {c.verdict}.')
+        for key, value in c.details.items():
+            shown = (
+                pct(value)
+                if isinstance(value, float) and ("_vs_" in key or "rate" in key)
+                else cell(value, ".3f" if isinstance(value, float) else None)
+            )
+            lines.append(f"  - `{key}`: {shown}")
+    lines.append("")
+    lines.append(
+        f"The service ensemble is `{ev.service_variant.name}` (its configured voting "
+        "method and weight mode, regime filter on)."
+    )
+    return "\n".join(lines)
+
+
+def _variants_section(ev: Evaluation) -> str:
+    names = [f"{v.name}_{s}" for v in ALL_VARIANTS for s in ("filtered", "unfiltered")]
+    df = headline(ev, names)
+    cols = [
+        "strategy",
+        "accuracy",
+        "signals",
+        "win_rate",
+        "false_signal_rate",
+        "false_per_1000",
+        "ic",
+        "sharpe",
+        "sharpe_percentile",
+        "max_drawdown",
+    ]
+    return "\n".join(
+        [
+            "## Ensemble variants (pooled)",
+            "",
+            "Name: `ens_<voting>_<regime|no_regime>_<dynamic|static>_<filtered|unfiltered>`. "
+            "`filtered` trades only actionable signals (confidence above the adaptive threshold); "
+            "`unfiltered` trades every eligible one. Outcomes reach the trackers only after "
+            "their horizon, as in the live loop.",
+            "",
+            table(df, cols, FMT),
+        ]
+    )
+
+
+def _symbols_section(ev: Evaluation) -> str:
+    cost = ev.config.headline_cost
+    names = _highlight(ev)
+    cls = ev.tables["classification"].filter(
+        (pl.col("regime") == "all") & pl.col("strategy").is_in(names)
+    )
+    trade = ev.tables["strategy"].filter((pl.col("regime") == "all") & (pl.col("cost_bps") == cost))
+    df = cls.join(
+        trade.select("strategy", "symbol", "sharpe", "total_return"), on=["strategy", "symbol"]
+    )
+    df = df.sort("symbol", "strategy")
+    cols = [
+        "symbol",
+        "strategy",
+        "bars",
+        "accuracy",
+        "win_rate",
+        "signals",
+        "ic",
+        "sharpe",
+        "total_return",
+    ]
+    return "\n".join([f"## Per symbol ({cost:g} bps)", "", table(df, cols, FMT)])
+
+
+def _regime_section(ev: Evaluation) -> str:
+    cost = ev.config.headline_cost
+    names = _highlight(ev)
+    cls = ev.tables["classification"].filter(
+        (pl.col("symbol") == POOLED) & pl.col("strategy").is_in(names) & (pl.col("regime") != "all")
+    )
+    trade = ev.tables["strategy"].filter(
+        (pl.col("symbol") == POOLED) & (pl.col("cost_bps") == cost)
+    )
+    df = cls.join(trade.select("strategy", "regime", "sharpe"), on=["strategy", "regime"]).sort(
+        "regime", "strategy"
+    )
+    cols = ["regime", "strategy", "bars", "accuracy", "signals", "win_rate", "ic", "ece", "sharpe"]
+    return "\n".join(
+        [
+            f"## By regime (pooled, {cost:g} bps)",
+            "",
+            "The regime detected at the bar the signal was issued. Per-symbol regime slices are "
+            "in `classification.csv` and `strategy.csv`.",
+            "",
+            table(df, cols, FMT),
+        ]
+    )
+
+
+def _figures_section(ev: Evaluation) -> str:
+    return "\n".join(
+        [
+            "## Figures",
+            "",
+            "![equity](equity.png)",
+            "",
+            f"Equal-weight book after {ev.config.headline_cost:g} bps per unit traded.",
+            "",
+            "![reliability](reliability.png) ![confidence](confidence.png)",
+            "",
+            "Left: stated probability of the predicted class against how often it happened. "
+            "Right: 3-class accuracy by decile of each strategy's own confidence (what the "
+            "confidence filter thresholds).",
+        ]
+    )
+
+
+def _method_section(ev: Evaluation) -> str:
+    return "\n".join(
+        [
+            "## Method",
+            "",
+            "- Bars: each symbol from the later of one year before its last candle and the bar "
+            "after the last bar any evaluated model was trained or validated on "
+            "(`models/evaluation/period.py`).",
+            "- Labels: the training labels (forward log return over the horizon against "
+            "0.4 x trailing volatility x sqrt(h)); a win is a realized class equal to the "
+            "signal's direction, a false signal anything else (`models/evaluation/scoring.py`).",
+            "- Replay: predictions per bar computed once, with only bars up to that bar; the "
+            "ensemble learns an outcome only at the first bar h intervals later "
+            "(`models/evaluation/replay.py`).",
+            "- Trading: position in {-1, 0, +1} from the signal at bar t held over t -> t+1, "
+            "costs per unit of position change; pooled as an equal-weight book "
+            "(`models/evaluation/strategy.py`, `pooling.py`); Sharpe annualised with 8,760 bars.",
+            "- Null: the strategy's own runs of positions (and of predicted classes) in random "
+            f"order, {ev.config.draws} seeded draws (`models/evaluation/null.py`).",
+            f"- Run time: {ev.seconds.get('symbols', math.nan):.0f} s for the symbols, "
+            f"{ev.seconds.get('scoring', math.nan):.0f} s scoring.",
+        ]
+    )

@@ -1,0 +1,77 @@
+"""The predictors evaluated for a symbol: the two rule-based ones always, trained networks
+when the registry has them (with the data window each was trained and validated on).
+
+Rule-based predictors have no training window. A network without an artifact for the symbol
+is left out and the reason is recorded, so the report can say which symbols were evaluated
+without it instead of silently scoring fewer models.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from models.errors import ConfigError, ModelNotFoundError
+from models.evaluation.period import ModelWindow, model_window
+from models.evaluation.predict import PredictorSpec
+from models.evaluation.settings import NEURAL
+from models.predictors.base import create_predictor
+from models.predictors.neural import NeuralPredictor
+from models.registry import ModelRegistry
+
+RULE_BASED: tuple[str, ...] = ("indicators", "smc")
+
+NEURAL_BATCH_ROWS = 512
+"""Rows per forward pass of a network (bounds memory of the attention maps)."""
+
+
+@dataclass
+class Sources:
+    """Predictor specs by name, the windows of the trained ones, and notes for the report."""
+
+    specs: dict[str, PredictorSpec] = field(default_factory=dict)
+    windows: list[ModelWindow] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def load_sources(
+    symbol: str,
+    registry_root: str | Path | None,
+    horizon: int,
+    device: str = "cpu",
+    neural: tuple[str, ...] = NEURAL,
+) -> Sources:
+    """Specs for ``symbol``: rule-based predictors plus every network found in the registry."""
+    sources = Sources()
+    for name in RULE_BASED:
+        sources.specs[name] = PredictorSpec(create_predictor(name, horizon_bars=horizon))
+    registry = _open(registry_root)
+    for name in neural:
+        if registry is None:
+            sources.notes.append(f"{name}: no registry at {registry_root}")
+            continue
+        try:
+            version = registry.latest(symbol, name)
+        except ModelNotFoundError:
+            sources.notes.append(f"{name}: no trained model for {symbol} in {registry_root}")
+            continue
+        artifact = registry.load(symbol, name, version)
+        predictor = NeuralPredictor.from_artifact(artifact, device=device)
+        if predictor.horizon != horizon:
+            raise ConfigError(
+                f"model {name!r} {version} of {symbol} predicts {predictor.horizon} bars ahead "
+                f"but --horizon is {horizon}: evaluate it with --horizon {predictor.horizon}"
+            )
+        sources.windows.append(model_window(symbol, name, version, artifact.manifest))
+        sources.specs[name] = PredictorSpec(
+            predictor, window_bars=predictor.min_bars, version=version, batch_rows=NEURAL_BATCH_ROWS
+        )
+    return sources
+
+
+def _open(root: str | Path | None) -> ModelRegistry | None:
+    if root is None:
+        return None
+    if "://" not in str(root) and not Path(root).is_dir():
+        return None
+    return ModelRegistry(root)

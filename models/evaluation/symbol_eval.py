@@ -1,0 +1,127 @@
+"""Everything the report needs from one symbol: its period, answer key and every strategy.
+
+The heavy part of an evaluation (model inference and the ensemble replays) happens here,
+once per symbol, in a worker process when several symbols run in parallel. The result is
+plain arrays (:class:`SymbolResult`), scored afterwards by :mod:`models.evaluation.tables`.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from models.data.loader import load_market_data
+from models.ensemble import Ensemble, EnsembleConfig
+from models.evaluation.baselines import baseline_signals
+from models.evaluation.outcomes import Outcomes, compute_outcomes
+from models.evaluation.period import Period, resolve_period
+from models.evaluation.predict import predict_period, regime_states
+from models.evaluation.replay import ALL_VARIANTS, Variant, replay
+from models.evaluation.settings import NEURAL
+from models.evaluation.signals import Signals, from_predictions
+from models.evaluation.sources import load_sources
+from models.features.indicators import ensure_indicators
+from models.regime.detector import detect_regimes
+from models.training.labels import LabelConfig
+
+
+@dataclass(frozen=True)
+class SymbolJob:
+    """What to evaluate for one symbol (small and picklable: it crosses processes)."""
+
+    symbol: str
+    data_path: str
+    registry: str | None
+    horizon: int
+    start: datetime | None = None
+    end: datetime | None = None
+    ensemble_config: dict[str, Any] | None = None
+    variants: tuple[Variant, ...] = ALL_VARIANTS
+    neural: tuple[str, ...] = NEURAL
+    device: str = "cpu"
+    threads: int | None = None
+    reason: str | None = None
+    """Why the period starts where it does, when planned elsewhere (see ``run.plan``)."""
+
+
+@dataclass
+class SymbolResult:
+    """Period, answer key, every strategy's signals and what was (not) evaluated."""
+
+    symbol: str
+    period: Period
+    outcomes: Outcomes
+    signals: list[Signals]
+    models: dict[str, str | None]
+    """Evaluated predictor -> version (``None`` for rule-based ones)."""
+    notes: list[str] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def _progress(symbol: str):
+    def say(message: str) -> None:
+        print(f"[{symbol}] {message}", file=sys.stderr, flush=True)
+
+    return say
+
+
+def evaluate_symbol(job: SymbolJob) -> SymbolResult:
+    """Load, predict, replay and collect every strategy for ``job.symbol``."""
+    if job.threads:
+        import torch
+
+        torch.set_num_threads(job.threads)
+    say = _progress(job.symbol)
+    clock = time.perf_counter()
+    candles = load_market_data(job.data_path, symbols=[job.symbol])[job.symbol]
+    sources = load_sources(job.symbol, job.registry, job.horizon, job.device, job.neural)
+    period = resolve_period(job.symbol, candles["timestamp"], sources.windows, job.start, job.end)
+    if job.reason:
+        period = replace(period, reason=job.reason)
+    say(f"{period.rows.size} bars from {period.start:%Y-%m-%d %H:%M} ({period.reason})")
+    label_cfg = LabelConfig(horizon=job.horizon)
+    candles = ensure_indicators(candles)
+    regimes = detect_regimes(candles)
+    outcomes = compute_outcomes(candles, period.rows, label_cfg, regimes)
+    seconds = {"load": time.perf_counter() - clock}
+    clock = time.perf_counter()
+    predictions = predict_period(candles, period.rows, sources.specs, say)
+    seconds["predict"] = time.perf_counter() - clock
+    clock = time.perf_counter()
+    signals = [from_predictions(name, preds) for name, preds in predictions.items()]
+    signals += _ensemble_signals(job, predictions, regime_states(regimes, period.rows), outcomes)
+    seconds["replay"] = time.perf_counter() - clock
+    say(f"{len(job.variants)} ensemble replays in {seconds['replay']:.1f}s")
+    signals += baseline_signals(candles, period.rows, label_cfg)
+    return SymbolResult(
+        symbol=job.symbol,
+        period=period,
+        outcomes=outcomes,
+        signals=signals,
+        models={name: spec.version for name, spec in sources.specs.items()},
+        notes=sources.notes,
+        seconds=seconds,
+    )
+
+
+def _ensemble_signals(
+    job: SymbolJob,
+    predictions: dict[str, list],
+    regimes: list,
+    outcomes: Outcomes,
+) -> list[Signals]:
+    """Filtered and unfiltered signals of every variant, each from its own fresh ensemble."""
+    base = (
+        EnsembleConfig.from_dict(job.ensemble_config)
+        if job.ensemble_config is not None
+        else EnsembleConfig()
+    )
+    out: list[Signals] = []
+    for variant in job.variants:
+        ensemble = Ensemble(variant.config(base))
+        run = replay(ensemble, job.symbol, predictions, regimes, outcomes, variant)
+        out += [run.signals(filtered=True), run.signals(filtered=False)]
+    return out

@@ -1,0 +1,147 @@
+"""Ensemble replay: the live loop, with outcomes learned only once their horizon has passed."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+
+from models.ensemble import Ensemble, EnsembleConfig
+from models.evaluation.outcomes import Outcomes, compute_outcomes, resolve_rows
+from models.evaluation.predict import PredictorSpec, predict_period, regime_states
+from models.evaluation.replay import ALL_VARIANTS, Variant, replay
+from models.predictors.base import Prediction
+from models.predictors.smc_predictor import SmcPredictor
+from models.predictors.technical import TechnicalPredictor
+from models.regime.detector import detect_regimes
+from tests.causality import assert_prefix_causal
+
+HOUR = np.timedelta64(1, "h")
+
+
+def hours(values: list[int]) -> np.ndarray:
+    return np.array(values, dtype="datetime64[h]").astype("datetime64[us]")
+
+
+def test_resolve_rows_wait_h_intervals_and_skip_over_gaps():
+    ts = hours([0, 1, 2, 3, 5, 6, 7, 8])
+    assert resolve_rows(ts, 2).tolist() == [2, 3, 4, 4, 6, 7, -1, -1]
+
+
+class SpyEnsemble(Ensemble):
+    """Logs every combine (with the bar it is for) and every outcome (with its record)."""
+
+    def __init__(self, config: EnsembleConfig) -> None:
+        super().__init__(config)
+        self.events: list[tuple[str, float]] = []
+
+    def combine(self, symbol, predictions, regime=None):
+        self.events.append(("combine", predictions["indicators"].details["bar"]))
+        return super().combine(symbol, predictions, regime)
+
+    def record_outcome(self, record, realized_return):
+        self.events.append(("outcome", record.flat_band))
+        return super().record_outcome(record, realized_return)
+
+
+def synthetic_outcomes(ts: np.ndarray, horizon: int) -> Outcomes:
+    n = ts.size
+    rows = np.arange(n)
+    return Outcomes(
+        rows=rows,
+        timestamps=ts,
+        label=np.full(n, 1.0),
+        forward_return=np.zeros(n),
+        next_return=np.zeros(n),
+        band=(rows + 1) * 1e-3,  # unique per bar: the record says which bar it came from
+        resolve_row=resolve_rows(ts, horizon),
+        realized_return=np.full(n, 0.01),
+        regime=np.full(n, "ranging"),
+    )
+
+
+def test_outcomes_reach_the_ensemble_only_when_their_horizon_has_passed():
+    ts = hours([0, 1, 2, 3, 4, 7, 8, 9, 10, 11, 12, 13])  # a 3-hour exchange gap
+    h = 4
+    outcomes = synthetic_outcomes(ts, h)
+    n = ts.size
+    preds = {
+        "indicators": [
+            Prediction("indicators", (0.1, 0.2, 0.7), 0.9, details={"bar": i}) for i in range(n)
+        ],
+        "smc": [Prediction("smc", (0.1, 0.3, 0.6), 0.8) for _ in range(n)],
+    }
+    spy = SpyEnsemble(EnsembleConfig())
+    run = replay(spy, "BTCUSDT", preds, [None] * n, outcomes, ALL_VARIANTS[0])
+    fed: dict[int, int] = {}  # bar of the signal -> bar before whose combine it was learned
+    for k, (kind, value) in enumerate(spy.events):
+        if kind == "outcome":
+            bar = round(value / 1e-3) - 1
+            fed[bar] = next(int(v) for kind2, v in spy.events[k:] if kind2 == "combine")
+    for bar, learned_at in fed.items():
+        assert ts[learned_at] - ts[bar] >= h * HOUR, f"signal of bar {bar} fed at bar {learned_at}"
+        assert learned_at == outcomes.resolve_row[bar]  # and not later than the live loop would
+    assert sorted(fed) == [i for i in range(n) if 0 <= outcomes.resolve_row[i] < n]
+    assert run.outcomes_fed == len(fed)
+
+
+def test_filtered_signals_are_a_subset_of_unfiltered_and_degraded_bars_are_uncovered():
+    ts = hours(list(range(6)))
+    outcomes = synthetic_outcomes(ts, 2)
+    strong = Prediction("indicators", (0.05, 0.05, 0.9), 0.9)
+    preds = {
+        "indicators": [strong] * 6,
+        "smc": [strong, strong, None, strong, strong, strong],  # bar 2: one model only
+    }
+    cfg = EnsembleConfig(confidence_threshold=0.7)
+    run = replay(Ensemble(cfg), "X", preds, [None] * 6, outcomes, Variant("weighted", False, False))
+    filtered, unfiltered = run.signals(True), run.signals(False)
+    assert not filtered.covered[2] and filtered.covered.sum() == 5
+    assert np.all(filtered.actionable <= unfiltered.actionable)
+    assert filtered.position.tolist() == [1, 1, 0, 1, 1, 1]
+    assert filtered.name.endswith("_filtered") and unfiltered.name.endswith("_unfiltered")
+
+
+def test_variant_config_changes_only_voting_and_weight_mode():
+    base = EnsembleConfig()
+    cfg = Variant("majority", True, False).config(base)
+    assert cfg.voting_method == "majority" and cfg.tracking.dynamic_weights is False
+    assert cfg.weights == base.weights and cfg.regime == base.regime
+    assert len({v.name for v in ALL_VARIANTS}) == 12
+
+
+def _replayed(frame: pl.DataFrame, start: int) -> pl.DataFrame:
+    """Ensemble signal of every bar from ``start`` (NaN before) computed on ``frame`` only."""
+    rows = np.arange(start, frame.height)
+    specs = {
+        "indicators": PredictorSpec(TechnicalPredictor()),
+        "smc": PredictorSpec(SmcPredictor()),
+    }
+    preds = predict_period(frame, rows, specs)
+    regimes = detect_regimes(frame)
+    outcomes = compute_outcomes(frame, rows, regimes=regimes)
+    variant = Variant("weighted", True, True)
+    cfg = variant.config(EnsembleConfig(tracking={"min_outcomes": 10}))
+    run = replay(Ensemble(cfg), "BTCUSDT", preds, regime_states(regimes, rows), outcomes, variant)
+    pad = np.full(start, np.nan)
+    return pl.DataFrame(
+        {
+            "direction": np.concatenate([pad, run.direction]),
+            "confidence": np.concatenate([pad, run.confidence]),
+            "threshold": np.concatenate([pad, run.threshold]),
+            "dynamic": np.concatenate([pad, run.dynamic]),
+        }
+    )
+
+
+def test_replayed_ensemble_signals_are_prefix_causal_on_real_data(btc):
+    frame = btc.slice(9000, 1300)
+    assert_prefix_causal(lambda f: _replayed(f, 600), frame, [700, 1000])
+    out = _replayed(frame, 600)
+    assert out["dynamic"].tail(300).sum() > 0  # the trackers did learn within the period
+
+
+@pytest.mark.parametrize("variant", [v for v in ALL_VARIANTS if v.voting_method == "weighted"])
+def test_each_variant_name_is_unique_and_descriptive(variant):
+    assert variant.name.startswith("ens_weighted_")
+    assert ("no_regime" in variant.name) != variant.use_regime
