@@ -90,7 +90,10 @@ class EnsembleDeployment:
         self.predict.set_max_batch_size(cfg.max_batch_size)
         self.predict.set_batch_wait_timeout_s(cfg.batch_wait_timeout_s)
 
-    @serve.batch(max_batch_size=16, batch_wait_timeout_s=0.002)
+    # Batches mostly await other deployments: run several at once, or one slow predictor
+    # (held up to the deadline) would queue every later batch behind it (latency grew to
+    # 4x the deadline at 4 clients; tests/reliability/test_faults.py).
+    @serve.batch(max_batch_size=16, batch_wait_timeout_s=0.002, max_concurrent_batches=8)
     async def predict(
         self, symbols: list[str], frames: list[pl.DataFrame], store: list[bool]
     ) -> list[dict[str, Any] | Exception]:
