@@ -24,7 +24,9 @@ from typing import Any
 from models.cli import UsageError, run_cli
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-EXCLUDES = [".git", "**/__pycache__", "registry", "ray_results", "state", "data", "docs/*.png"]
+# gitignore syntax: a bare "data" would also drop the models/data and models/registry packages,
+# so the top-level output folders are anchored with a leading "/".
+EXCLUDES = [".git", "**/__pycache__", "/registry", "/ray_results", "/state", "/data", "docs/*.png"]
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import fnmatch
 from pathlib import Path
 
 import jsonschema
@@ -59,3 +60,30 @@ def test_validation_rejects_broken_configs(config: dict, mutate) -> None:
     mutate(broken)
     with pytest.raises((ValueError, jsonschema.ValidationError)):
         validate(broken)
+
+
+def _rsync_excludes(pattern: str, relpath: str) -> bool:
+    """rsync's rule for a simple ``--exclude``: ``/x`` matches from the transfer root, a
+    pattern without ``/`` (or after ``**/``) matches a file or directory name at any depth."""
+    parts = relpath.split("/")
+    if pattern.startswith("/"):
+        return fnmatch.fnmatch(parts[0], pattern[1:])
+    name = pattern.removeprefix("**/")
+    return any(fnmatch.fnmatch(part, name) for part in parts)
+
+
+def test_rsync_excludes_keep_every_package_file(config: dict) -> None:
+    patterns = config["rsync_exclude"]
+    sources = [
+        p for d in ("models", "deployments", "scripts", "configs") for p in (ROOT / d).rglob("*")
+    ]
+    sources = [p.relative_to(ROOT).as_posix() for p in sources if p.is_file()]
+    sources = [s for s in sources if "__pycache__" not in s]
+    assert any(s.startswith("models/data/") for s in sources)
+    dropped = [s for s in sources if any(_rsync_excludes(p, s) for p in patterns)]
+    assert dropped == []
+
+
+@pytest.mark.parametrize("output", ["data/x.csv.gz", "registry/BTCUSDT", "state/s.db", ".git/HEAD"])
+def test_rsync_excludes_drop_local_outputs(config: dict, output: str) -> None:
+    assert any(_rsync_excludes(p, output) for p in config["rsync_exclude"])
