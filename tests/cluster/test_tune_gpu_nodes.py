@@ -7,7 +7,8 @@ although there is no CUDA here. The trials are the project's real trainable
 with the smallest network, two of them asking for half a GPU each and two for a whole CPU,
 so all four fit at once only when spread over the three nodes. The node of each trial comes
 from its reported ``pid`` and the cluster's actor table. Without CUDA a GPU trial must train on
-CPU and say so (``on_gpu`` 0 in its metrics and a warning in its log).
+CPU and say so (``on_gpu`` 0 in its metrics and a warning in its log); on a machine with
+CUDA the same trials must train on the GPU instead.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ def trial_resources(config: dict[str, Any]) -> Any:
 
 
 def scenario(data_dir: str, storage: str) -> dict[str, Any]:
+    import torch
     from ray import tune
 
     from models.training.tune_space import search_space
@@ -81,6 +83,7 @@ def scenario(data_dir: str, storage: str) -> dict[str, Any]:
                 }
             )
         return {
+            "cuda": torch.cuda.is_available(),
             "gpu_node": gpu_worker.node_id,
             "cpu_node": cpu_worker.node_id,
             "trials": trials,
@@ -114,12 +117,14 @@ def test_cpu_trials_stay_off_the_gpu_node_and_trials_spread(run) -> None:
     assert len({n for t in trials for n in t["nodes"]}) == 3
 
 
-def test_gpu_trials_fall_back_to_cpu_and_say_so(run) -> None:
+def test_gpu_trials_use_cuda_or_fall_back_to_cpu_and_say_so(run) -> None:
     notice = "GPU but none is visible: training on CPU"
+    cuda = run.result["cuda"]  # False here; a CUDA machine runs the GPU trials on its GPU
     for trial in run.result["trials"]:
+        wants_gpu = trial["gpus"] > 0
         logs = "".join(run.worker_logs.get(pid, "") for pid in trial["pids"])
-        assert trial["on_gpu"] == 0
-        assert (notice in logs) == (trial["gpus"] > 0), trial
+        assert trial["on_gpu"] == int(wants_gpu and cuda), trial
+        assert (notice in logs) == (wants_gpu and not cuda), trial
 
 
 if __name__ == "__main__":
