@@ -7,6 +7,7 @@ version never needs Ray's LRU to be emptied. Used without Ray by the in-process 
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -14,10 +15,12 @@ from dataclasses import dataclass
 import polars as pl
 
 from deployments.replies import NO_MODEL, Reply, batch_or_each
-from models.errors import ModelNotFoundError
+from models.errors import ModelNotFoundError, SmartMarketError
 from models.predictors.base import predictor_class
 from models.predictors.neural import NeuralPredictor
 from models.registry import ModelRegistry
+
+logger = logging.getLogger("ray.serve")
 
 
 @dataclass
@@ -44,18 +47,31 @@ def latest_version(registry: ModelRegistry | None, symbol: str, model_name: str)
         return None
 
 
-def refresh(holder: SymbolModel, registry: ModelRegistry | None) -> bool:
-    """Load the registry's latest version into ``holder`` if it differs; True if swapped."""
+def refresh(holder: SymbolModel, registry: ModelRegistry | None, strict: bool = True) -> bool:
+    """Load the registry's latest version into ``holder`` if it differs; True if swapped.
+
+    A version that cannot be loaded (corrupt, half written) raises our error and leaves the
+    loaded version in place; with ``strict=False`` (the periodic re-read while serving) it
+    is logged instead, so a bad publish never takes a working model out of service.
+    """
     holder.checked_at = time.monotonic()
-    latest = latest_version(registry, holder.symbol, holder.model_name)
-    if latest == holder.version:
+    try:
+        latest = latest_version(registry, holder.symbol, holder.model_name)
+        if latest == holder.version:
+            return False
+        if latest is None:
+            holder.predictor = None
+            return True
+        artifact = registry.load(holder.symbol, holder.model_name, latest)
+        cls = predictor_class(holder.model_name)
+        predictor = cls.from_artifact(artifact, device="auto")  # a GPU when the replica has one
+    except SmartMarketError as exc:
+        if strict or holder.predictor is None:
+            raise
+        name = f"{holder.symbol} {holder.model_name}"
+        logger.warning("%s: keeping version %s: %s", name, holder.version, exc)
         return False
-    if latest is None:
-        holder.predictor = None
-        return True
-    artifact = registry.load(holder.symbol, holder.model_name, latest)
-    cls = predictor_class(holder.model_name)
-    holder.predictor = cls.from_artifact(artifact, device="cpu")
+    holder.predictor = predictor
     return True
 
 

@@ -1,0 +1,64 @@
+"""configs/serve_local.yaml: valid for Ray Serve, builds this app, fits on 2 cores."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from deployments.app import DEPLOYMENTS
+from deployments.config_file import load_serve_config
+from deployments.ensemble import EnsembleUserConfig
+from deployments.neural import NeuralUserConfig
+from deployments.settings import AppSettings
+from models.errors import ConfigError
+from tests.cluster.serve_schema import build_application, validate_serve_config
+
+ROOT = Path(__file__).resolve().parents[2]
+LOCAL = ROOT / "configs" / "serve_local.yaml"
+USER_CONFIGS = {"ensemble": EnsembleUserConfig, "transformer": NeuralUserConfig}
+USER_CONFIGS["cnn_lstm"] = NeuralUserConfig
+
+
+def test_local_config_is_valid_and_builds_every_deployment():
+    raw = yaml.safe_load(LOCAL.read_text())
+    schema = validate_serve_config(raw)
+    built = build_application(schema.applications[0])
+    assert {d.name for d in built.deployments} == {d.name for d in DEPLOYMENTS.values()}
+    assert built.ingress_deployment_name == "Ingress"
+
+
+def test_local_config_fits_two_cores_and_parses():
+    config = load_serve_config(LOCAL)
+    AppSettings.parse(config.args)
+    assert set(config.options) == set(DEPLOYMENTS)
+    cpus = sum(
+        o["ray_actor_options"]["num_cpus"] * o.get("num_replicas", 1)
+        for o in config.options.values()
+    )
+    assert cpus <= 2.0
+    assert all(o["ray_actor_options"]["num_cpus"] <= 0.25 for o in config.options.values())
+    assert config.options["state"]["num_replicas"] == 1
+    for role, model in USER_CONFIGS.items():
+        model.model_validate(config.options[role]["user_config"])
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ("applications: []", "exactly one"),
+        ("[1, 2]", "mapping"),
+        ("a: [", "not valid YAML"),
+        (
+            "applications:\n  - import_path: deployments.app:build_app\n"
+            "    deployments:\n      - name: Nope\n",
+            "unknown name 'Nope'",
+        ),
+    ],
+)
+def test_bad_config_files_name_the_problem(tmp_path, text, needle):
+    path = tmp_path / "c.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=needle):
+        load_serve_config(path)
