@@ -97,7 +97,7 @@ class NeuralModels:
             return None
         self._absent.pop(symbol, None)
         if now - holder.checked_at >= self._config.version_check_s:
-            neural_models.refresh(holder, self._registry)
+            neural_models.refresh(holder, self._registry, strict=False)
         return holder
 
     @serve.batch(max_batch_size=32, batch_wait_timeout_s=0.002)

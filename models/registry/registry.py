@@ -76,10 +76,10 @@ class ModelRegistry:
         torch.save({k: v.detach().cpu() for k, v in state_dict.items()}, buffer)
         files = {WEIGHTS: buffer.getvalue(), CONFIG: to_json_bytes(config)}
         files[METRICS] = to_json_bytes(metrics)
-        existing = self.versions(symbol, model_name)
-        version = new_version(
-            sha256(files[WEIGHTS] + files[CONFIG]), existing[-1] if existing else None
-        )
+        # After every version directory, complete or not: a half-written one (a crash on an
+        # object store) must not be given the same id again.
+        taken = sorted(n for n in self.store.list_dirs(model_dir) if is_version(n))
+        version = new_version(sha256(files[WEIGHTS] + files[CONFIG]), taken[-1] if taken else None)
         identity = {"symbol": symbol, "model": model_name, "version": version}
         manifest = to_json_bytes(build_manifest(files, data_window, identity))
         self.store.make_dirs(model_dir)
