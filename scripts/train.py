@@ -55,70 +55,57 @@ def _fraction(text: str) -> float:
     return value
 
 
-def build_parser() -> argparse.ArgumentParser:
-    pos_int, nonneg_int = _number(int, 1), _number(int, 0)
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument(
-        "--data",
-        type=Path,
-        default=None,
-        help="candle file or directory (default: models.data.paths.default_data_dir())",
-    )
-    p.add_argument(
-        "--symbols", nargs="+", default=None, help="symbols to train (default: every file found)"
-    )
-    p.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS))
-    p.add_argument("--num-samples", type=pos_int, default=4, help="trials per symbol and model")
-    p.add_argument("--max-epochs", type=pos_int, default=10)
-    p.add_argument(
-        "--patience", type=nonneg_int, default=3, help="early-stopping patience (epochs)"
-    )
-    p.add_argument("--batch-size", type=pos_int, default=256)
-    p.add_argument(
-        "--max-batches-per-epoch", type=pos_int, default=None, help="cap optimizer steps per epoch"
-    )
-    p.add_argument("--cpus-per-trial", type=_number(float, 0.0, strict=True), default=1.0)
-    p.add_argument(
-        "--gpus-per-trial", type=_number(float, 0.0), default=0.0, help="fractions allowed"
-    )
-    p.add_argument("--max-concurrent-trials", type=pos_int, default=None)
-    p.add_argument("--max-failures", type=nonneg_int, default=2, help="retries of a failed trial")
-    p.add_argument("--grace-period", type=pos_int, default=1, help="ASHA: epochs before stopping")
-    p.add_argument("--reduction-factor", type=_number(int, 2), default=2, help="ASHA halving rate")
-    p.add_argument(
-        "--small", action="store_true", help="small networks and windows (CPU-only machines)"
-    )
-    p.add_argument(
-        "--storage",
-        default=str(REPO_ROOT / "ray_results"),
-        help="Tune storage: path or URI (s3://...)",
-    )
-    p.add_argument(
-        "--name", default="smartmarket", help="run name under --storage (resume by name)"
-    )
-    p.add_argument(
-        "--registry", default=str(REPO_ROOT / "registry"), help="model registry: path or URI"
-    )
-    p.add_argument("--resume", action="store_true", help="continue the experiments of --name")
-    p.add_argument("--seed", type=nonneg_int, default=0, help="training and search seed")
-    p.add_argument(
-        "--max-rows", type=pos_int, default=None, help="use only the last N candles per symbol"
-    )
+POS_INT, NONNEG_INT = _number(int, 1), _number(int, 0)
+
+
+def _data_options(p: argparse._ArgumentGroup) -> None:
+    p.add_argument("--data", type=Path, default=None, help="candle file or directory")
+    p.add_argument("--symbols", nargs="+", default=None, help="default: every file found")
+    p.add_argument("--max-rows", type=POS_INT, default=None, help="only the last N candles")
     p.add_argument("--start", default=None, help="first candle time (ISO, UTC)")
     p.add_argument("--end", default=None, help="candles before this time (ISO, UTC)")
-    p.add_argument("--horizon", type=pos_int, default=4, help="label horizon in bars")
+    p.add_argument("--horizon", type=POS_INT, default=4, help="label horizon in bars")
     p.add_argument("--val-frac", type=_fraction, default=0.15)
     p.add_argument("--test-frac", type=_fraction, default=0.15)
-    p.add_argument(
-        "--address",
-        default=os.environ.get("RAY_ADDRESS"),
-        help="existing Ray cluster (default: $RAY_ADDRESS, else a local instance)",
+
+
+def _search_options(p: argparse._ArgumentGroup) -> None:
+    p.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS))
+    p.add_argument("--num-samples", type=POS_INT, default=4, help="trials per symbol and model")
+    p.add_argument("--small", action="store_true", help="small networks (CPU-only machines)")
+    p.add_argument("--max-epochs", type=POS_INT, default=10)
+    p.add_argument("--patience", type=NONNEG_INT, default=3, help="early-stopping epochs")
+    p.add_argument("--batch-size", type=POS_INT, default=256)
+    p.add_argument("--max-batches-per-epoch", type=POS_INT, default=None, help="cap steps")
+    p.add_argument("--grace-period", type=POS_INT, default=1, help="ASHA: epochs before stopping")
+    p.add_argument("--reduction-factor", type=_number(int, 2), default=2, help="ASHA rate")
+    p.add_argument("--seed", type=NONNEG_INT, default=0, help="training and search seed")
+
+
+def _run_options(p: argparse._ArgumentGroup) -> None:
+    p.add_argument("--cpus-per-trial", type=_number(float, 0.0, strict=True), default=1.0)
+    p.add_argument("--gpus-per-trial", type=_number(float, 0.0), default=0.0, help="fractional ok")
+    p.add_argument("--max-concurrent-trials", type=POS_INT, default=None)
+    p.add_argument("--max-failures", type=NONNEG_INT, default=2, help="retries of a failed trial")
+    p.add_argument("--storage", default=str(REPO_ROOT / "ray_results"), help="path or s3://...")
+    p.add_argument("--name", default="smartmarket", help="run name under --storage")
+    p.add_argument("--registry", default=str(REPO_ROOT / "registry"), help="path or s3://...")
+    p.add_argument("--resume", action="store_true", help="continue the experiments of --name")
+    p.add_argument("--address", default=os.environ.get("RAY_ADDRESS"), help="existing cluster")
+    p.add_argument("--num-cpus", type=POS_INT, default=None, help="CPUs of a local Ray instance")
+    p.add_argument("--summary-md", type=Path, default=None, help="also write Markdown here")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        epilog="Defaults: --data models.data.paths.default_data_dir(); --address $RAY_ADDRESS, "
+        "else a local Ray instance. See docs/training.md.",
     )
-    p.add_argument("--num-cpus", type=pos_int, default=None, help="CPUs of the local Ray instance")
-    p.add_argument(
-        "--summary-md", type=Path, default=None, help="also write the summary as Markdown here"
-    )
-    return p
+    _data_options(parser.add_argument_group("data"))
+    _search_options(parser.add_argument_group("search"))
+    _run_options(parser.add_argument_group("resources, storage and resume"))
+    return parser
 
 
 def _setup(args: argparse.Namespace, data: Path, symbol: str, model: str) -> Any:

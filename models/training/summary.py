@@ -2,7 +2,8 @@
 
 A direction classifier is only worth publishing if it beats "always predict the majority
 class", "always flat" and "repeat the last move" on exactly the rows it was scored on, so the
-table puts them side by side and adds the edge over the best baseline. The same rows render
+table puts them side by side (with the log loss of the prior, the majority baseline's
+probabilities) and adds the edge over the best baseline. The same rows render
 as plain text (terminal) or Markdown (``docs/training.md``).
 """
 
@@ -79,12 +80,18 @@ def _baseline_names(rows: Sequence[SummaryRow]) -> list[str]:
     return ordered + sorted(present - set(ordered))
 
 
+def _baseline_loss(row: SummaryRow, name: str) -> float | None:
+    b = row.baselines.get(name)
+    return None if b is None else b.log_loss
+
+
 def summary_cells(rows: Sequence[SummaryRow]) -> tuple[list[str], list[list[str]]]:
     """Header and string cells of the table (shared by the text and Markdown renderers)."""
     baselines = _baseline_names(rows)
     header = ["symbol", "model", "trials", "val loss", "val acc"]
     header += ["test acc", "test F1", "test logloss"]
-    header += [f"{name} acc/F1" for name in baselines]
+    with_loss = {n for n in baselines if any(_baseline_loss(r, n) is not None for r in rows)}
+    header += [f"{n} acc/F1/LL" if n in with_loss else f"{n} acc/F1" for n in baselines]
     header += ["edge acc", "n test", "version", "time"]
     body = []
     for row in rows:
@@ -97,7 +104,10 @@ def summary_cells(rows: Sequence[SummaryRow]) -> tuple[list[str], list[list[str]
         ]
         for name in baselines:
             b = row.baselines.get(name)
-            cells.append(f"{_num(b.accuracy)}/{_num(b.macro_f1)}" if b else "-")
+            text = f"{_num(b.accuracy)}/{_num(b.macro_f1)}" if b else "-"
+            if b and name in with_loss:
+                text += f"/{_num(b.log_loss)}"
+            cells.append(text)
         version = row.version or ("FAILED: " + row.error if row.error else "-")
         cells += [_signed(row.edge()), str(row.n_test), version, _duration(row.seconds)]
         body.append(cells)

@@ -47,10 +47,11 @@ def test_text_table_has_every_value_and_baselines_in_fixed_order():
     lines = text.splitlines()
     assert len(lines) == 4
     header = lines[0]
-    assert header.index("majority acc/F1") < header.index("always_flat acc/F1")
+    assert header.index("majority acc/F1/LL") < header.index("always_flat acc/F1")
+    assert "always_flat acc/F1/LL" not in header  # hard-label baselines have no log loss
     assert header.index("always_flat acc/F1") < header.index("momentum acc/F1")
     assert "0.400" in lines[2] and "0.350" in lines[2] and "1.080" in lines[2]
-    assert "0.420/0.197" in lines[2] and "0.330/0.300" in lines[2]
+    assert "0.420/0.197/1.090" in lines[2] and "0.330/0.300" in lines[2]
     assert "-0.020" in lines[2] and "2m05s" in lines[2] and "v3" in lines[2]
     assert lines[3].startswith("ETHUSDT") and "cnn_lstm" in lines[3] and "9s" in lines[3]
     # aligned: the last column (time) is right-aligned, so every line ends at the same place
