@@ -1,0 +1,214 @@
+"""The main job: real data -> small trained models -> the running service -> one live signal.
+
+    python scripts/main.py                       # data from ../shared/data or downloaded
+    python scripts/main.py --data DIR            # your own <SYMBOL>-1h.csv[.gz] files
+    python scripts/main.py --once                # stop after showing the signal
+
+Each step is one of the project's own command-line tools, run as a child process, so what
+this prints is exactly what a user would see running them by hand:
+``download_data.py`` (only when no local data is found), ``train.py`` (only for symbols the
+registry has no model for), then ``serve.py`` in the background while this process loads
+candles into the service and asks it for a signal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import httpx
+
+from models.cli import UsageError, run_cli
+from models.data.loader import load_market_data
+from models.data.paths import default_data_dir
+from models.errors import ModelNotFoundError
+from models.registry import ModelRegistry
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPTS = ROOT / "scripts"
+NEURAL_MODELS = ("transformer", "cnn_lstm")
+REQUEST_CANDLES = 256
+NO_DATA_HELP = (
+    "no market data: there is no local data and the download from Binance's public data "
+    "archive failed (see above). Either connect this machine to the internet and run "
+    "`python scripts/main.py` again, or point it at local candles with "
+    "`python scripts/main.py --data DIR` (DIR holding <SYMBOL>-1h.csv, .csv.gz or .parquet "
+    "files with timestamp,open,high,low,close,volume)."
+)
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=None, help="directory or file of candles")
+    parser.add_argument("--symbols", nargs="+", default=["BTCUSDT", "ETHUSDT"])
+    parser.add_argument("--registry", default=str(ROOT / "registry"))
+    parser.add_argument("--storage", default=str(ROOT / "ray_results"), help="Tune storage")
+    parser.add_argument("--state-db", default=str(ROOT / "state" / "smartmarket.db"))
+    parser.add_argument("--download-dir", type=Path, default=ROOT / "data")
+    parser.add_argument("--months", type=int, default=12, help="months to download")
+    parser.add_argument("--base-url", default=None, help="archive server for the download")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--max-epochs", type=int, default=3)
+    parser.add_argument("--train-rows", type=int, default=6000, help="recent bars to train on")
+    parser.add_argument("--batches-per-epoch", type=int, default=60, help="training steps cap")
+    parser.add_argument("--retrain", action="store_true", help="train even if models exist")
+    parser.add_argument("--once", action="store_true", help="stop after showing the signal")
+    parser.add_argument("--startup-timeout", type=float, default=300.0)
+    args = parser.parse_args(argv)
+    if min(args.months, args.max_epochs, args.batches_per_epoch) < 1 or args.train_rows < 1000:
+        raise UsageError(
+            "--months, --max-epochs and --batches-per-epoch must be >= 1, --train-rows >= 1000"
+        )
+    if not 0 < args.port < 65536:
+        raise UsageError(f"--port must be in 1..65535, got {args.port}")
+    return args
+
+
+def step(message: str) -> None:
+    print(f"\n==> {message}", flush=True)
+
+
+def run_tool(script: str, *options: str) -> int:
+    """Run one of the project's scripts with this interpreter; its output goes to ours."""
+    command = [sys.executable, str(SCRIPTS / script), *options]
+    print("$ " + " ".join(command[1:]), flush=True)
+    return subprocess.call(command, cwd=ROOT)
+
+
+def find_data(args: argparse.Namespace) -> Path:
+    """The data path to use: --data, else the shared data, else a fresh download."""
+    if args.data is not None:
+        if not args.data.exists():
+            raise UsageError(f"--data: {args.data} does not exist")
+        return args.data
+    shared = default_data_dir()
+    if shared.exists() and any(shared.glob("*USDT-1h.*")):
+        print(f"using local candles in {shared}")
+        return shared
+    if args.download_dir.exists() and all(
+        any(args.download_dir.glob(f"{s}-1h.*")) for s in args.symbols
+    ):
+        print(f"using previously downloaded candles in {args.download_dir}")
+        return args.download_dir
+    end = datetime.now(timezone.utc).date() - timedelta(days=1)
+    start = end - timedelta(days=30 * args.months)
+    options = [
+        "--symbols", *args.symbols, "--interval", "1h", "--start", start.isoformat(),
+        "--end", end.isoformat(), "--out", str(args.download_dir), "--retries", "2",
+    ]  # fmt: skip
+    if args.base_url:
+        options += ["--base-url", args.base_url]
+    code = run_tool("download_data.py", *options)
+    if code != 0:
+        raise UsageError(NO_DATA_HELP)
+    return args.download_dir
+
+
+def missing_models(registry: str, symbols: Sequence[str]) -> list[str]:
+    """Symbols lacking a published Transformer or CNN-LSTM."""
+    reg = ModelRegistry(registry)
+    missing = []
+    for symbol in symbols:
+        try:
+            for model in NEURAL_MODELS:
+                reg.latest(symbol, model)
+        except ModelNotFoundError:
+            missing.append(symbol)
+    return missing
+
+
+def train(args: argparse.Namespace, data: Path, symbols: Sequence[str]) -> None:
+    code = run_tool(
+        "train.py", "--data", str(data), "--symbols", *symbols,
+        "--models", *NEURAL_MODELS, "--num-samples", "1", "--max-epochs", str(args.max_epochs),
+        "--small", "--max-rows", str(args.train_rows), "--cpus-per-trial", "1",
+        "--max-batches-per-epoch", str(args.batches_per_epoch),
+        "--storage", args.storage, "--name", f"main-{int(time.time())}",
+        "--registry", args.registry,
+    )  # fmt: skip
+    if code != 0:
+        raise UsageError(f"training failed (exit {code}); see its output above")
+
+
+def wait_healthy(url: str, server: subprocess.Popen, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise UsageError(f"the service exited early (exit {server.returncode})")
+        try:
+            if httpx.get(f"{url}/healthz", timeout=5).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(2)
+    raise UsageError(f"the service did not become healthy within {timeout:.0f} s")
+
+
+def show_signal(url: str, data: Path, symbol: str) -> None:
+    """Send the latest real candles of ``symbol`` and print the service's answer."""
+    candles = load_market_data(data, symbols=[symbol])[symbol].tail(REQUEST_CANDLES)
+    rows = [
+        {**row, "timestamp": row["timestamp"].isoformat()}
+        for row in candles.select("timestamp", "open", "high", "low", "close", "volume").to_dicts()
+    ]
+    response = httpx.post(f"{url}/v1/predict", json={"symbol": symbol, "candles": rows}, timeout=60)
+    response.raise_for_status()
+    answer = response.json()
+    print(json.dumps(answer, indent=2))
+    regime = answer["regime"]
+    probs = answer["probabilities"]
+    models = ", ".join(f"{name}={m['status']}" for name, m in answer["models"].items())
+    print(
+        f"\n{symbol} as of {answer['as_of']}: {answer['signal']} "
+        f"(down {probs['down']:.2f} / flat {probs['flat']:.2f} / up {probs['up']:.2f}, "
+        f"confidence {answer['confidence']:.2f}, quality {answer['quality']}, "
+        f"actionable {answer['actionable']}) in a {regime['name']} regime; "
+        f"models: {models}"
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    step("1/4 market data")
+    data = find_data(args)
+    step("2/4 models")
+    todo = args.symbols if args.retrain else missing_models(args.registry, args.symbols)
+    if todo:
+        train(args, data, todo)
+    else:
+        print(f"registry {args.registry} already has models for {', '.join(args.symbols)}")
+    step("3/4 starting the service")
+    Path(args.state_db).parent.mkdir(parents=True, exist_ok=True)
+    server = subprocess.Popen(
+        [sys.executable, str(SCRIPTS / "serve.py"), "--registry", args.registry,
+         "--port", str(args.port), "--state-db", args.state_db],
+        cwd=ROOT, start_new_session=True,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{args.port}"
+    try:
+        wait_healthy(url, server, args.startup_timeout)
+        step(f"4/4 one live signal from {url}")
+        show_signal(url, data, args.symbols[0])
+        if args.once:
+            return 0
+        print(f"\nserving on {url} (API docs: {url}/docs); Ctrl-C to stop", flush=True)
+        return server.wait()
+    finally:
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGINT)
+            try:
+                server.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(server.pid, signal.SIGKILL)
+
+
+if __name__ == "__main__":
+    sys.exit(run_cli(main))
