@@ -129,3 +129,21 @@ def test_rerun_refuses_without_resume_and_resume_does_not_publish_twice(tuned):
     assert again.version == row.version
     assert again.test == row.test
     assert ModelRegistry(registry).versions("ETHUSDT", "cnn_lstm") == [row.version]
+
+
+def test_failing_trials_are_retried_then_reported_not_published(ray_session, tmp_path, capsys):
+    """Trials that cannot run (data gone after the driver's checks) are retried, then the
+    (symbol, model) row says why and nothing is published."""
+    setup = TrialSetup(
+        data_path=str(tmp_path / "gone"), symbol="BTCUSDT", model="cnn_lstm", max_epochs=1
+    )
+    options = TuneOptions(
+        storage=str(tmp_path / "results"), num_samples=2, cpus_per_trial=0.5, max_failures=1
+    )
+    row = tune_and_publish(setup, options, str(tmp_path / "registry"))
+    assert row.version is None and row.test is None
+    assert "no such file or directory" in row.error
+    assert ModelRegistry(tmp_path / "registry").list_models() == {}
+    out = capsys.readouterr().out
+    assert out.count("failed (attempt 1); retrying from its last checkpoint") == 2
+    assert out.count("ERROR after 2 attempt(s)") == 2
