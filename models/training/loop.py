@@ -153,6 +153,25 @@ def _steps_per_epoch(cfg: TrainConfig, n_train: int) -> int:
     return min(steps, cfg.max_batches_per_epoch or steps)
 
 
+MIN_ONE_CYCLE_STEPS = 4
+"""Below this many steps a one-cycle schedule has no room to warm up: constant rate."""
+
+
+def lr_schedule(
+    optimizer: torch.optim.Optimizer, lr: float, total_steps: int
+) -> torch.optim.lr_scheduler.LRScheduler:
+    """One-cycle (10 % warm-up, at least 2 steps) or, for tiny runs, a constant rate.
+
+    OneCycleLR divides by its warm-up length minus one, so 10 % of 10 steps crashes it and
+    fewer steps give a meaningless schedule; quick searches cap steps that low.
+    """
+    if total_steps < MIN_ONE_CYCLE_STEPS:
+        return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda _step: 1.0)
+    return torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=lr, total_steps=total_steps, pct_start=max(0.1, 2 / total_steps)
+    )
+
+
 def _setup(cfg: TrainConfig, data: PreparedData) -> _Run:
     if len(data.train) == 0 or len(data.val) == 0:
         raise ConfigError("data: training needs non-empty train and validation parts")
@@ -161,12 +180,8 @@ def _setup(cfg: TrainConfig, data: PreparedData) -> _Run:
     device = resolve_device(cfg.device)
     model = build_model(cfg.model, data.n_features, **cfg.hparams).to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(
-        optimizer,
-        max_lr=cfg.lr,
-        total_steps=cfg.max_epochs * _steps_per_epoch(cfg, len(data.train)),
-        pct_start=0.1,
-    )
+    total_steps = cfg.max_epochs * _steps_per_epoch(cfg, len(data.train))
+    scheduler = lr_schedule(optimizer, cfg.lr, total_steps)
     weights = torch.as_tensor(class_weights(data.train.y), device=device)
     loss_fn = nn.CrossEntropyLoss(weight=weights)
     return _Run(model, optimizer, scheduler, loss_fn, device)

@@ -12,7 +12,7 @@ from models.errors import ConfigError
 from models.training.baselines import baseline_metrics, momentum_classes
 from models.training.dataset import PreparedData, prepare_symbol_data
 from models.training.labels import DOWN, FLAT, UP
-from models.training.loop import TrainConfig, class_weights, train_model
+from models.training.loop import TrainConfig, class_weights, lr_schedule, train_model
 from models.training.metrics import classification_metrics, evaluate_classifier
 from tests.training.synthetic import random_walk_candles
 
@@ -117,3 +117,19 @@ def test_baselines_on_the_same_rows(data: PreparedData) -> None:
     assert classes.tolist() == [UP, DOWN, FLAT]  # one-bar band 0.01
     with pytest.raises(ConfigError, match="part"):
         baseline_metrics(data, "holdout")
+
+
+@pytest.mark.parametrize("total_steps", [1, 2, 3, 4, 5, 9, 10, 11, 20, 200])
+def test_lr_schedule_runs_for_any_step_count(total_steps: int) -> None:
+    param = torch.nn.Parameter(torch.zeros(1))
+    optimizer = torch.optim.AdamW([param], lr=1e-3)
+    schedule = lr_schedule(optimizer, 1e-3, total_steps)
+    rates = []
+    for _ in range(total_steps):
+        optimizer.step()
+        rates.append(schedule.get_last_lr()[0])
+        schedule.step()
+    assert all(0 < r <= 1e-3 + 1e-12 for r in rates)
+    if total_steps >= 10:
+        assert max(rates) == pytest.approx(1e-3, rel=1e-2)
+        assert rates[-1] < rates[len(rates) // 2]
