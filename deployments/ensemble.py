@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -55,6 +56,19 @@ def _spread(result: Any, n: int) -> list[Reply]:
     if isinstance(result, Reply):
         return [result] * n
     return list(result)
+
+
+class _Clock:
+    """Milliseconds spent per stage of a batch (reported as ``timings_ms``)."""
+
+    def __init__(self) -> None:
+        self.laps: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps[name] = round((now - self._last) * 1000.0, 3)
+        self._last = now
 
 
 def _failed(answer: Answer | Exception) -> bool:
@@ -100,16 +114,22 @@ class EnsembleDeployment:
         """Answer bodies (or the error of that one request), pending records stored."""
         if self._learned_version is None:
             await self._refresh_learned()
+        clock = _Clock()
         windows = [prepare_window(f, self.window_bars) for f in frames]
-        replies = await self._fan_out(symbols, windows)
+        clock.lap("features")
+        replies, call_ms = await self._fan_out(symbols, windows)
+        clock.lap("predictors")
         answers = [
             self._answer(symbol, window, replies, i)
             for i, (symbol, window) in enumerate(zip(symbols, windows, strict=True))
         ]
+        clock.lap("combine")
         keep = [a.stored for a, s in zip(answers, store, strict=True) if s and not _failed(a)]
         if keep:
             self._note_version(await self.state.add_predictions.remote(keep))
-        return [a if _failed(a) else a.body for a in answers]
+        clock.lap("store")
+        timings = {**clock.laps, **call_ms, "batch_size": len(frames)}
+        return [a if _failed(a) else {**a.body, "timings_ms": timings} for a in answers]
 
     def _answer(
         self, symbol: str, window: pl.DataFrame, replies: dict[str, list[Reply]], i: int
@@ -126,8 +146,9 @@ class EnsembleDeployment:
 
     async def _fan_out(
         self, symbols: list[str], windows: list[pl.DataFrame]
-    ) -> dict[str, list[Reply]]:
-        """Every predictor's replies per window, from concurrent calls under one deadline."""
+    ) -> tuple[dict[str, list[Reply]], dict[str, float]]:
+        """Every predictor's replies per window, from concurrent calls under one deadline,
+        and how long each call took (ms)."""
         groups: dict[str, list[int]] = {}
         for i, symbol in enumerate(symbols):
             groups.setdefault(symbol, []).append(i)
@@ -139,7 +160,9 @@ class EnsembleDeployment:
             for symbol, rows in groups.items():
                 handle = self.neural[name].options(multiplexed_model_id=symbol)
                 calls[(name, symbol)] = handle.predict.remote(symbol, [windows[i] for i in rows])
-        results = await gather_with_deadline(calls, self.deadline_s)
+        durations: dict[tuple[str, str], float] = {}
+        results = await gather_with_deadline(calls, self.deadline_s, durations)
+        call_ms = {f"call:{n}:{s}" if s else f"call:{n}": d for (n, s), d in durations.items()}
         n = len(windows)
         out = {name: _spread(results[(name, "")], n) for name in (*RULE_MODELS, "regime")}
         for name in NEURAL_MODELS:
@@ -148,7 +171,7 @@ class EnsembleDeployment:
                 for i, reply in zip(rows, _spread(results[(name, symbol)], len(rows)), strict=True):
                     per_window[i] = reply
             out[name] = per_window
-        return out
+        return out, call_ms
 
     def _note_version(self, version: int) -> None:
         """Fetch the learned state in the background when the state has a newer one."""

@@ -100,7 +100,7 @@ class NeuralModels:
             neural_models.refresh(holder, self._registry, strict=False)
         return holder
 
-    @serve.batch(max_batch_size=32, batch_wait_timeout_s=0.002)
+    @serve.batch(max_batch_size=32, batch_wait_timeout_s=0.002, max_concurrent_batches=2)
     async def predict(
         self, symbols: list[str], windows: list[Sequence[pl.DataFrame]]
     ) -> list[list[Reply]]:

@@ -8,6 +8,7 @@ error types to HTTP statuses and never show a traceback.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Hashable, Mapping
 from typing import Any, TypeVar
 
@@ -31,17 +32,26 @@ async def _wait(response: Any) -> Any:
     return await response
 
 
-async def gather_with_deadline(calls: Mapping[K, Any], deadline_s: float) -> dict[K, Any | Reply]:
+async def gather_with_deadline(
+    calls: Mapping[K, Any], deadline_s: float, durations: dict[K, float] | None = None
+) -> dict[K, Any | Reply]:
     """Await every handle call concurrently for at most ``deadline_s`` seconds.
 
     Returns each call's result, or a :class:`Reply` standing for its failure: ``timeout``
     for a call still running at the deadline (it is cancelled), ``error: ...`` for one
     that raised. Never raises itself, so one slow or broken deployment degrades the
-    answer instead of failing it.
+    answer instead of failing it. ``durations`` (if given) receives each finished call's
+    time in milliseconds.
     """
+    started = time.perf_counter()
     tasks = {key: asyncio.ensure_future(_wait(resp)) for key, resp in calls.items()}
     if not tasks:
         return {}
+    if durations is not None:
+        for key, task in tasks.items():
+            task.add_done_callback(
+                lambda _, k=key: durations.__setitem__(k, (time.perf_counter() - started) * 1e3)
+            )
     _, pending = await asyncio.wait(tasks.values(), timeout=deadline_s)
     out: dict[K, Any | Reply] = {}
     for key, task in tasks.items():

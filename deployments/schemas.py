@@ -16,8 +16,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from deployments.settings import SYMBOL_PATTERN
 
 _STRICT = ConfigDict(extra="forbid", allow_inf_nan=False)
-Price = Field(gt=0, strict=True, description="> 0")
-Volume = Field(ge=0, strict=True, description=">= 0")
+MAX_PRICE = 1e15
+MAX_VOLUME = 1e18
+# Finite but huge values overflow the indicators (squares past 1e154 are inf), so they are
+# refused here with the field named instead of failing a predictor deep in the ensemble.
+Price = Field(gt=0, le=MAX_PRICE, strict=True, description=f"> 0, <= {MAX_PRICE:g}")
+Volume = Field(ge=0, le=MAX_VOLUME, strict=True, description=f">= 0, <= {MAX_VOLUME:g}")
 Symbol = Field(pattern=SYMBOL_PATTERN, description="e.g. BTCUSDT", examples=["BTCUSDT"])
 PredictionId = Field(pattern=r"^[0-9a-f]{32}$", description="as returned by a prediction")
 
@@ -116,7 +120,10 @@ class PredictResponse(BaseModel):
     agreement: float
     reasons: list[str]
     created_at: datetime
-    latency_ms: float
+    latency_ms: float = Field(description="time spent in the service (ingress to answer)")
+    timings_ms: dict[str, float] = Field(
+        description="ensemble stages of the batch this request was in (and its batch_size)"
+    )
 
 
 class EnhancedResponse(BaseModel):

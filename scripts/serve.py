@@ -25,6 +25,7 @@ if str(ROOT) not in sys.path:  # run as a file: make the project importable
 
 os.environ.setdefault("RAY_SERVE_THROUGHPUT_OPTIMIZED", "1")
 os.environ.setdefault("RAY_AUTH_MODE", "disabled")  # a local, single-user Ray
+os.environ.setdefault("POLARS_MAX_THREADS", "1")  # small frames, many replicas, few cores
 
 from deployments.config_file import ServeConfig, load_serve_config  # noqa: E402
 from deployments.settings import AppSettings  # noqa: E402

@@ -20,6 +20,9 @@ def test_predict_with_trained_models_matches_in_process(api, trained, btc):
     assert body["symbol"] == MODEL_SYMBOL and len(body["prediction_id"]) == 32
     assert body["as_of"].startswith(frame["timestamp"][-1].strftime("%Y-%m-%dT%H:%M:%S"))
     assert body["horizon_bars"] == 4 and body["latency_ms"] > 0
+    timings = body["timings_ms"]
+    assert timings["batch_size"] >= 1 and {"features", "predictors", "store"} <= set(timings)
+    assert {"call:smc", "call:regime", f"call:transformer:{MODEL_SYMBOL}"} <= set(timings)
     assert body["signal"] in ("STRONG_BUY", "BUY", "HOLD", "SELL", "STRONG_SELL")
     assert not body["degraded"] and body["no_model"] == []
     for name in ("transformer", "cnn_lstm"):

@@ -1,0 +1,278 @@
+"""Serving latency and throughput over HTTP, next to the same ensemble computed in-process.
+
+Starts the whole app on a local Ray (``--num-cpus``, default 2), sends bounded loads of
+real ``--candles``-bar requests at each ``--concurrency`` level, and prints p50/p95/p99
+latency and throughput beside the in-process pipeline on the same inputs (same code:
+``deployments.inprocess``), one request at a time and in batches of ``--batch`` (what the
+ensemble deployment batches), each including the SQLite write of the pending prediction
+the service makes. Ends with the targets and whether this run met them.
+
+    python scripts/bench_serve.py                      # trains small models into a temp registry
+    python scripts/bench_serve.py --registry registry --requests 400
+    RAY_SERVE_THROUGHPUT_OPTIMIZED=0 python scripts/bench_serve.py   # Serve's default mode
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+os.environ.setdefault("RAY_SERVE_THROUGHPUT_OPTIMIZED", "1")  # before Ray is imported
+os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+os.environ.setdefault("POLARS_MAX_THREADS", "1")  # small frames, many replicas, few cores
+
+import numpy as np  # noqa: E402
+import polars as pl  # noqa: E402
+
+from models.cli import UsageError, run_cli  # noqa: E402
+from models.data.loader import load_ohlcv  # noqa: E402
+from models.data.paths import default_data_dir  # noqa: E402
+
+SMALL_MODELS = {
+    "transformer": {"d_model": 32, "nhead": 4, "num_layers": 2},
+    "cnn_lstm": {"channels": 32, "hidden": 32, "lstm_layers": 2},
+}
+SMALL_SEQ = 32
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--registry", help="registry with models for --symbol (default: train small)")
+    p.add_argument("--data", type=Path, default=default_data_dir(), help="candle directory")
+    p.add_argument("--symbol", default="BTCUSDT")
+    p.add_argument("--candles", type=int, default=256, help="candles per request")
+    p.add_argument("--requests", type=int, default=200, help="requests per level")
+    p.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32])
+    p.add_argument("--batch", type=int, default=16, help="in-process batch size")
+    p.add_argument("--num-cpus", type=float, default=2.0, help="CPUs Ray may use")
+    p.add_argument("--config", type=Path, default=ROOT / "configs" / "serve_local.yaml")
+    args = p.parse_args(argv)
+    if args.requests < 10 or args.candles < 1 or args.batch < 1:
+        raise UsageError("--requests must be >= 10, --candles and --batch >= 1")
+    return args
+
+
+@dataclass(frozen=True)
+class Row:
+    mode: str
+    concurrency: int
+    p50: float
+    p95: float
+    p99: float
+    throughput: float
+    server_p50: float | None = None
+
+
+def row(mode: str, concurrency: int, latencies_ms: Sequence[float], wall_s: float,
+        server_ms: Sequence[float] = ()) -> Row:  # fmt: skip
+    q = np.percentile(np.asarray(latencies_ms), [50, 95, 99])
+    server = float(np.median(server_ms)) if len(server_ms) else None
+    return Row(mode, concurrency, *map(float, q), len(latencies_ms) / wall_s, server)
+
+
+def request_windows(candles: pl.DataFrame, n: int, bars: int) -> list[pl.DataFrame]:
+    """``n`` distinct real windows (each ends one bar later), newest data first used."""
+    if candles.height < bars + n:
+        raise UsageError(f"--symbol has {candles.height} candles; need {bars + n}")
+    start = candles.height - bars - n
+    return [candles.slice(start + i, bars) for i in range(n)]
+
+
+def train_small(candles: pl.DataFrame, symbol: str, root: Path) -> None:
+    """Small models (the size ``scripts/train.py --small`` searches) for ``symbol``."""
+    from models.registry import ModelRegistry
+    from models.training.artifacts import publish_result
+    from models.training.dataset import prepare_symbol_data
+    from models.training.loop import TrainConfig, train_model
+
+    data = prepare_symbol_data(candles.tail(4000), seq_len=SMALL_SEQ)
+    for name, hparams in SMALL_MODELS.items():
+        cfg = TrainConfig(model=name, hparams=hparams, max_epochs=1, max_batches_per_epoch=20,
+                          num_threads=1, use_amp=False)  # fmt: skip
+        publish_result(ModelRegistry(root), symbol, cfg, data, train_model(cfg, data))
+
+
+def bench_in_process(registry: str, symbol: str, windows: list[pl.DataFrame], batch: int,
+                     workdir: Path) -> list[Row]:  # fmt: skip
+    """One request at a time, then batches of ``batch``; each stores its pending records."""
+    from deployments.inprocess import InProcessEnsemble
+    from models.store import StateStore
+
+    pipeline = InProcessEnsemble(registry)
+    store = StateStore(workdir / "inprocess.db")
+    pipeline.predict_many([(symbol, windows[0])])  # load models, warm caches
+    latencies = []
+    started = time.perf_counter()
+    for window in windows:
+        t0 = time.perf_counter()
+        store.add_predictions([pipeline.predict_many([(symbol, window)])[0].stored])
+        latencies.append((time.perf_counter() - t0) * 1000)
+    single = row("in-process", 1, latencies, time.perf_counter() - started)
+    latencies, started = [], time.perf_counter()
+    for i in range(0, len(windows), batch):
+        t0 = time.perf_counter()
+        answers = pipeline.predict_many([(symbol, w) for w in windows[i : i + batch]])
+        store.add_predictions([a.stored for a in answers])
+        latencies += [(time.perf_counter() - t0) * 1000] * len(answers)
+    wall = time.perf_counter() - started
+    batched = row(f"in-process, batches of {batch}", batch, latencies, wall)
+    store.close()
+    return [single, batched]
+
+
+def bodies(symbol: str, windows: list[pl.DataFrame]) -> list[bytes]:
+    out = []
+    for w in windows:
+        rows = w.select("timestamp", "open", "high", "low", "close", "volume").to_dicts()
+        candles = [{**r, "timestamp": r["timestamp"].isoformat()} for r in rows]
+        out.append(json.dumps({"symbol": symbol, "candles": candles}).encode())
+    return out
+
+
+async def load(url: str, payloads: list[bytes], concurrency: int) -> Row:
+    """Send every payload with ``concurrency`` requests in flight; all must succeed."""
+    import httpx
+
+    queue: asyncio.Queue[bytes] = asyncio.Queue()
+    for p in payloads:
+        queue.put_nowait(p)
+    latencies: list[float] = []
+    server: list[float] = []
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    headers = {"content-type": "application/json"}
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as client:
+
+        async def worker() -> None:
+            while not queue.empty():
+                body = queue.get_nowait()
+                t0 = time.perf_counter()
+                r = await client.post("/v1/predict", content=body, headers=headers)
+                latencies.append((time.perf_counter() - t0) * 1000)
+                if r.status_code != 200:
+                    raise UsageError(f"request failed: {r.status_code} {r.text[:300]}")
+                server.append(r.json()["latency_ms"])
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        wall = time.perf_counter() - started
+    return row("serve (HTTP)", concurrency, latencies, wall, server)
+
+
+def start_app(args: argparse.Namespace, registry: str, workdir: Path) -> str:
+    """Local Ray + Serve with the app of ``--config``; returns its base URL."""
+    import ray
+    from ray import serve
+
+    from deployments.app import compose
+    from deployments.config_file import ServeConfig, load_serve_config
+    from deployments.settings import AppSettings
+
+    config = load_serve_config(args.config) if args.config else ServeConfig()
+    settings = AppSettings.parse(config.args, registry=registry, state_db=str(workdir / "s.db"))
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    ray.init(num_cpus=args.num_cpus, include_dashboard=False, log_to_driver=False)
+    serve.start(http_options={"host": "127.0.0.1", "port": port})
+    serve.run(compose(settings, options=config.options), name="bench", route_prefix="/")
+    return f"http://127.0.0.1:{port}"
+
+
+def table(rows: Sequence[Row], base_single: Row, base_batched: Row) -> str:
+    """Markdown table; the overhead column compares with the in-process row it matches
+    (p50 ratio at concurrency 1, throughput ratio under concurrency)."""
+    head = (
+        "| mode | concurrency | p50 ms | p95 ms | p99 ms | req/s | server p50 ms | overhead |\n"
+        "|---|---:|---:|---:|---:|---:|---:|---|"
+    )
+    lines = [head]
+    for r in rows:
+        if r.mode.startswith("in-process"):
+            overhead = "-"
+        elif r.concurrency == 1:
+            extra = r.p50 - base_single.p50
+            overhead = f"p50 x{r.p50 / base_single.p50:.2f} (+{extra:.1f} ms)"
+        else:
+            overhead = f"throughput x{base_batched.throughput / r.throughput:.2f} lower"
+        server = f"{r.server_p50:.1f}" if r.server_p50 is not None else "-"
+        lines.append(
+            f"| {r.mode} | {r.concurrency} | {r.p50:.1f} | {r.p95:.1f} | {r.p99:.1f} | "
+            f"{r.throughput:.1f} | {server} | {overhead} |"
+        )
+    return "\n".join(lines)
+
+
+def _verdict(ok: bool) -> str:
+    return "met" if ok else "NOT met"
+
+
+def targets(serve_rows: Sequence[Row], base_single: Row, base_batched: Row) -> list[str]:
+    """The three targets of docs/serving.md, each with this run's numbers."""
+    by_c = {r.concurrency: r for r in serve_rows}
+    out = []
+    if 1 in by_c:
+        p50, limit = by_c[1].p50, base_single.p50 + 15
+        out.append(
+            f"c=1 p50 {p50:.1f} ms <= in-process + 15 = {limit:.1f} ms: " + _verdict(p50 <= limit)
+        )
+    if 32 in by_c:
+        tput, half = by_c[32].throughput, base_batched.throughput / 2
+        out.append(
+            f"c=32 throughput {tput:.1f} req/s >= half of in-process batched "
+            f"({half:.1f}): " + _verdict(tput >= half)
+        )
+        p99 = by_c[32].p99
+        out.append(f"c=32 p99 {p99:.1f} ms < 300 ms: " + _verdict(p99 < 300))
+    return out
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    candles = load_ohlcv(args.data / f"{args.symbol}-1h.csv.gz")
+    windows = request_windows(candles, args.requests, args.candles)
+    with tempfile.TemporaryDirectory(prefix="bench_serve_") as tmp:
+        workdir = Path(tmp)
+        registry = args.registry
+        if registry is None:
+            print("training small models into a temporary registry ...", flush=True)
+            train_small(candles.head(candles.height - args.requests), args.symbol, workdir)
+            registry = str(workdir)
+        print("in-process baseline ...", flush=True)
+        base_single, base_batched = bench_in_process(
+            registry, args.symbol, windows, args.batch, workdir
+        )
+        print(f"starting the app on {args.num_cpus:g} CPUs ...", flush=True)
+        url = start_app(args, registry, workdir)
+        payloads = bodies(args.symbol, windows)
+        asyncio.run(load(url, payloads[: max(20, args.requests // 5)], 8))  # warm-up
+        rows = [base_single, base_batched]
+        for c in args.concurrency:
+            print(f"concurrency {c} ...", flush=True)
+            rows.append(asyncio.run(load(url, payloads, c)))
+        mode = os.environ.get("RAY_SERVE_THROUGHPUT_OPTIMIZED")
+        print(f"\n{args.requests} requests of {args.candles} candles per level, "
+              f"RAY_SERVE_THROUGHPUT_OPTIMIZED={mode}, Ray CPUs {args.num_cpus:g}\n")  # fmt: skip
+        print(table(rows, base_single, base_batched))
+        print()
+        for line in targets(rows[2:], base_single, base_batched):
+            print(line)
+        from ray import serve
+
+        serve.shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run_cli(main))
