@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import ModuleType
@@ -21,7 +20,8 @@ from types import ModuleType
 import numpy as np
 import polars as pl
 
-from models.cli import UsageError, run_cli
+from models.benchmark import best_ms, require_positive
+from models.cli import run_cli
 from models.data.loader import load_ohlcv
 from models.data.paths import default_data_dir
 from models.features import indicators as ind
@@ -36,10 +36,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--bars", type=int, default=1_000_000, help="rows to time on")
     parser.add_argument("--repeat", type=int, default=5, help="timed runs per case (best)")
     args = parser.parse_args(argv)
-    if args.bars < 1:
-        raise UsageError(f"--bars must be >= 1, got {args.bars}")
-    if args.repeat < 1:
-        raise UsageError(f"--repeat must be >= 1, got {args.repeat}")
+    require_positive(args, "bars", "repeat")
     return args
 
 
@@ -58,17 +55,6 @@ def extend_candles(frame: pl.DataFrame, bars: int) -> pl.DataFrame:
         start, start + pl.duration(hours=bars - 1), "1h", eager=True, time_unit="us"
     )
     return pl.DataFrame({"timestamp": stamps, **cols})
-
-
-def best_ms(fn: Callable[[], object], repeat: int) -> float:
-    """Fastest wall time of ``fn`` in milliseconds, after one untimed warm-up call."""
-    fn()
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best * 1000.0
 
 
 def cases(a: Arrays, t: ModuleType | None) -> list[tuple[str, Callable, Callable]]:

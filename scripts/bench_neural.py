@@ -15,13 +15,15 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 import torch
 
+from models.benchmark import best_ms, require_positive
 from models.cli import UsageError, run_cli
 from models.data.loader import load_ohlcv
 from models.data.paths import default_data_dir
@@ -48,9 +50,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--device", choices=("all", "cpu", "cuda"), default="all")
     parser.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS))
     args = parser.parse_args(argv)
-    for name in ("steps", "batch_size", "repeat"):
-        if getattr(args, name) < 1:
-            raise UsageError(f"--{name.replace('_', '-')} must be >= 1")
+    require_positive(args, "steps", "batch_size", "repeat")
     return args
 
 
@@ -59,19 +59,9 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def _median_ms(fn: Callable[[], object], device: torch.device, repeat: int) -> float:
-    fn()  # warm-up (allocations, kernel selection)
-    times = []
-    for _ in range(repeat):
-        _sync(device)
-        start = time.perf_counter()
-        fn()
-        _sync(device)
-        times.append((time.perf_counter() - start) * 1e3)
-    return min(times)  # best of: the least disturbed by other processes
-
-
-def train_throughput(name: str, data: PreparedData, device: torch.device, args) -> float:
+def train_throughput(
+    name: str, data: PreparedData, device: torch.device, args: argparse.Namespace
+) -> float:
     """Samples per second of forward + backward + AdamW step (+ clipping) at default sizes."""
     model = build_model(name, data.n_features).to(device).train()
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
@@ -115,8 +105,16 @@ def _predictor(name: str, data: PreparedData, device: torch.device) -> NeuralPre
     return NeuralPredictor(artifact, device=device)
 
 
-def latency_row(name: str, data: PreparedData, candles: pl.DataFrame, device, args) -> list:
+def latency_row(
+    name: str,
+    data: PreparedData,
+    candles: pl.DataFrame,
+    device: torch.device,
+    args: argparse.Namespace,
+) -> list[float]:
+    """Best forward-only and end-to-end ``predict_batch`` ms at each batch size, interleaved."""
     predictor = _predictor(name, data, device)
+    sync = partial(_sync, device)
     ends = data.test.ends
     cells = []
     for batch in BATCHES:
@@ -129,8 +127,8 @@ def latency_row(name: str, data: PreparedData, candles: pl.DataFrame, device, ar
             with torch.no_grad(), autocast(device):
                 predictor.network(xb)
 
-        cells.append(_median_ms(forward, device, args.repeat))
-        cells.append(_median_ms(lambda w=windows: predictor.predict_batch(w), device, args.repeat))
+        cells.append(best_ms(forward, args.repeat, sync))
+        cells.append(best_ms(lambda w=windows: predictor.predict_batch(w), args.repeat, sync))
     return cells
 
 

@@ -11,15 +11,12 @@ machines. Prints one row per symbol: the full-history analysis, a 256-bar analys
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
-from collections.abc import Callable, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 
-from models.cli import UsageError, run_cli
+from models.benchmark import median_ms, parse_market_args
+from models.cli import run_cli
 from models.data.loader import load_market_data
-from models.data.paths import default_data_dir
 from models.predictors.smc_predictor import SmcPredictor
 from models.smc import analyze_smc
 
@@ -27,25 +24,8 @@ LIVE_WINDOW = 256
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=default_data_dir(), help="candle directory")
-    parser.add_argument("--symbols", nargs="*", default=None, help="default: every file there")
-    parser.add_argument("--repeat", type=int, default=5, help="timed runs per case (median)")
-    args = parser.parse_args(argv)
-    if args.repeat < 1:
-        raise UsageError(f"--repeat must be >= 1, got {args.repeat}")
-    return args
-
-
-def median_ms(fn: Callable[[], object], repeat: int) -> float:
-    """Median wall time of ``fn`` in milliseconds, after one untimed warm-up call."""
-    fn()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1000.0)
-    return statistics.median(times)
+    """``--data``, ``--symbols`` and ``--repeat`` (checked), as every per-symbol bench takes."""
+    return parse_market_args(__doc__.splitlines()[0], argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

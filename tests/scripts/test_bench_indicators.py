@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import polars as pl
 import pytest
 
 from models.cli import UsageError, run_cli
-
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "bench_indicators.py"
+from tests.scripts.script_loader import load_script
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("bench_indicators", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("bench_indicators")
 
 
 def test_extension_is_continuous_and_keeps_real_returns(bench, btc):

@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 
 from models.cli import UsageError, run_cli
-
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "bench_smc.py"
+from tests.scripts.script_loader import load_script
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("bench_smc", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("bench_smc")
 
 
 def test_prints_a_row_per_symbol(bench, real_data_dir, capsys) -> None:
