@@ -21,8 +21,10 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import polars as pl
 
+from models.evaluation.signals import Signals
 from models.evaluation.tables import POOLED
 
 
@@ -66,10 +68,12 @@ def transformer_claim(cls: pl.DataFrame, trade: pl.DataFrame, cost_bps: float) -
     details: dict[str, Any] = {}
     for other in ("cnn_lstm", "indicators"):
         if other in c:
-            for metric in ("accuracy", "win_rate", "ic"):
+            for metric in ("accuracy", "win_rate"):
                 details[f"{metric}_vs_{other}"] = _relative(
                     c["transformer"][metric], c[other][metric]
                 )
+            # an IC can be negative: a ratio of ICs means nothing, the difference does
+            details[f"ic_minus_{other}"] = c["transformer"]["ic"] - c[other]["ic"]
             details[f"sharpe_{other}"] = t[other]["sharpe"]
     for metric in ("accuracy", "win_rate", "ic"):
         details[f"transformer_{metric}"] = c["transformer"][metric]
@@ -106,8 +110,23 @@ def ensemble_claim(cls: pl.DataFrame, service: str, predictors: list[str]) -> Cl
     return Claim("ensemble_win_rate", original, measured, verdict, details)
 
 
-def filter_claim(cls: pl.DataFrame, service: str) -> Claim:
-    """Claim 3: false signals of the service ensemble with against without its threshold."""
+def confidence_profile(signals: Signals) -> dict[str, float]:
+    """How high the ensemble's confidence gets against the threshold it has to reach."""
+    conf = signals.confidence[signals.covered] if signals.confidence is not None else None
+    if conf is None or conf.size == 0:
+        return {}
+    out = {"confidence_max": float(conf.max()), "confidence_p99": float(np.quantile(conf, 0.99))}
+    if signals.threshold is not None:
+        out["threshold_min"] = float(signals.threshold.min())
+        out["threshold_median"] = float(np.median(signals.threshold))
+    return out
+
+
+def filter_claim(cls: pl.DataFrame, service: str, profile: dict[str, float] | None = None) -> Claim:
+    """Claim 3: false signals of the service ensemble with against without its threshold.
+
+    ``profile`` (:func:`confidence_profile`) explains a filter that lets nothing through.
+    """
     c = _pooled(cls)
     original = "70% fewer false signals from confidence filtering"
     f, u = c.get(f"{service}_filtered"), c.get(f"{service}_unfiltered")
@@ -122,14 +141,27 @@ def filter_claim(cls: pl.DataFrame, service: str) -> Claim:
         "false_rate_unfiltered": u["false_signal_rate"],
         "wins_filtered": f["signals"] - f["false_signals"],
         "wins_unfiltered": u["signals"] - u["false_signals"],
+        **(profile or {}),
     }
     fewer = 1.0 - f["false_signals"] / u["false_signals"] if u["false_signals"] else math.nan
     rate_change = _relative(f["false_signal_rate"], u["false_signal_rate"])
-    verdict = (
-        f"{_pct(fewer).lstrip('+')} fewer false signals, but the false-signal rate changes "
-        f"{_pct(rate_change)} ({details['signals_filtered']} of "
-        f"{details['signals_unfiltered']} signals kept)"
-    )
+    kept = f"{details['signals_filtered']} of {details['signals_unfiltered']} signals kept"
+    if f["signals"] == 0:
+        why = ""
+        if "confidence_max" in details and "threshold_median" in details:
+            why = (
+                f": its confidence never exceeded {details['confidence_max']:.3f} while the "
+                f"threshold was at least {details['threshold_min']:.2f}"
+            )
+        verdict = (
+            f"the filter let no signal through{why}; {_pct(fewer).lstrip('+')} fewer false "
+            "signals only because there were no signals at all (and no correct ones)"
+        )
+    else:
+        verdict = (
+            f"{_pct(fewer).lstrip('+')} fewer false signals; the false-signal rate changes "
+            f"{_pct(rate_change)} ({kept})"
+        )
     return Claim("confidence_filter", original, fewer, verdict, details)
 
 
@@ -139,10 +171,11 @@ def measure_claims(
     service: str,
     predictors: list[str],
     cost_bps: float,
+    profile: dict[str, float] | None = None,
 ) -> list[Claim]:
     """All three claims (``service``: the service ensemble's variant name)."""
     return [
         transformer_claim(cls, trade, cost_bps),
         ensemble_claim(cls, service, predictors),
-        filter_claim(cls, service),
+        filter_claim(cls, service, profile),
     ]

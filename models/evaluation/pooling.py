@@ -27,9 +27,10 @@ def concat_outcomes(parts: Sequence[Outcomes]) -> Outcomes:
 
 
 def concat_signals(parts: Sequence[Signals]) -> Signals:
-    """One :class:`Signals` over every part's bars (probabilities kept only if all have them)."""
+    """One :class:`Signals` over every part's bars (optional arrays kept if all have them)."""
     probs = [p.probabilities for p in parts]
     conf = [p.confidence for p in parts]
+    thresholds = [p.threshold for p in parts]
     return Signals(
         name=parts[0].name,
         kind=parts[0].kind,
@@ -38,6 +39,7 @@ def concat_signals(parts: Sequence[Signals]) -> Signals:
         actionable=np.concatenate([p.actionable for p in parts]),
         probabilities=None if any(x is None for x in probs) else np.concatenate(probs),
         confidence=None if any(x is None for x in conf) else np.concatenate(conf),
+        threshold=None if any(x is None for x in thresholds) else np.concatenate(thresholds),
     )
 
 

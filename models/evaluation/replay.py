@@ -91,6 +91,7 @@ class EnsembleRun:
             actionable=self.actionable if filtered else self.eligible,
             probabilities=np.where(self.degraded[:, None], np.nan, self.probabilities),
             confidence=np.where(self.degraded, np.nan, self.confidence),
+            threshold=self.threshold,
         )
 
 

@@ -264,7 +264,7 @@ def _symbols_section(ev: Evaluation) -> str:
     df = cls.join(
         trade.select("strategy", "symbol", "sharpe", "total_return"), on=["strategy", "symbol"]
     )
-    df = df.sort("symbol", "strategy")
+    df = df.sort(pl.col("symbol") == POOLED, "symbol", "strategy")
     cols = [
         "symbol",
         "strategy",

@@ -20,14 +20,20 @@ import polars as pl
 from models.data.loader import load_market_data, split_name
 from models.ensemble import EnsembleConfig
 from models.errors import ConfigError
-from models.evaluation.claims import Claim, measure_claims
+from models.evaluation.claims import Claim, confidence_profile, measure_claims
 from models.evaluation.period import resolve_period
+from models.evaluation.pooling import concat_signals
 from models.evaluation.replay import ALL_VARIANTS, Variant
 from models.evaluation.settings import EvaluationConfig
 from models.evaluation.significance import null_table
 from models.evaluation.sources import RULE_BASED, load_sources
 from models.evaluation.symbol_eval import SymbolJob, SymbolResult, evaluate_symbol
-from models.evaluation.tables import calibration_table, classification_table, strategy_table
+from models.evaluation.tables import (
+    calibration_table,
+    classification_table,
+    parts_of,
+    strategy_table,
+)
 
 QUICK_SYMBOLS = 2
 
@@ -136,7 +142,14 @@ def run_evaluation(
     seconds["scoring"] = time.perf_counter() - clock
     variant = service_variant(config)
     predictors = [*RULE_BASED, *config.neural]
+    parts = parts_of(results, f"{variant.name}_unfiltered")
+    profile = confidence_profile(concat_signals([p[2] for p in parts])) if parts else {}
     claims = measure_claims(
-        tables["classification"], tables["strategy"], variant.name, predictors, config.headline_cost
+        tables["classification"],
+        tables["strategy"],
+        variant.name,
+        predictors,
+        config.headline_cost,
+        profile,
     )
     return Evaluation(config, results, tables, claims, variant, seconds)

@@ -36,6 +36,8 @@ class Signals:
     actionable: np.ndarray
     probabilities: np.ndarray | None = None
     confidence: np.ndarray | None = None
+    threshold: np.ndarray | None = None
+    """The confidence threshold in force at each bar (ensembles only)."""
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -44,8 +46,9 @@ class Signals:
             )
         n = len(self.direction)
         arrays = {"covered": self.covered, "actionable": self.actionable}
-        if self.confidence is not None:
-            arrays["confidence"] = self.confidence
+        for optional in ("confidence", "threshold"):
+            if getattr(self, optional) is not None:
+                arrays[optional] = getattr(self, optional)
         for field_name, values in arrays.items():
             if len(values) != n:
                 raise ConfigError(

@@ -8,7 +8,12 @@ import numpy as np
 import polars as pl
 import pytest
 
-from models.evaluation.claims import ensemble_claim, filter_claim, transformer_claim
+from models.evaluation.claims import (
+    confidence_profile,
+    ensemble_claim,
+    filter_claim,
+    transformer_claim,
+)
 from models.evaluation.outcomes import Outcomes
 from models.evaluation.scoring import classification_scores
 from models.evaluation.signals import Signals
@@ -140,7 +145,10 @@ def test_claims_say_when_they_cannot_be_measured():
     assert "no trained Transformer" in transformer_claim(cls, trade, 5.0).verdict
     claim = ensemble_claim(cls, svc, ["smc"])
     assert math.isnan(claim.measured) and "issued no signal" in claim.verdict
-    assert filter_claim(cls, svc).measured == pytest.approx(1.0)  # no signal, no false signal
+    profile = {"confidence_max": 0.48, "threshold_min": 0.7, "threshold_median": 0.9}
+    claim = filter_claim(cls, svc, profile)
+    assert claim.measured == pytest.approx(1.0)  # no signal, no false signal
+    assert "let no signal through" in claim.verdict and "0.480" in claim.verdict
 
 
 def test_transformer_claim_by_hand():
@@ -155,4 +163,15 @@ def test_transformer_claim_by_hand():
     claim = transformer_claim(cls, trade, 5.0)
     assert claim.measured == pytest.approx(0.10)
     assert claim.details["accuracy_vs_indicators"] == pytest.approx(0.44 / 0.55 - 1)
-    assert claim.details["ic_vs_indicators"] == pytest.approx(-2.0)
+    assert claim.details["ic_minus_indicators"] == pytest.approx(0.04)
+
+
+def test_confidence_profile_reads_covered_bars_and_thresholds():
+    conf = np.array([0.2, 0.9, 0.4, 0.5])
+    sig = Signals(
+        "e", "ensemble", np.zeros(4, np.int8), np.array([True, False, True, True]),
+        np.zeros(4, bool), confidence=conf, threshold=np.array([0.7, 0.9, 0.9, 0.9]),
+    )  # fmt: skip
+    got = confidence_profile(sig)
+    assert got["confidence_max"] == 0.5  # bar 1 is degraded: not counted
+    assert got["threshold_min"] == 0.7 and got["threshold_median"] == 0.9
