@@ -14,18 +14,15 @@ import numpy as np
 import polars as pl
 
 from models.data.intervals import format_interval, parse_interval
-from models.data.validation import OHLCV_COLUMNS
-from models.errors import ConfigError, DataValidationError
+from models.data.validation import OHLCV_COLUMNS, check_columns, modal_step
+from models.errors import ConfigError
 
 
 def _source_step(df: pl.DataFrame) -> timedelta | None:
     """Modal step between bars of ``df`` (None with fewer than two bars)."""
-    micros = np.diff(df["timestamp"].cast(pl.Datetime("us", "UTC")).to_physical().to_numpy())
-    micros = micros[micros > 0]
-    if micros.size == 0:
-        return None
-    values, counts = np.unique(micros, return_counts=True)
-    return timedelta(microseconds=int(values[np.argmax(counts)]))
+    micros = df["timestamp"].cast(pl.Datetime("us", "UTC")).to_physical().to_numpy()
+    step = modal_step(np.diff(micros))
+    return None if step is None else timedelta(microseconds=step)
 
 
 def resample_ohlcv(
@@ -39,10 +36,7 @@ def resample_ohlcv(
     Extra columns are dropped (indicators do not aggregate meaningfully).
     """
     step = parse_interval(every, name="every")
-    missing = [c for c in OHLCV_COLUMNS if c not in df.columns]
-    if missing:
-        found = ", ".join(df.columns) or "none"
-        raise DataValidationError(f"missing column (found: {found})", column=missing[0])
+    check_columns(df)
     source = _source_step(df)
     if source is not None and (step < source or step % source):
         raise ConfigError(

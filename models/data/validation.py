@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NoReturn
 
 import numpy as np
 import polars as pl
@@ -25,6 +26,7 @@ from models.errors import DataValidationError
 PRICE_COLUMNS: tuple[str, ...] = ("open", "high", "low", "close")
 VALUE_COLUMNS: tuple[str, ...] = (*PRICE_COLUMNS, "volume")
 OHLCV_COLUMNS: tuple[str, ...] = ("timestamp", *VALUE_COLUMNS)
+"""The columns of a candle frame, in order: the one definition every module imports."""
 
 
 def _first_true(mask: pl.Series) -> int | None:
@@ -33,15 +35,33 @@ def _first_true(mask: pl.Series) -> int | None:
     return int(hits[0]) if hits.len() else None
 
 
-def _fail(reason: str, source: str | None, row: int | None, column: str | None) -> None:
+def _fail(reason: str, source: str | None, row: int | None, column: str | None) -> NoReturn:
     raise DataValidationError(reason, source=source, row=row, column=column)
 
 
-def _check_columns(df: pl.DataFrame, source: str | None) -> None:
+def check_columns(df: pl.DataFrame, source: str | None = None) -> None:
+    """Raise naming the first missing candle column and the columns that are there."""
     for col in OHLCV_COLUMNS:
         if col not in df.columns:
             found = ", ".join(df.columns) or "none"
             _fail(f"missing column (found: {found})", source, None, col)
+
+
+def numeric_column(
+    df: pl.DataFrame, name: str, *, missing: str = "required column is missing"
+) -> np.ndarray:
+    """``df[name]`` as float64 (nulls as NaN), after checking it is there and numeric.
+
+    The shared first step of every module that computes on candle columns (indicators,
+    SMC, regimes); what each then requires of the values (no nulls, finite, positive) is
+    its own rule and stays with it. ``missing`` is the reason given for an absent column.
+    """
+    if name not in df.columns:
+        raise DataValidationError(missing, column=name)
+    series = df[name]
+    if not series.dtype.is_numeric():
+        raise DataValidationError(f"must be numeric, got {series.dtype}", column=name)
+    return series.cast(pl.Float64).to_numpy()
 
 
 def _check_values(df: pl.DataFrame, col: str, source: str | None) -> None:
@@ -119,7 +139,7 @@ def validate_ohlcv(df: pl.DataFrame, source: str | None = None) -> pl.DataFrame:
     UTC timestamps, present, strictly increasing (duplicates and out-of-order rows are
     errors). ``source`` (usually the file) is named in the message.
     """
-    _check_columns(df, source)
+    check_columns(df, source)
     for col in VALUE_COLUMNS:
         _check_values(df, col, source)
     _check_prices(df, source)
@@ -174,8 +194,11 @@ class GapReport:
         return "\n".join(lines)
 
 
-def _modal_step(steps: np.ndarray) -> int | None:
-    """Most common positive step (ties go to the smallest), in microseconds."""
+def modal_step(steps: np.ndarray) -> int | None:
+    """Most common positive step between bars (ties go to the smallest), None without any.
+
+    The usual bar length of real data, where gaps make the mean and even the minimum lie.
+    """
     positive = steps[steps > 0]
     if positive.size == 0:
         return None
@@ -196,7 +219,7 @@ def gap_report(df: pl.DataFrame, interval: str | timedelta | None = None) -> Gap
     if interval is not None:
         expected: int | None = parse_interval(interval) // timedelta(microseconds=1)
     else:
-        expected = _modal_step(steps)
+        expected = modal_step(steps)
     if df.height == 0 or expected is None:
         start = ts[0] if df.height else None
         end = ts[-1] if df.height else None

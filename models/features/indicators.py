@@ -23,6 +23,7 @@ from collections.abc import Callable
 import numpy as np
 import polars as pl
 
+from models.data.validation import numeric_column
 from models.errors import DataValidationError
 from models.features import rolling
 from models.features.rolling import (
@@ -75,7 +76,8 @@ INDICATOR_COLUMNS: tuple[str, ...] = (
 )
 """Every column :func:`compute_indicators` appends, in order."""
 
-PRICE_COLUMNS: tuple[str, ...] = ("high", "low", "close", "volume")
+INPUT_COLUMNS: tuple[str, ...] = ("high", "low", "close", "volume")
+"""Candle columns :func:`compute_indicators` reads (no indicator needs the open)."""
 
 
 def _after_leading_nan(
@@ -306,16 +308,14 @@ def _returns(close: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _price_arrays(df: pl.DataFrame) -> dict[str, np.ndarray]:
+    """The input columns as float64; NaN may lead (skipped) but a null is an error."""
     arrays = {}
-    for name in PRICE_COLUMNS:
-        if name not in df.columns:
-            raise DataValidationError("missing column needed for indicators", column=name)
-        col = df[name]
-        if not col.dtype.is_numeric():
-            raise DataValidationError(f"must be numeric, got {col.dtype}", column=name)
-        if col.null_count():
-            raise DataValidationError(f"has {col.null_count()} null values", column=name)
-        arrays[name] = col.cast(pl.Float64).to_numpy()
+    for name in INPUT_COLUMNS:
+        values = numeric_column(df, name, missing="missing column needed for indicators")
+        nulls = df[name].null_count()
+        if nulls:
+            raise DataValidationError(f"has {nulls} null values", column=name)
+        arrays[name] = values
     return arrays
 
 

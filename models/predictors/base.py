@@ -27,8 +27,6 @@ CLASSES: tuple[str, str, str] = ("down", "flat", "up")
 DEFAULT_HORIZON = 4
 """Default label horizon in bars (the forward log return over this many bars)."""
 
-OHLCV_COLUMNS: tuple[str, ...] = ("timestamp", "open", "high", "low", "close", "volume")
-
 
 @dataclass(frozen=True)
 class Prediction:

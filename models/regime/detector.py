@@ -53,6 +53,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
+from models.data.validation import numeric_column
 from models.errors import DataValidationError, InsufficientDataError
 from models.regime.config import RegimeConfig
 from models.regime.inputs import measure, warmup_bars
@@ -121,12 +122,7 @@ def _columns(df: pl.DataFrame) -> tuple[np.ndarray, ...]:
     """The price and volume arrays, checked: present, numeric, finite, prices > 0."""
     arrays = []
     for name in REQUIRED_COLUMNS:
-        if name not in df.columns:
-            raise DataValidationError("required column is missing", column=name)
-        series = df[name]
-        if not series.dtype.is_numeric():
-            raise DataValidationError(f"must be numeric, got {series.dtype}", column=name)
-        values = series.cast(pl.Float64).fill_null(np.nan).to_numpy().astype(np.float64)
+        values = numeric_column(df, name).astype(np.float64)  # a writable copy
         bad = ~np.isfinite(values) | (values < 0 if name == "volume" else values <= 0)
         if bad.any():
             row = int(np.argmax(bad))

@@ -11,10 +11,9 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from models.data.validation import PRICE_COLUMNS, numeric_column
 from models.errors import DataValidationError
 from models.features import indicators
-
-PRICE_COLUMNS: tuple[str, ...] = ("open", "high", "low", "close")
 
 
 @dataclass(frozen=True)
@@ -36,12 +35,7 @@ def candles_from_frame(df: pl.DataFrame) -> Candles:
         raise DataValidationError(f"expected a polars DataFrame, got {type(df).__name__}")
     arrays: dict[str, np.ndarray] = {}
     for name in PRICE_COLUMNS:
-        if name not in df.columns:
-            raise DataValidationError("required column is missing", column=name)
-        series = df[name]
-        if not series.dtype.is_numeric():
-            raise DataValidationError(f"must be numeric, got {series.dtype}", column=name)
-        values = series.cast(pl.Float64).to_numpy().astype(np.float64, copy=False)
+        values = numeric_column(df, name)
         bad = ~np.isfinite(values)
         if bad.any():
             row = int(np.argmax(bad))

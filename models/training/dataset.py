@@ -17,9 +17,9 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from models.data.validation import OHLCV_COLUMNS, check_columns
 from models.errors import ConfigError, DataValidationError
 from models.features.model_features import FEATURE_COLUMNS, MAX_LOOKBACK, compute_model_features
-from models.predictors.base import OHLCV_COLUMNS
 from models.training.labels import LabelConfig, band_series, make_labels
 from models.training.splits import chronological_split, required_embargo
 
@@ -181,9 +181,7 @@ def prepare_symbol_data(
 
 
 def _check_candles(candles: pl.DataFrame) -> pl.DataFrame:
-    missing = [c for c in OHLCV_COLUMNS if c not in candles.columns]
-    if missing:
-        raise DataValidationError("missing column", column=missing[0])
+    check_columns(candles)
     steps = candles["timestamp"].diff().drop_nulls().dt.total_microseconds()
     if not steps.gt(0).all():
         raise DataValidationError("timestamps must be strictly increasing", column="timestamp")

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+import numpy as np
 import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from models.data import gap_report, validate_ohlcv
-from models.data.validation import VALUE_COLUMNS
+from models.data.validation import VALUE_COLUMNS, modal_step, numeric_column
 from models.errors import ConfigError, DataValidationError
 from tests.data.frames import synthetic_candles
 
@@ -185,3 +186,23 @@ def test_gap_report_never_fails_on_unsorted_or_irregular_data() -> None:
     irregular = df.with_columns(pl.col("timestamp") + pl.duration(minutes=pl.int_range(0, 10) * 7))
     report = gap_report(irregular, interval="1h")
     assert [g.missing_bars for g in report.gaps] == [1] * 9  # 67-minute steps: ceil(67/60)-1
+
+
+def test_numeric_column_checks_presence_and_type_and_keeps_nulls_as_nan() -> None:
+    frame = pl.DataFrame({"a": [1, None, 3], "b": ["x", "y", "z"]})
+    values = numeric_column(frame, "a")
+    assert values.dtype == np.float64
+    np.testing.assert_array_equal(values, [1.0, np.nan, 3.0])
+    with pytest.raises(DataValidationError, match="column 'b': must be numeric, got String"):
+        numeric_column(frame, "b")
+    with pytest.raises(DataValidationError, match="column 'c': required column is missing"):
+        numeric_column(frame, "c")
+    with pytest.raises(DataValidationError, match="column 'c': needed here"):
+        numeric_column(frame, "c", missing="needed here")
+
+
+def test_modal_step_ignores_gaps_and_non_positive_steps() -> None:
+    assert modal_step(np.array([60, 60, 180, 60, 0, -60, 120])) == 60
+    assert modal_step(np.array([120, 60, 120, 60])) == 60  # a tie goes to the smaller step
+    assert modal_step(np.array([0, -5])) is None
+    assert modal_step(np.array([], dtype=np.int64)) is None
