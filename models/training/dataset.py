@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 import numpy as np
 import polars as pl
 
+from models.data.times import restrict_period
 from models.data.validation import OHLCV_COLUMNS, check_columns
 from models.errors import ConfigError, DataValidationError
 from models.features.model_features import FEATURE_COLUMNS, MAX_LOOKBACK, compute_model_features
@@ -150,7 +151,7 @@ def prepare_symbol_data(
     label_cfg = label_cfg or LabelConfig()
     if not isinstance(seq_len, int) or seq_len < 1:
         raise ConfigError(f"seq_len: must be a positive integer, got {seq_len!r}")
-    candles = _restrict(_check_candles(candles), start, end)
+    candles = restrict_period(_check_candles(candles), start, end)
     feats = compute_model_features(candles).select(FEATURE_COLUMNS).to_numpy().astype(np.float64)
     labels = make_labels(candles, label_cfg).to_numpy()
     candidates = _candidate_ends(feats, labels, seq_len)
@@ -186,26 +187,6 @@ def _check_candles(candles: pl.DataFrame) -> pl.DataFrame:
     if not steps.gt(0).all():
         raise DataValidationError("timestamps must be strictly increasing", column="timestamp")
     return candles
-
-
-def _restrict(candles: pl.DataFrame, start: Any, end: Any) -> pl.DataFrame:
-    if start is not None:
-        candles = candles.filter(pl.col("timestamp") >= _utc(start, "start"))
-    if end is not None:
-        candles = candles.filter(pl.col("timestamp") < _utc(end, "end"))
-    return candles
-
-
-def _utc(value: datetime | str, name: str) -> datetime:
-    """A timezone-aware UTC datetime from a datetime or an ISO string (naive means UTC)."""
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            raise ConfigError(f"{name}: not an ISO timestamp: {value!r}") from None
-    if not isinstance(value, datetime):
-        raise ConfigError(f"{name}: must be a datetime or ISO string, got {type(value).__name__}")
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
 
 
 def _candidate_ends(feats: np.ndarray, labels: np.ndarray, seq_len: int) -> np.ndarray:

@@ -14,7 +14,6 @@ import logging
 import math
 import tempfile
 from dataclasses import asdict, dataclass, field, fields
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,7 @@ import torch
 from ray import tune
 
 from models.data.loader import load_market_data
+from models.data.times import parse_utc, restrict_period
 from models.errors import ConfigError
 from models.training.dataset import PreparedData, prepare_symbol_data
 from models.training.labels import LabelConfig
@@ -65,7 +65,7 @@ class TrialSetup:
         for name in ("start", "end"):
             value = getattr(self, name)
             if value is not None:
-                _parse_utc(value, name)
+                parse_utc(value, name)
 
     @property
     def label_cfg(self) -> LabelConfig:
@@ -83,21 +83,9 @@ class TrialSetup:
         return cls(**data)
 
 
-def _parse_utc(value: str, name: str) -> datetime:
-    """An ISO date / timestamp as an aware datetime; without an offset it is read as UTC."""
-    try:
-        stamp = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise ConfigError(f"{name}: not an ISO date or timestamp: {value!r}") from None
-    return stamp if stamp.tzinfo is not None else stamp.replace(tzinfo=timezone.utc)
-
-
 def bound_candles(candles: pl.DataFrame, setup: TrialSetup) -> pl.DataFrame:
     """Rows in ``[start, end)``, then the last ``max_rows`` of them (the recent window)."""
-    if setup.start is not None:
-        candles = candles.filter(pl.col("timestamp") >= _parse_utc(setup.start, "start"))
-    if setup.end is not None:
-        candles = candles.filter(pl.col("timestamp") < _parse_utc(setup.end, "end"))
+    candles = restrict_period(candles, setup.start, setup.end)
     if setup.max_rows is not None:
         candles = candles.tail(setup.max_rows)
     return candles
