@@ -13,7 +13,7 @@ from __future__ import annotations
 import importlib
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
 
@@ -141,8 +141,21 @@ class Predictor(ABC):
 
     def check_window(self, window: pl.DataFrame) -> None:
         """Raise :class:`InsufficientDataError` when ``window`` is too short."""
-        if window.height < self.min_bars:
-            raise InsufficientDataError(self.min_bars, window.height, f"{self.name} window")
+        self._check_bars(window.height)
+
+    def _check_bars(self, bars: int) -> None:
+        if bars < self.min_bars:
+            raise InsufficientDataError(self.min_bars, bars, f"{self.name} window")
+
+    def _replay_rows(self, rows: Sequence[int], height: int) -> Iterator[int]:
+        """``rows`` for a one-pass :meth:`predict_frame` over the whole history up to each.
+
+        All rows are first checked to be in the frame; each is then checked, as it comes,
+        to have ``min_bars`` bars up to it (what :meth:`predict` would demand of that prefix).
+        """
+        for t, _ in window_starts(rows, None, height):
+            self._check_bars(t + 1)
+            yield t
 
 
 def window_starts(

@@ -46,14 +46,13 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from models.errors import ConfigError, InsufficientDataError
+from models.errors import ConfigError
 from models.predictors.base import (
     DEFAULT_HORIZON,
     Prediction,
     Predictor,
     probabilities_from_score,
     register_predictor,
-    window_starts,
 )
 from models.smc import SmcConfig, analyze_smc
 from models.smc.inputs import candles_from_frame, volatility_scale
@@ -214,9 +213,7 @@ class SmcPredictor(Predictor):
         close = frame["close"].cast(pl.Float64).to_numpy()
         all_votes = rule_votes(analysis, close, atr)
         out = []
-        for t, _ in window_starts(rows, None, frame.height):
-            if t + 1 < self.min_bars:
-                raise InsufficientDataError(self.min_bars, t + 1, f"{self.name} window")
+        for t in self._replay_rows(rows, frame.height):
             votes = {name: float(v[t]) for name, v in all_votes.items()}
             out.append(self._prediction(votes, analysis.row(t, named=True)))
         return out

@@ -44,7 +44,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import polars as pl
 
-from models.errors import DataValidationError, InsufficientDataError
+from models.errors import DataValidationError
 from models.features.indicators import ensure_indicators
 from models.predictors.base import (
     DEFAULT_HORIZON,
@@ -52,7 +52,6 @@ from models.predictors.base import (
     Predictor,
     probabilities_from_score,
     register_predictor,
-    window_starts,
 )
 
 RULE_WEIGHTS: dict[str, float] = {
@@ -189,9 +188,7 @@ class TechnicalPredictor(Predictor):
         full = ensure_indicators(frame)
         tail = max(MIN_BARS, VOL_LOOKBACK)
         out = []
-        for t, _ in window_starts(rows, None, full.height):
-            if t + 1 < MIN_BARS:
-                raise InsufficientDataError(MIN_BARS, t + 1, f"{self.name} window")
+        for t in self._replay_rows(rows, full.height):
             start = max(0, t + 1 - tail)
             out.append(self.predict(full.slice(start, t + 1 - start)))
         return out

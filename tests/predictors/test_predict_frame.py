@@ -88,6 +88,11 @@ def test_predict_frame_rejects_rows_outside_the_frame_and_short_history(history)
         window_starts([1], 0, 10)
     with pytest.raises(InsufficientDataError):
         TechnicalPredictor().predict_frame(history, [MIN_BARS - 2])
+    with pytest.raises(InsufficientDataError, match="smc window has 10 bars; at least 36"):
+        SmcPredictor().predict_frame(history, [9])
+    # every row is checked to be in the frame before any row's history is
+    with pytest.raises(ConfigError, match="rows"):
+        SmcPredictor().predict_frame(history, [9, history.height])
 
 
 def test_technical_predict_frame_reuses_precomputed_indicators(history):
