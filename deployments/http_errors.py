@@ -106,16 +106,32 @@ async def _api_error(_: Request, exc: Exception) -> JSONResponse:
     return respond(exc.status, [(exc.field, exc.reason)], **(exc.headers or {}))
 
 
+# FastAPI's answer to a body it cannot decode at all (not UTF-8): name the body.
+_UNPARSABLE = "There was an error parsing the body"
+
+
 async def _http(_: Request, exc: Exception) -> JSONResponse:
     """Starlette's own errors (unknown route, wrong method) in the same shape."""
     assert isinstance(exc, HTTPException)
+    if exc.status_code == 400 and exc.detail == _UNPARSABLE:
+        return respond(400, [("body", "cannot be parsed: not UTF-8 encoded JSON")])
     return respond(exc.status_code, [("", str(exc.detail))], **(exc.headers or {}))
+
+
+def _field_error(error: dict[str, Any]) -> tuple[str, str]:
+    """(field, reason) of one validation error; a body that is not JSON names ``body``
+    and the character where parsing stopped (FastAPI's own location is ``[<pos>]``)."""
+    if error.get("type") == "json_invalid":
+        loc = error.get("loc", ())
+        where = f" at character {loc[-1]}" if len(loc) > 1 else ""
+        detail = (error.get("ctx") or {}).get("error", "")
+        return "body", f"invalid JSON{where}" + (f": {detail}" if detail else "")
+    return _loc(error.get("loc", ())), error.get("msg", "invalid")
 
 
 async def _validation(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    errors = [(_loc(e.get("loc", ())), e.get("msg", "invalid")) for e in exc.errors()]
-    return respond(422, errors)
+    return respond(422, [_field_error(e) for e in exc.errors()])
 
 
 def unexpected(exc: BaseException) -> JSONResponse:
