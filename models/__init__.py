@@ -5,3 +5,5 @@ piece is testable without a cluster. ``deployments/`` adapts it to Ray Serve.
 """
 
 __version__ = "0.1.0"
+
+__all__ = ["__version__"]
