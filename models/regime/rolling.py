@@ -12,15 +12,19 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from models.errors import ConfigError, DataValidationError
 from models.features.rolling import rolling_max, rolling_min
 
 
-def _check_window(values: np.ndarray, window: int, name: str) -> np.ndarray:
+def _check_window(values: np.ndarray, window: int, name: str, least: int = 1) -> np.ndarray:
+    """``values`` as a float64 series; a window below ``least`` or a non-1-D input raises."""
     if window < 1:
-        raise ValueError(f"{name}: window must be >= 1, got {window}")
+        raise ConfigError(f"{name}: window must be >= 1, got {window}")
     arr = np.asarray(values, dtype=np.float64)
     if arr.ndim != 1:
-        raise ValueError(f"{name}: expected a 1-D series, got shape {arr.shape}")
+        raise DataValidationError(f"{name}: expected a 1-D series, got shape {arr.shape}")
+    if window < least:
+        raise ConfigError(f"{name}: window must be >= {least}, got {window}")
     return arr
 
 
@@ -38,9 +42,7 @@ def trailing_rank(values: np.ndarray, window: int) -> np.ndarray:
     Ties count half, so a constant series ranks 0.5. Ranking against the trailing window
     (not the whole frame) is what keeps "narrow for this market lately" causal.
     """
-    x = _check_window(values, window, "trailing_rank")
-    if window < 2:
-        raise ValueError(f"trailing_rank: window must be >= 2, got {window}")
+    x = _check_window(values, window, "trailing_rank", least=2)
     n = x.size
     if n < window:
         return np.full(n, np.nan)
@@ -89,9 +91,7 @@ def regression_slope(values: np.ndarray, window: int) -> np.ndarray:
     A regression slope is less noisy than a two-point difference, so it measures the drift
     of a trend rather than where the last bar happened to close.
     """
-    x = _check_window(values, window, "regression_slope")
-    if window < 2:
-        raise ValueError(f"regression_slope: window must be >= 2, got {window}")
+    x = _check_window(values, window, "regression_slope", least=2)
     n = x.size
     if n < window:
         return np.full(n, np.nan)

@@ -6,6 +6,7 @@ import numpy as np
 import polars as pl
 import pytest
 
+from models.errors import ConfigError, DataValidationError
 from models.regime.rolling import (
     lagged_difference,
     prior_max,
@@ -79,11 +80,11 @@ def test_lagged_difference() -> None:
 
 
 def test_bad_windows_are_rejected() -> None:
-    with pytest.raises(ValueError, match="window"):
+    with pytest.raises(ConfigError, match="trailing_rank: window must be >= 2, got 1"):
         trailing_rank(SERIES, 1)
-    with pytest.raises(ValueError, match="window"):
+    with pytest.raises(ConfigError, match="prior_median: window must be >= 1, got 0"):
         prior_median(SERIES, 0)
-    with pytest.raises(ValueError, match="1-D"):
+    with pytest.raises(DataValidationError, match="1-D"):
         regression_slope(SERIES.reshape(2, -1), 3)
 
 
