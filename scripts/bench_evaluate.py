@@ -19,6 +19,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from models.benchmark import require_positive
 from models.cli import run_cli
 from models.data.paths import default_data_dir
 
@@ -54,6 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--symbols", nargs="+")
     parser.add_argument("--jobs", type=int, default=2)
     args = parser.parse_args(argv)
+    require_positive(args, "jobs")
     from models.evaluation.report import write_report
     from models.evaluation.run import available_symbols, run_evaluation
     from models.evaluation.settings import EvaluationConfig

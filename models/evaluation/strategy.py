@@ -117,10 +117,25 @@ def strategy_summary(
     if mask is not None:
         mask = np.asarray(mask, bool)
         returns, changes, position = returns[mask], changes[mask], position[mask]
+    return held_summary(returns, changes, position)
+
+
+def held_summary(
+    returns: np.ndarray, changes: np.ndarray, position: np.ndarray
+) -> dict[str, float]:
+    """:func:`returns_summary` plus turnover and exposure of already-selected bars.
+
+    Bars without any position have no Sharpe (NaN), even if a position closed on them cost
+    something: a slice where the strategy never holds says nothing about its risk-return.
+    """
+    summary = returns_summary(returns)
+    held = exposure(position)
+    if held == 0.0:
+        summary["sharpe"] = math.nan
     return {
-        **returns_summary(returns),
+        **summary,
         "turnover": float(np.mean(changes)) if changes.size else 0.0,
-        "exposure": exposure(position),
+        "exposure": held,
     }
 
 

@@ -21,9 +21,9 @@ from models.evaluation.pooling import Book, concat_outcomes, concat_signals
 from models.evaluation.scoring import classification_scores
 from models.evaluation.signals import Signals
 from models.evaluation.strategy import (
+    held_summary,
     net_returns,
     position_changes,
-    returns_summary,
     strategy_summary,
 )
 from models.evaluation.symbol_eval import SymbolResult
@@ -114,9 +114,7 @@ def _pooled_rows(
     rows = []
     for regime, mask in slices(pooled_outcomes):
         masks = np.split(mask, np.cumsum([len(o) for _, o, _ in parts])[:-1])
-        summary = returns_summary(sub.mean_returns(returns, masks))
-        summary["turnover"] = float(np.mean(changes[mask]))
-        summary["exposure"] = float(np.mean(positions[mask] != 0))
+        summary = held_summary(sub.mean_returns(returns, masks), changes[mask], positions[mask])
         rows.append({**key, "symbol": POOLED, "regime": regime, **summary})
     return rows
 

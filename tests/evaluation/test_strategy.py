@@ -54,3 +54,11 @@ def test_summary_of_a_slice_keeps_the_cost_on_the_bar_that_changed():
     assert out["total_return"] == pytest.approx(-0.002)
     assert out["turnover"] == pytest.approx(1.0)
     assert out["exposure"] == 1.0
+
+
+def test_a_slice_without_any_position_has_no_sharpe_even_if_an_exit_cost_lands_there():
+    position = np.array([1, 1, 0, 0])
+    nxt = np.array([0.01, 0.02, -0.01, 0.03])
+    out = strategy.strategy_summary(position, nxt, 10.0, np.array([False, False, True, True]))
+    assert out["exposure"] == 0.0 and math.isnan(out["sharpe"])
+    assert out["total_return"] == pytest.approx(-0.001)  # the exit still cost 10 bps
