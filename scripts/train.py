@@ -17,7 +17,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:  # run as a plain script from anywhere
@@ -25,6 +25,9 @@ if str(REPO_ROOT) not in sys.path:  # run as a plain script from anywhere
 
 from models.cli import UsageError, run_cli  # noqa: E402
 from models.data.paths import default_data_dir  # noqa: E402
+
+if TYPE_CHECKING:  # imported lazily below: --help and usage errors must not load torch/Ray
+    from models.training.tune_trial import TrialSetup
 
 MODELS = ("transformer", "cnn_lstm")
 
@@ -108,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _setup(args: argparse.Namespace, data: Path, symbol: str, model: str) -> Any:
+def _setup(args: argparse.Namespace, data: Path, symbol: str, model: str) -> TrialSetup:
     from models.training.labels import LabelConfig
     from models.training.tune_trial import TrialSetup
 
@@ -131,7 +134,7 @@ def _setup(args: argparse.Namespace, data: Path, symbol: str, model: str) -> Any
     )
 
 
-def build_setups(args: argparse.Namespace) -> list[Any]:
+def build_setups(args: argparse.Namespace) -> list[TrialSetup]:
     """One :class:`TrialSetup` per (symbol, model), after checking the data is usable."""
     data = (args.data or default_data_dir()).expanduser().resolve()
     if not data.exists():

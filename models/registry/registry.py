@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -189,7 +190,7 @@ class ModelRegistry:
         return data
 
 
-def _valid(check: Any, name: str) -> bool:
+def _valid(check: Callable[[str], str], name: str) -> bool:
     try:
         check(name)
     except ValueError:

@@ -16,7 +16,9 @@ more time than the horizon says).
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -56,7 +58,7 @@ class LabelConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> LabelConfig:
+    def from_dict(cls, data: Mapping[str, Any]) -> LabelConfig:
         unknown = set(data) - {"horizon", "flat_k", "vol_window"}
         if unknown:
             raise ConfigError(f"label config: unknown keys {sorted(unknown)}")

@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ray import tune
 from ray.tune.experiment import Trial
@@ -77,7 +79,8 @@ def experiment_path(options: TuneOptions, setup: TrialSetup) -> str:
     return f"{options.storage_uri}/{options.name}/{setup.symbol}-{setup.model}"
 
 
-def _trainable(options: TuneOptions):
+def _trainable(options: TuneOptions) -> Callable[[dict[str, Any]], None]:
+    """The trial function with this search's per-trial CPU / GPU request attached."""
     resources = {"cpu": options.cpus_per_trial, "gpu": options.gpus_per_trial}
     return tune.with_resources(train_trial, resources)
 

@@ -12,6 +12,7 @@ import math
 from typing import Any
 
 from ray import tune
+from ray.tune.experiment import Trial
 
 from models.training.tune_space import SEARCH_KEYS
 
@@ -56,27 +57,35 @@ class TrialProgress(tune.Callback):
     def _say(self, text: str) -> None:
         print(text, flush=True)
 
-    def on_trial_start(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+    def on_trial_start(
+        self, iteration: int, trials: list[Trial], trial: Trial, **info: Any
+    ) -> None:
         self._say(f"[{self.label}] {trial.trial_id} start  {describe_config(trial.config)}")
 
     def on_trial_result(
-        self, iteration: int, trials: list, trial: Any, result: dict, **info: Any
+        self, iteration: int, trials: list[Trial], trial: Trial, result: dict[str, Any], **info: Any
     ) -> None:
         self._say(epoch_line(self.label, trial.trial_id, result, self.max_epochs))
 
-    def on_trial_recover(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+    def on_trial_recover(
+        self, iteration: int, trials: list[Trial], trial: Trial, **info: Any
+    ) -> None:
         self._say(
             f"[{self.label}] {trial.trial_id} failed (attempt {trial.num_failures}); "
             "retrying from its last checkpoint"
         )
 
-    def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+    def on_trial_error(
+        self, iteration: int, trials: list[Trial], trial: Trial, **info: Any
+    ) -> None:
         self._say(
             f"[{self.label}] {trial.trial_id} ERROR after {trial.num_failures} attempt(s); "
             f"see {trial.error_file or 'the trial log'}"
         )
 
-    def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+    def on_trial_complete(
+        self, iteration: int, trials: list[Trial], trial: Trial, **info: Any
+    ) -> None:
         last = trial.last_result or {}
         epochs = int(last.get("epoch", last.get("training_iteration", 0)))
         best = last.get("best_val_loss")

@@ -116,7 +116,7 @@ def tuned_config(
     }
 
 
-def tuned_metrics(ev: Evaluation, grid: tune.ResultGrid, best: BestCheckpoint) -> dict:
+def tuned_metrics(ev: Evaluation, grid: tune.ResultGrid, best: BestCheckpoint) -> dict[str, Any]:
     """The shared ``metrics.json`` keys for the chosen epoch, plus the search's record."""
     state = ev.saved_state
     return {

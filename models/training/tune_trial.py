@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import math
 import tempfile
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -156,7 +157,9 @@ def train_trial(config: dict[str, Any]) -> None:
         logger.info("resuming %s %s after epoch %s", setup.symbol, setup.model, resume["epoch"])
     sizes = {"n_train": len(data.train), "n_val": len(data.val), "on_gpu": int(device == "cuda")}
 
-    def on_epoch(epoch: int, metrics: dict[str, float], get_state: Any) -> None:
+    def on_epoch(
+        epoch: int, metrics: dict[str, float], get_state: Callable[[], dict[str, Any]]
+    ) -> None:
         with tempfile.TemporaryDirectory() as tmp:
             save_state(tmp, get_state())
             tune.report({**metrics, **sizes}, checkpoint=tune.Checkpoint.from_directory(tmp))
