@@ -24,6 +24,7 @@ from models.benchmark import best_ms, require_positive
 from models.cli import run_cli
 from models.data.loader import load_ohlcv
 from models.data.paths import default_data_dir
+from models.data.validation import PRICE_COLUMNS, VALUE_COLUMNS
 from models.features import indicators as ind
 
 Arrays = dict[str, np.ndarray]
@@ -42,13 +43,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def extend_candles(frame: pl.DataFrame, bars: int) -> pl.DataFrame:
     """``bars`` rows: ``frame`` repeated, each copy rescaled to start at the last close."""
-    prices = ("open", "high", "low", "close")
-    base = {c: frame[c].to_numpy() for c in (*prices, "volume")}
+    base = {c: frame[c].to_numpy() for c in VALUE_COLUMNS}
     copies = -(-bars // frame.height)
     # Copy i is scaled by (last close / first open)^i so that it continues the previous one.
     step = base["close"][-1] / base["open"][0]
     scale = np.repeat(step ** np.arange(copies, dtype=float), frame.height)[:bars]
-    cols = {c: np.tile(base[c], copies)[:bars] * scale for c in prices}
+    cols = {c: np.tile(base[c], copies)[:bars] * scale for c in PRICE_COLUMNS}
     cols["volume"] = np.tile(base["volume"], copies)[:bars]
     start = frame["timestamp"][0]
     stamps = pl.datetime_range(

@@ -27,7 +27,7 @@ from models.benchmark import best_ms, require_positive
 from models.cli import UsageError, run_cli
 from models.data.loader import load_ohlcv
 from models.data.paths import default_data_dir
-from models.nets import build_model
+from models.nets import NETWORKS, build_model
 from models.predictors.neural import NeuralPredictor
 from models.registry import ModelArtifact
 from models.training.artifacts import artifact_config
@@ -35,7 +35,7 @@ from models.training.dataset import PreparedData, prepare_symbol_data
 from models.training.device import autocast, configure_threads
 from models.training.loop import TrainConfig, class_weights
 
-MODELS = ("transformer", "cnn_lstm")
+MODELS = tuple(NETWORKS)
 BATCHES = (1, 8, 32, 128)
 
 

@@ -27,8 +27,9 @@ from typing import Any
 from models.ensemble.config import TrackingConfig
 from models.ensemble.voting import apply_floor, normalise
 from models.errors import EnsembleInputError
+from models.predictors.base import CLASSES
 
-CHANCE = 1.0 / 3.0
+CHANCE = 1.0 / len(CLASSES)
 """Accuracy of guessing among (down, flat, up)."""
 
 

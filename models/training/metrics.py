@@ -8,9 +8,11 @@ import numpy as np
 import torch
 from torch import nn
 
+from models.predictors.base import CLASSES
 from models.training.device import autocast
 
-N_CLASSES = 3
+N_CLASSES = len(CLASSES)
+"""Classes of the direction labels (down, flat, up)."""
 
 
 def classification_metrics(y: np.ndarray, probs: np.ndarray) -> dict[str, float]:
