@@ -24,6 +24,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, EnvSettingsSource, SettingsConfigDict
 
+from models.config_errors import describe_validation_error
 from models.errors import ConfigError
 from models.regime.state import REGIMES
 
@@ -292,20 +293,6 @@ class EnsembleConfig(BaseSettings):
     def to_yaml(self) -> str:
         """YAML text of the full config (a starting point for a config file)."""
         return yaml.safe_dump(self.to_dict(), sort_keys=False)
-
-
-def describe_validation_error(exc: ValidationError, what: str) -> str:
-    """One line per problem: the dotted field path and the reason (unknown keys named)."""
-    problems = []
-    for err in exc.errors():
-        loc = ".".join(str(p) for p in err["loc"]) or "(root)"
-        if err["type"] == "extra_forbidden":
-            problems.append(f"unknown key {loc!r}")
-        else:
-            reason = err["msg"].removeprefix("Value error, ")
-            got = "" if "got" in reason else f" (got {err.get('input')!r})"
-            problems.append(f"{loc}: {reason}{got}")
-    return f"{what}: " + "; ".join(problems)
 
 
 def _reject_unknown_env() -> None:

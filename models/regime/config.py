@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from models.config_errors import describe_validation_error
 from models.errors import ConfigError
 
 
@@ -70,7 +71,7 @@ class RegimeConfig(BaseModel):
         try:
             super().__init__(**data)
         except ValidationError as exc:
-            raise ConfigError(f"invalid regime config: {_describe(exc)}") from None
+            raise ConfigError(describe_validation_error(exc, "invalid regime config")) from None
 
     @model_validator(mode="after")
     def _check_order(self) -> RegimeConfig:
@@ -84,13 +85,3 @@ class RegimeConfig(BaseModel):
                 f"expansion_percentile ({self.expansion_percentile})"
             )
         return self
-
-
-def _describe(exc: ValidationError) -> str:
-    """One line per problem: ``field: reason (got value)``."""
-    parts = []
-    for err in exc.errors():
-        field = ".".join(str(x) for x in err["loc"]) or "config"
-        got = f" (got {err['input']!r})" if err["loc"] else ""
-        parts.append(f"{field}: {err['msg']}{got}")
-    return "; ".join(parts)

@@ -45,3 +45,14 @@ def test_config_is_immutable_and_round_trips() -> None:
     assert RegimeConfig(**cfg.model_dump()) == cfg
     with pytest.raises(Exception, match="frozen"):
         cfg.adx_trend = 10.0  # type: ignore[misc]
+
+
+def test_messages_read_like_the_ensemble_configs() -> None:
+    """Same describer as the ensemble config: unknown keys named, pydantic prefixes dropped."""
+    with pytest.raises(ConfigError, match=r"^invalid regime config: unknown key 'no_such'$"):
+        RegimeConfig(no_such=1)
+    with pytest.raises(ConfigError) as info:
+        RegimeConfig(adx_trend=20.0, adx_range=30.0)
+    message = str(info.value)
+    assert message.startswith("invalid regime config: (root): adx_range (30.0) must not exceed")
+    assert "Value error" not in message
