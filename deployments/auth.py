@@ -1,8 +1,9 @@
-"""Bearer-key protection of the write endpoints.
+"""Bearer-key protection of the write endpoints (and, optionally, of the reads).
 
 The key is read once from the environment variable named by ``AppSettings.api_key_env``;
 when it is unset or empty, writes are open. It is compared in constant time and never
-logged or echoed.
+logged or echoed. ``SMARTMARKET_PROTECT_READS=1`` asks for the key on the read endpoints
+too (everything but ``/healthz``, which load balancers probe); it needs a key to be set.
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ import os
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from deployments.http_errors import ApiError
+from models.errors import ConfigError
 
 bearer = HTTPBearer(auto_error=False, description="the key in $SMARTMARKET_API_KEY")
+PROTECT_READS_ENV = "SMARTMARKET_PROTECT_READS"
 
 
 class ApiKeyAuth:
@@ -23,6 +26,12 @@ class ApiKeyAuth:
     def __init__(self, env_name: str) -> None:
         key = os.environ.get(env_name, "")
         self._key = key.encode() if key else None
+        flag = os.environ.get(PROTECT_READS_ENV, "").strip().lower()
+        self.protect_reads = flag in ("1", "true", "yes", "on")
+        if self.protect_reads and self._key is None:
+            raise ConfigError(
+                f"{PROTECT_READS_ENV}: reads cannot be protected: ${env_name} is empty"
+            )
 
     @property
     def enabled(self) -> bool:
@@ -41,3 +50,8 @@ class ApiKeyAuth:
             )
         if not hmac.compare_digest(credentials.credentials.encode(), self._key):
             raise ApiError(403, "Authorization", "the bearer token is not valid")
+
+    def check_read(self, credentials: HTTPAuthorizationCredentials | None) -> None:
+        """:meth:`check` when reads are protected, else allow."""
+        if self.protect_reads:
+            self.check(credentials)

@@ -58,6 +58,14 @@ def require_key(request: Request, credentials: Credentials) -> None:
 WRITE = [Depends(require_key)]
 
 
+def require_read_key(request: Request, credentials: Credentials) -> None:
+    """Dependency of the read endpoints: a key only with ``SMARTMARKET_PROTECT_READS=1``."""
+    request.app.state.auth.check_read(credentials)
+
+
+READ = [Depends(require_read_key)]
+
+
 async def call(response: Any, prefix: str = "") -> Any:
     """Await a handle call; our library's errors (returned or raised remotely) become
     4xx answers."""
@@ -124,7 +132,7 @@ class Ingress:
         return result
 
     # predictions ---------------------------------------------------------------------
-    @app.post("/v1/predict", response_model=PredictResponse, tags=["predict"])
+    @app.post("/v1/predict", response_model=PredictResponse, tags=["predict"], dependencies=READ)
     async def predict(self, body: PredictRequest) -> dict[str, Any]:
         """Signal for the newest of the given candles (stored as a pending prediction)."""
         started = time.perf_counter()
@@ -133,7 +141,9 @@ class Ingress:
         answer["latency_ms"] = (time.perf_counter() - started) * 1000.0
         return answer
 
-    @app.post("/enhanced/predict", response_model=EnhancedResponse, tags=["predict"])
+    @app.post(
+        "/enhanced/predict", response_model=EnhancedResponse, tags=["predict"], dependencies=READ
+    )
     async def enhanced_predict(self, body: EnhancedRequest) -> dict[str, Any]:
         """Original-service endpoint: append one bar to the stored history, predict on it."""
         symbol = self._symbol(body.symbol)
@@ -163,7 +173,9 @@ class Ingress:
         frame = self._frame(body.candles, 1)
         return await call(self.state.append_candles.remote(self._symbol(symbol), frame))
 
-    @app.get("/v1/candles/{symbol}", response_model=CandlesResponse, tags=["state"])
+    @app.get(
+        "/v1/candles/{symbol}", response_model=CandlesResponse, tags=["state"], dependencies=READ
+    )
     async def read_candles(self, symbol: SymbolPath, limit: Limit = 500) -> dict[str, Any]:
         """The newest ``limit`` stored candles, oldest first."""
         frame = await call(self.state.candles.remote(self._symbol(symbol), limit))
@@ -175,13 +187,13 @@ class Ingress:
         request = self.state.record_outcome.remote(body.prediction_id, body.realized_return)
         return await call(request)
 
-    @app.get("/v1/performance/{symbol}", tags=["state"])
+    @app.get("/v1/performance/{symbol}", tags=["state"], dependencies=READ)
     async def performance(self, symbol: SymbolPath) -> dict[str, Any]:
         """Per-model accuracy and weights, the adaptive threshold, prediction counts."""
         return await call(self.state.performance.remote(self._symbol(symbol)))
 
     # models and health ---------------------------------------------------------------
-    @app.get("/v1/models", tags=["models"])
+    @app.get("/v1/models", tags=["models"], dependencies=READ)
     async def models(self) -> dict[str, Any]:
         """Per symbol and model: registry versions, LATEST, and the version loaded."""
         described = {n: await call(h.describe.remote()) for n, h in self.neural.items()}
