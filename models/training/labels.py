@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from models.config_errors import is_int, is_real
 from models.errors import ConfigError, DataValidationError, InsufficientDataError
 from models.features.indicators import rolling_std
 from models.predictors.base import CLASSES, DEFAULT_HORIZON
@@ -47,11 +48,11 @@ class LabelConfig:
     vol_window: int = 48
 
     def __post_init__(self) -> None:
-        if not isinstance(self.horizon, int) or self.horizon < 1:
+        if not is_int(self.horizon) or self.horizon < 1:
             raise ConfigError(f"horizon: must be an integer >= 1, got {self.horizon!r}")
-        if not math.isfinite(self.flat_k) or self.flat_k < 0:
+        if not is_real(self.flat_k) or not math.isfinite(self.flat_k) or self.flat_k < 0:
             raise ConfigError(f"flat_k: must be a finite number >= 0, got {self.flat_k!r}")
-        if not isinstance(self.vol_window, int) or self.vol_window < 2:
+        if not is_int(self.vol_window) or self.vol_window < 2:
             raise ConfigError(f"vol_window: must be an integer >= 2, got {self.vol_window!r}")
 
     def to_dict(self) -> dict[str, float | int]:

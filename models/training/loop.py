@@ -25,6 +25,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from models.config_errors import is_int, is_real
 from models.errors import ConfigError
 from models.nets import build_model
 from models.training.dataset import PreparedData
@@ -70,20 +71,19 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         for name in ("batch_size", "max_epochs"):
-            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
+            if not is_int(getattr(self, name)) or getattr(self, name) < 1:
                 raise ConfigError(f"{name}: must be an integer >= 1, got {getattr(self, name)!r}")
-        if not isinstance(self.patience, int) or self.patience < 0:
+        if not is_int(self.patience) or self.patience < 0:
             raise ConfigError(f"patience: must be an integer >= 0, got {self.patience!r}")
         for name in ("lr", "weight_decay", "grad_clip"):
             value = getattr(self, name)
-            if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+            if not is_real(value) or not math.isfinite(value) or value < 0:
                 raise ConfigError(f"{name}: must be a finite number >= 0, got {value!r}")
         if self.lr <= 0:
             raise ConfigError(f"lr: must be > 0, got {self.lr!r}")
-        if self.max_batches_per_epoch is not None and self.max_batches_per_epoch < 1:
-            raise ConfigError(
-                f"max_batches_per_epoch: must be >= 1, got {self.max_batches_per_epoch}"
-            )
+        cap = self.max_batches_per_epoch
+        if cap is not None and (not is_int(cap) or cap < 1):
+            raise ConfigError(f"max_batches_per_epoch: must be an integer >= 1, got {cap!r}")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

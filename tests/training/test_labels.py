@@ -92,3 +92,17 @@ def test_bad_config_and_input() -> None:
         make_labels(_frame([1.0, 0.0, 2.0]))
     with pytest.raises(InsufficientDataError):
         flat_band(_frame([1.0] * 10))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"flat_k": "0.4"}, "flat_k"),  # was a bare TypeError from math.isfinite
+        ({"flat_k": True}, "flat_k"),
+        ({"horizon": True}, "horizon"),  # was accepted as a 1-bar horizon
+        ({"vol_window": False}, "vol_window"),
+    ],
+)
+def test_wrong_types_are_config_errors_naming_the_field(kwargs: dict, field: str) -> None:
+    with pytest.raises(ConfigError, match=field):
+        LabelConfig(**kwargs)

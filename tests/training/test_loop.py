@@ -133,3 +133,17 @@ def test_lr_schedule_runs_for_any_step_count(total_steps: int) -> None:
     if total_steps >= 10:
         assert max(rates) == pytest.approx(1e-3, rel=1e-2)
         assert rates[-1] < rates[len(rates) // 2]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"batch_size": True}, "batch_size"),  # was accepted as a batch of 1
+        ({"patience": False}, "patience"),
+        ({"max_batches_per_epoch": 2.5}, "max_batches_per_epoch"),  # failed mid-training
+        ({"lr": True}, "lr"),
+    ],
+)
+def test_wrong_types_are_config_errors_naming_the_field(kwargs: dict, field: str) -> None:
+    with pytest.raises(ConfigError, match=field):
+        TrainConfig(**kwargs)
