@@ -1,9 +1,10 @@
 """The ensemble deployment: features once, a concurrent fan-out with a deadline, combine.
 
-One ``@serve.batch`` of requests costs one call per rule predictor and the regime
-detector, plus one call per (neural model, symbol) in the batch, and one state write: the
-handle-call count per request falls as load rises. A predictor that fails or misses the
-deadline is dropped and the answer is marked ``degraded``.
+One batch of requests (:class:`~deployments.batching.AdaptiveBatcher`: no timer, the
+backlog is the batch) costs one call per rule predictor and the regime detector, plus one
+call per (neural model, symbol) in the batch, and one state write: the handle-call count
+per request falls as load rises. A predictor that fails or misses the deadline is
+dropped and the answer is marked ``degraded``.
 
 Learned weights and thresholds come from the state deployment (the one place outcomes are
 recorded): each state write returns the learned-state version, and a newer version is
@@ -22,6 +23,7 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 from ray import serve
 
+from deployments.batching import AdaptiveBatcher
 from deployments.pipeline import (
     NEURAL_MODELS,
     RULE_MODELS,
@@ -47,8 +49,11 @@ class EnsembleUserConfig(BaseModel):
 
     deadline_s: float | None = Field(None, gt=0, description="per-call predictor deadline")
     window_bars: int | None = Field(None, ge=64, description="bars sent to the predictors")
-    max_batch_size: int = Field(16, ge=1, le=1024)
-    batch_wait_timeout_s: float = Field(0.002, ge=0, le=1)
+    max_batch_size: int = Field(16, ge=1, le=1024, description="most requests per batch")
+    batch_wait_timeout_s: float = Field(
+        0.0, ge=0, le=1, description="wait for a fuller batch while a slot is free (0: none)"
+    )
+    max_concurrent_batches: int = Field(8, ge=1, le=256, description="batches in flight")
 
 
 def _spread(result: Any, n: int) -> list[Reply]:
@@ -69,6 +74,10 @@ class _Clock:
         now = time.perf_counter()
         self.laps[name] = round((now - self._last) * 1000.0, 3)
         self._last = now
+
+
+_Call = tuple[str, pl.DataFrame, bool]
+"""One request to the ensemble: symbol, candle frame, store as pending."""
 
 
 def _failed(answer: Answer | Exception) -> bool:
@@ -96,22 +105,34 @@ class EnsembleDeployment:
         self.deadline_s, self.window_bars = app.deadline_s, app.window_bars
         self._learned_version: int | None = None
         self._refresh_task: asyncio.Task | None = None
+        # Batches mostly await other deployments: several run at once, or one slow
+        # predictor (held up to the deadline) would queue every later batch behind it
+        # (latency grew to 4x the deadline at 4 clients; tests/reliability/test_faults.py).
+        defaults = EnsembleUserConfig()
+        self.batcher: AdaptiveBatcher[_Call, Any] = AdaptiveBatcher(
+            self._predict_batch, defaults.max_batch_size, defaults.max_concurrent_batches
+        )
 
     def reconfigure(self, user_config: dict[str, Any] | None) -> None:
         cfg = parse_section(EnsembleUserConfig, user_config, "ensemble user_config")
         self.deadline_s = cfg.deadline_s or self.deadline_s
         self.window_bars = cfg.window_bars or self.window_bars
-        self.predict.set_max_batch_size(cfg.max_batch_size)
-        self.predict.set_batch_wait_timeout_s(cfg.batch_wait_timeout_s)
+        self.batcher.max_batch_size = cfg.max_batch_size
+        self.batcher.max_concurrent = cfg.max_concurrent_batches
+        self.batcher.linger_s = cfg.batch_wait_timeout_s
 
-    # Batches mostly await other deployments: run several at once, or one slow predictor
-    # (held up to the deadline) would queue every later batch behind it (latency grew to
-    # 4x the deadline at 4 clients; tests/reliability/test_faults.py).
-    @serve.batch(max_batch_size=16, batch_wait_timeout_s=0.002, max_concurrent_batches=8)
     async def predict(
-        self, symbols: list[str], frames: list[pl.DataFrame], store: list[bool]
-    ) -> list[dict[str, Any] | Exception]:
+        self, symbol: str, frame: pl.DataFrame, store: bool = True
+    ) -> dict[str, Any] | Exception:
+        """The answer body for ``frame`` (or that request's error); batched with the
+        requests waiting beside it (:class:`AdaptiveBatcher`)."""
+        return await self.batcher.submit((symbol, frame, store))
+
+    async def _predict_batch(self, calls: list[_Call]) -> list[dict[str, Any] | Exception]:
         """Answer bodies (or the error of that one request), pending records stored."""
+        symbols = [c[0] for c in calls]
+        frames = [c[1] for c in calls]
+        store = [c[2] for c in calls]
         if self._learned_version is None:
             await self._refresh_learned()
         clock = _Clock()

@@ -64,6 +64,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
+STAGES = ("features", "predictors", "combine", "store", "batch_size")
+
+
 @dataclass(frozen=True)
 class Row:
     mode: str
@@ -73,13 +76,18 @@ class Row:
     p99: float
     throughput: float
     server_p50: float | None = None
+    stages: dict[str, float] | None = None
+    """Medians of the ensemble's ``timings_ms`` (Serve rows only)."""
 
 
 def row(mode: str, concurrency: int, latencies_ms: Sequence[float], wall_s: float,
-        server_ms: Sequence[float] = ()) -> Row:  # fmt: skip
+        server_ms: Sequence[float] = (), timings: Sequence[dict] = ()) -> Row:  # fmt: skip
     q = np.percentile(np.asarray(latencies_ms), [50, 95, 99])
     server = float(np.median(server_ms)) if len(server_ms) else None
-    return Row(mode, concurrency, *map(float, q), len(latencies_ms) / wall_s, server)
+    stages = None
+    if timings:
+        stages = {k: float(np.median([t.get(k, np.nan) for t in timings])) for k in STAGES}
+    return Row(mode, concurrency, *map(float, q), len(latencies_ms) / wall_s, server, stages)
 
 
 def request_windows(candles: pl.DataFrame, n: int, bars: int) -> list[pl.DataFrame]:
@@ -150,6 +158,7 @@ async def load(url: str, payloads: list[bytes], concurrency: int) -> Row:
         queue.put_nowait(p)
     latencies: list[float] = []
     server: list[float] = []
+    timings: list[dict] = []
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     headers = {"content-type": "application/json"}
     async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as client:
@@ -162,12 +171,14 @@ async def load(url: str, payloads: list[bytes], concurrency: int) -> Row:
                 latencies.append((time.perf_counter() - t0) * 1000)
                 if r.status_code != 200:
                     raise UsageError(f"request failed: {r.status_code} {r.text[:300]}")
-                server.append(r.json()["latency_ms"])
+                answer = r.json()
+                server.append(answer["latency_ms"])
+                timings.append(answer["timings_ms"])
 
         started = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         wall = time.perf_counter() - started
-    return row("serve (HTTP)", concurrency, latencies, wall, server)
+    return row("serve (HTTP)", concurrency, latencies, wall, server, timings)
 
 
 def start_app(args: argparse.Namespace, registry: str, workdir: Path) -> str:
@@ -210,6 +221,27 @@ def table(rows: Sequence[Row], base_single: Row, base_batched: Row) -> str:
         lines.append(
             f"| {r.mode} | {r.concurrency} | {r.p50:.1f} | {r.p95:.1f} | {r.p99:.1f} | "
             f"{r.throughput:.1f} | {server} | {overhead} |"
+        )
+    return "\n".join(lines)
+
+
+def stage_table(rows: Sequence[Row]) -> str:
+    """Where a Serve request's time goes: HTTP + ingress (client latency minus the
+    ensemble's stages) and the ensemble's stages, medians per level."""
+    lines = [
+        "| concurrency | client p50 | ingress + hops | features | predictors | combine | "
+        "store | batch size |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        if r.stages is None:
+            continue
+        st = r.stages
+        ensemble = sum(st[k] for k in ("features", "predictors", "combine", "store"))
+        lines.append(
+            f"| {r.concurrency} | {r.p50:.1f} | {r.p50 - ensemble:.1f} | {st['features']:.1f} | "
+            f"{st['predictors']:.1f} | {st['combine']:.1f} | {st['store']:.1f} | "
+            f"{st['batch_size']:.0f} |"
         )
     return "\n".join(lines)
 
@@ -265,6 +297,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"\n{args.requests} requests of {args.candles} candles per level, "
               f"RAY_SERVE_THROUGHPUT_OPTIMIZED={mode}, Ray CPUs {args.num_cpus:g}\n")  # fmt: skip
         print(table(rows, base_single, base_batched))
+        print("\nmedian milliseconds per stage (Serve):\n")
+        print(stage_table(rows))
         print()
         for line in targets(rows[2:], base_single, base_batched):
             print(line)
