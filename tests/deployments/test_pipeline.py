@@ -138,3 +138,22 @@ def test_in_process_without_registry_marks_no_model(btc):
     for a in answers:
         assert a.body["no_model"] == ["cnn_lstm", "transformer"] and not a.body["degraded"]
         assert a.body["models"]["indicators"]["status"] == "ok"
+
+
+def test_answers_are_prefix_causal(btc):
+    """The answer at a bar depends only on candles up to it: replaying a prefix gives the
+    same answers for its bars (no state carried between requests, no future bar used)."""
+    from tests.causality import assert_prefix_causal
+
+    pipeline = InProcessEnsemble(None, window_bars=256)
+    first = required_bars()
+
+    def compute(frame: pl.DataFrame) -> pl.DataFrame:
+        up, conf = [math.nan] * frame.height, [math.nan] * frame.height
+        for end in range(first, frame.height + 1):
+            body = pipeline.predict_many([("BTCUSDT", frame.head(end))])[0].body
+            up[end - 1], conf[end - 1] = body["probabilities"]["up"], body["confidence"]
+        return frame.with_columns(pl.Series("up", up), pl.Series("confidence", conf))
+
+    frame = btc.slice(15000, first + 12)
+    assert_prefix_causal(compute, frame, [first + 3, first + 8], ["up", "confidence"])
