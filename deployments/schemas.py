@@ -9,9 +9,9 @@ message names the row and the column.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from deployments.settings import SYMBOL_PATTERN
 
@@ -22,6 +22,19 @@ MAX_VOLUME = 1e18
 # refused here with the field named instead of failing a predictor deep in the ensemble.
 Price = Field(gt=0, le=MAX_PRICE, strict=True, description=f"> 0, <= {MAX_PRICE:g}")
 Volume = Field(ge=0, le=MAX_VOLUME, strict=True, description=f">= 0, <= {MAX_VOLUME:g}")
+# What the document says a request timestamp may be: pydantic's datetime also takes Unix
+# seconds / milliseconds, which its generated schema (string only) would leave out.
+Timestamp = Annotated[
+    datetime,
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "format": "date-time"},
+                {"type": "number", "description": "Unix seconds or milliseconds"},
+            ]
+        }
+    ),
+]
 Symbol = Field(pattern=SYMBOL_PATTERN, description="e.g. BTCUSDT", examples=["BTCUSDT"])
 PredictionId = Field(pattern=r"^[0-9a-f]{32}$", description="as returned by a prediction")
 
@@ -31,7 +44,7 @@ class CandleIn(BaseModel):
 
     model_config = _STRICT
 
-    timestamp: datetime
+    timestamp: Timestamp
     open: float = Price
     high: float = Price
     low: float = Price
@@ -62,7 +75,7 @@ class BarIn(BaseModel):
     low: float = Price
     close: float = Price
     volume: float = Volume
-    timestamp: datetime | None = None
+    timestamp: Timestamp | None = None
 
 
 class EnhancedRequest(BaseModel):
