@@ -116,7 +116,19 @@ def assemble(
         "reasons": list(signal.reasons),
         "created_at": created.isoformat(),
     }
-    stored = StoredPrediction(
+    return Answer(body, _pending(prediction_id, symbol, window, label_cfg, record, created))
+
+
+def _pending(
+    prediction_id: str,
+    symbol: str,
+    window: pl.DataFrame,
+    label_cfg: LabelConfig,
+    record: dict[str, Any],
+    created: datetime,
+) -> StoredPrediction:
+    """The pending record of an answer: what resolving it later needs."""
+    return StoredPrediction(
         id=prediction_id,
         symbol=symbol,
         as_of=int(window["timestamp"].dt.epoch("us")[-1]),
@@ -125,4 +137,3 @@ def assemble(
         record=record,
         created_at=int(created.timestamp() * 1_000_000),
     )
-    return Answer(body, stored)
