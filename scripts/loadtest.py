@@ -191,6 +191,7 @@ class LoadResult:
     latencies_ms: list[float] = field(default_factory=list)
     errors: Counter[str] = field(default_factory=Counter)
     degraded: int = 0
+    unavailable: Counter[str] = field(default_factory=Counter)  # "<model> <status>" of those
     sent: int = 0
     wall_s: float = 0.0
     stopped_early: bool = False
@@ -231,8 +232,12 @@ async def run_load(
             result.latencies_ms.append((time.perf_counter() - t0) * 1000.0)
             if r.status_code != 200:
                 result.errors[f"HTTP {r.status_code}"] += 1
-            elif r.json().get("degraded"):
+                continue
+            answer = r.json()
+            if answer.get("degraded"):
                 result.degraded += 1
+                for name, status in answer.get("unavailable", {}).items():
+                    result.unavailable[f"{name} {status.split(':')[0]}"] += 1
 
     async def sample_at_half() -> None:
         await half.wait()
@@ -279,8 +284,9 @@ def latency_table(result: LoadResult, concurrency: int) -> str:
         f"| {_pct(lat, 50):.0f} | {_pct(lat, 90):.0f} | {_pct(lat, 95):.0f} "
         f"| {_pct(lat, 99):.0f} | {max(lat, default=0):.0f} | {rate:.1f} | {result.wall_s:.0f} |",
     ]
-    if result.errors:
-        lines.append("errors: " + ", ".join(f"{k} x{v}" for k, v in result.errors.most_common()))
+    for what, counts in (("errors", result.errors), ("degraded by", result.unavailable)):
+        if counts:
+            lines.append(f"{what}: " + ", ".join(f"{k} x{v}" for k, v in counts.most_common()))
     return "\n".join(lines)
 
 

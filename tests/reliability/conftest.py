@@ -41,9 +41,10 @@ def rel_registry(btc: pl.DataFrame, tmp_path_factory: pytest.TempPathFactory) ->
     return Registry(root, MODEL_SYMBOL, MODEL, publish)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def rel_app(ray_session, rel_registry: Registry, tmp_path_factory: pytest.TempPathFactory):
-    """The reliability app, deployed once per session (tests that break it restore it)."""
+    """The reliability app, deployed once for this directory (tests that break it restore
+    it) and deleted after it, so later tests get the Ray CPUs it held back."""
     from ray import serve
 
     port, started_here = serve_http_port()
