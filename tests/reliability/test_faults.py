@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,9 @@ pytestmark = [pytest.mark.ray, pytest.mark.slow]
 class Flow:
     """``workers`` threads calling ``send(client, i)`` in a loop until stopped."""
 
-    def __init__(self, app: ReliabilityApp, send: Callable[[httpx.Client, int], Any], workers=3):
+    def __init__(
+        self, app: ReliabilityApp, send: Callable[[httpx.Client, int], Any], workers: int = 3
+    ) -> None:
         self.app, self.send, self.stop = app, send, threading.Event()
         self.results: list[tuple[float, Any]] = []
         self._lock = threading.Lock()
@@ -122,10 +125,6 @@ def test_slow_predictor_cannot_hold_requests_past_the_deadline(app, window, dela
     assert after.status_code == 200 and not after.json()["degraded"]
 
 
-def _timed(flow_results: list[tuple[float, Any]]) -> list[Any]:
-    return [outcome for _, outcome in flow_results]
-
-
 def test_acknowledged_writes_survive_a_killed_state_replica_and_a_full_restart(
     app: ReliabilityApp, real_candles
 ) -> None:
@@ -161,7 +160,7 @@ def test_acknowledged_writes_survive_a_killed_state_replica_and_a_full_restart(
         _wait_for(lambda: len(flow.results) >= 20, 60, "twenty writes")
         app.kill_replica("StateDeployment")
         _wait_for(lambda: len(flow.results) >= 2 * len(ids), 180, "every write attempted")
-    done = _timed(flow.results)
+    done = [outcome for _, outcome in flow.results]
     acked_bars = [n for kind, n, s in done if kind == "candle" and s == 201]
     acked_outcomes = [n for kind, n, s in done if kind == "outcome" and s == 200]
     failed = [(kind, n, s) for kind, n, s in done if s not in (200, 201, -1)]
@@ -169,14 +168,10 @@ def test_acknowledged_writes_survive_a_killed_state_replica_and_a_full_restart(
 
     app.restart()
     stored = app.client.get("/v1/candles/SOLUSDT", params={"limit": 5000}).json()["candles"]
-    stored_ts = {c["timestamp"] for c in stored}
-    from datetime import datetime
-
-    def same(ts: str) -> str:
-        return datetime.fromisoformat(ts).isoformat()
-
-    stored_ts = {same(t) for t in stored_ts}
-    lost = [bars[n]["timestamp"] for n in acked_bars if same(bars[n]["timestamp"]) not in stored_ts]
+    stored_ts = {_instant(c["timestamp"]) for c in stored}
+    lost = [
+        bars[n]["timestamp"] for n in acked_bars if _instant(bars[n]["timestamp"]) not in stored_ts
+    ]
     assert not lost, f"{len(lost)} acknowledged candles lost, e.g. {lost[:3]}"
     for n in acked_outcomes:
         again = {"prediction_id": ids[n], "realized_return": returns[n]}
@@ -185,6 +180,11 @@ def test_acknowledged_writes_survive_a_killed_state_replica_and_a_full_restart(
     counts = app.client.get("/v1/performance/XRPUSDT").json()["predictions"]
     assert counts.get("resolved", 0) >= len(acked_outcomes), counts
     assert len(failed) < len(done), failed
+
+
+def _instant(ts: str) -> datetime:
+    """ISO text as an instant (``Z`` and ``+00:00`` spellings compare equal)."""
+    return datetime.fromisoformat(ts.replace("Z", "+00:00"))
 
 
 def _break_weights(version_dir: Path) -> None:
