@@ -67,6 +67,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         raise UsageError(
             "--months, --max-epochs and --batches-per-epoch must be >= 1, --train-rows >= 1000"
         )
+    if not args.startup_timeout > 0:
+        raise UsageError(f"--startup-timeout must be > 0 seconds, got {args.startup_timeout}")
     if not 0 < args.port < 65536:
         raise UsageError(f"--port must be in 1..65535, got {args.port}")
     return args

@@ -38,6 +38,7 @@ def free_port() -> int:
     [
         (["--port", "0"], "--port"),
         (["--max-epochs", "0"], "--max-epochs"),
+        (["--startup-timeout", "-1"], "--startup-timeout"),
         (["--data", "/nonexistent/candles"], "--data"),
     ],
 )
