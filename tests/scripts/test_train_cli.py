@@ -124,8 +124,15 @@ def test_interrupted_run_resumes_from_its_checkpoints(real_data_dir, tmp_path):
     resumed = _run(*args, "--resume", timeout=300)
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     assert "resuming experiment" in resumed.stdout
-    # continued after its last checkpoint: no epoch trained twice, none skipped
-    assert _epochs(experiment) == [float(e) for e in range(1, epochs + 1)]
+    # continued after its last checkpoint, none skipped. A report can land in the trial's
+    # result log just before Ctrl+C while its checkpoint is not yet in the saved experiment
+    # state; Tune then replays that one epoch (at-least-once), so at most the epoch that was
+    # in flight appears twice, and never epoch 1 (that would be a restart from scratch).
+    reported = _epochs(experiment)
+    assert sorted(set(reported)) == [float(e) for e in range(1, epochs + 1)]
+    repeated = sorted({e for e in reported if reported.count(e) > 1})
+    assert len(reported) - epochs == len(repeated) <= 1, reported
+    assert all(e > done_before[0] for e in repeated), reported
     versions = ModelRegistry(tmp_path / "reg").versions("LTCUSDT", "cnn_lstm")
     assert len(versions) == 1
     assert "Training summary" in resumed.stdout and versions[0] in resumed.stdout
