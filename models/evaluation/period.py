@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from models.data.times import parse_utc
 from models.errors import ConfigError
 
 DEFAULT_LOOKBACK = timedelta(days=365)
@@ -45,18 +46,6 @@ class ModelWindow:
             f"model {self.model!r} {self.version} of {self.symbol} was trained and validated "
             f"on bars {first} .. {self.seen_until.isoformat()}"
         )
-
-
-def parse_utc(value: str | datetime, name: str) -> datetime:
-    """An aware UTC datetime from an ISO string or datetime (naive means UTC)."""
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            raise ConfigError(f"{name}: not an ISO date or timestamp: {value!r}") from None
-    if not isinstance(value, datetime):
-        raise ConfigError(f"{name}: expected an ISO date or datetime, got {value!r}")
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
 
 
 def model_window(symbol: str, model: str, version: str, manifest: Mapping[str, Any]) -> ModelWindow:
