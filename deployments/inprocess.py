@@ -33,7 +33,11 @@ class InProcessEnsemble:
     """Predict batches of ``(symbol, candles)`` requests in this process."""
 
     def __init__(
-        self, registry: str | None, ensemble: Ensemble | None = None, window_bars: int = 512
+        self,
+        registry: str | None,
+        ensemble: Ensemble | None = None,
+        window_bars: int = 512,
+        precision: str = "auto",
     ) -> None:
         self.rules = {name: create_predictor(name) for name in RULE_MODELS}
         self.detector = RegimeDetector()
@@ -41,12 +45,13 @@ class InProcessEnsemble:
         self.ensemble = ensemble or Ensemble()
         self.label_cfg = LabelConfig()
         self.window_bars = window_bars
+        self.precision = precision
         self._models: dict[tuple[str, str], neural_models.SymbolModel] = {}
 
     def _model(self, name: str, symbol: str) -> neural_models.SymbolModel:
         key = (name, symbol)
         if key not in self._models:
-            self._models[key] = neural_models.load(self.registry, symbol, name)
+            self._models[key] = neural_models.load(self.registry, symbol, name, self.precision)
         return self._models[key]
 
     def _neural(self, name: str, symbols: Sequence[str], windows: list[pl.DataFrame]) -> list:

@@ -49,6 +49,7 @@ class NeuralModels:
         app = AppSettings.parse(settings)
         torch.set_num_threads(1)  # replicas share few cores; intra-op threads only contend
         self._registry = ModelRegistry(app.registry) if app.registry else None
+        self._precision = app.inference_precision
         self._holders: weakref.WeakValueDictionary[str, neural_models.SymbolModel] = (
             weakref.WeakValueDictionary()
         )
@@ -74,7 +75,7 @@ class NeuralModels:
         self._config = cfg
 
     def _load(self, symbol: str) -> neural_models.SymbolModel:
-        holder = neural_models.load(self._registry, symbol, self.model_name)
+        holder = neural_models.load(self._registry, symbol, self.model_name, self._precision)
         if holder.predictor is None:
             raise ModelNotFoundError(f"no trained {self.model_name} model for {symbol}")
         self._holders[symbol] = holder

@@ -31,6 +31,8 @@ class SymbolModel:
     model_name: str
     predictor: NeuralPredictor | None = None
     checked_at: float = 0.0
+    precision: str = "auto"
+    """Inference precision of every version loaded into this holder (``NeuralPredictor``)."""
 
     @property
     def version(self) -> str | None:
@@ -64,7 +66,8 @@ def refresh(holder: SymbolModel, registry: ModelRegistry | None, strict: bool = 
             return True
         artifact = registry.load(holder.symbol, holder.model_name, latest)
         cls = predictor_class(holder.model_name)
-        predictor = cls.from_artifact(artifact, device="auto")  # a GPU when the replica has one
+        # a GPU when the replica has one; bf16 where it is fast (AMX CPUs, CUDA)
+        predictor = cls.from_artifact(artifact, device="auto", precision=holder.precision)
     except SmartMarketError as exc:
         if strict or holder.predictor is None:
             raise
@@ -75,9 +78,11 @@ def refresh(holder: SymbolModel, registry: ModelRegistry | None, strict: bool = 
     return True
 
 
-def load(registry: ModelRegistry | None, symbol: str, model_name: str) -> SymbolModel:
+def load(
+    registry: ModelRegistry | None, symbol: str, model_name: str, precision: str = "auto"
+) -> SymbolModel:
     """A holder with the latest version of ``model_name`` for ``symbol`` (or none)."""
-    holder = SymbolModel(symbol, model_name)
+    holder = SymbolModel(symbol, model_name, precision=precision)
     refresh(holder, registry)
     return holder
 

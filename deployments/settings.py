@@ -9,7 +9,7 @@ deployment's ``user_config`` instead (see ``docs/serving.md``).
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -34,6 +34,9 @@ class AppSettings(BaseModel):
     retain_bars: int = Field(20_000, ge=1, description="stored candles kept per symbol")
     deadline_s: float = Field(2.0, gt=0, description="per-call deadline of every predictor")
     max_models_per_replica: int = Field(8, ge=1, description="LRU size of neural replicas")
+    inference_precision: Literal["auto", "float32", "bfloat16"] = Field(
+        "auto", description="neural inference precision (auto: bf16 where it is fast)"
+    )
     symbols: tuple[str, ...] | None = Field(None, description="allowed symbols (None: any)")
 
     @field_validator("symbols")

@@ -7,7 +7,8 @@ latency and throughput beside the in-process pipeline on the same inputs (same c
 ensemble deployment batches), each including the SQLite write of the pending prediction
 the service makes. Ends with the targets and whether this run met them.
 
-    python scripts/bench_serve.py                      # trains small models into a temp registry
+    python scripts/bench_serve.py                      # trains default-size models (temp registry)
+    python scripts/bench_serve.py --model-size small   # scripts/train.py --small sizes
     python scripts/bench_serve.py --registry registry --requests 400
     RAY_SERVE_THROUGHPUT_OPTIMIZED=0 python scripts/bench_serve.py   # Serve's default mode
 """
@@ -40,16 +41,26 @@ from models.cli import UsageError, run_cli  # noqa: E402
 from models.data.loader import load_ohlcv  # noqa: E402
 from models.data.paths import default_data_dir  # noqa: E402
 
-SMALL_MODELS = {
-    "transformer": {"d_model": 32, "nhead": 4, "num_layers": 2},
-    "cnn_lstm": {"channels": 32, "hidden": 32, "lstm_layers": 2},
+MODEL_SIZES: dict[str, tuple[dict[str, dict], int]] = {
+    "default": ({"transformer": {}, "cnn_lstm": {}}, 64),
+    "small": (
+        {
+            "transformer": {"d_model": 32, "nhead": 4, "num_layers": 2},
+            "cnn_lstm": {"channels": 32, "hidden": 32, "lstm_layers": 2},
+        },
+        32,
+    ),
 }
-SMALL_SEQ = 32
+"""``--model-size`` -> (hyperparameters per network, window length). ``default`` is the
+networks' own defaults (Transformer d=256, 8 heads, 6 layers; 64-bar windows), the size the
+issue's targets are stated for; ``small`` is what ``scripts/train.py --small`` searches."""
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--registry", help="registry with models for --symbol (default: train small)")
+    p.add_argument("--registry", help="registry with models for --symbol (default: train them)")
+    p.add_argument("--model-size", choices=sorted(MODEL_SIZES), default="default",
+                   help="size of the models trained when --registry is not given")  # fmt: skip
     p.add_argument("--data", type=Path, default=default_data_dir(), help="candle directory")
     p.add_argument("--symbol", default="BTCUSDT")
     p.add_argument("--candles", type=int, default=256, help="candles per request")
@@ -98,15 +109,17 @@ def request_windows(candles: pl.DataFrame, n: int, bars: int) -> list[pl.DataFra
     return [candles.slice(start + i, bars) for i in range(n)]
 
 
-def train_small(candles: pl.DataFrame, symbol: str, root: Path) -> None:
-    """Small models (the size ``scripts/train.py --small`` searches) for ``symbol``."""
+def train_models(candles: pl.DataFrame, symbol: str, root: Path, size: str) -> None:
+    """Briefly trained models of ``size`` for ``symbol``: serving speed depends on the
+    architecture, not on how long it trained."""
     from models.registry import ModelRegistry
     from models.training.artifacts import publish_result
     from models.training.dataset import prepare_symbol_data
     from models.training.loop import TrainConfig, train_model
 
-    data = prepare_symbol_data(candles.tail(4000), seq_len=SMALL_SEQ)
-    for name, hparams in SMALL_MODELS.items():
+    networks, seq_len = MODEL_SIZES[size]
+    data = prepare_symbol_data(candles.tail(4000), seq_len=seq_len)
+    for name, hparams in networks.items():
         cfg = TrainConfig(model=name, hparams=hparams, max_epochs=1, max_batches_per_epoch=20,
                           num_threads=1, use_amp=False)  # fmt: skip
         publish_result(ModelRegistry(root), symbol, cfg, data, train_model(cfg, data))
@@ -278,8 +291,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         workdir = Path(tmp)
         registry = args.registry
         if registry is None:
-            print("training small models into a temporary registry ...", flush=True)
-            train_small(candles.head(candles.height - args.requests), args.symbol, workdir)
+            print(f"training {args.model_size} models into a temporary registry ...", flush=True)
+            history = candles.head(candles.height - args.requests)
+            train_models(history, args.symbol, workdir, args.model_size)
             registry = str(workdir)
         print("in-process baseline ...", flush=True)
         base_single, base_batched = bench_in_process(

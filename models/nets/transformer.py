@@ -49,6 +49,9 @@ class RecencyBias(nn.Module):
 class TransformerClassifier(nn.Module):
     """(batch, seq_len, n_features) -> (batch, 3) logits."""
 
+    runs_in_bf16: bool = True
+    """Every layer accepts bf16 weights and activations (used for CPU inference)."""
+
     def __init__(
         self,
         n_features: int,

@@ -6,6 +6,11 @@ softmax gives (down, flat, up). ``confidence = p_top - p_second``: 0 when the tw
 likely classes tie, 1 when one class takes everything, so it measures how decisive the
 choice of direction is rather than how large the top probability is.
 ``min_bars = seq_len + MAX_LOOKBACK`` (every feature of every input row defined).
+
+``precision`` trades exactness for speed at inference: ``float32`` is the model as trained
+(evaluation uses it); ``auto`` (serving) runs in bf16 where that is fast: autocast on CUDA,
+bf16 weights on CPUs with AMX for networks that run in bf16 (the Transformer). On real
+windows bf16 moves probabilities by about 1e-3 (``tests/predictors/test_neural.py``).
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from models.nets import build_model
 from models.predictors.base import CLASSES, Prediction, Predictor
 from models.registry import ModelArtifact, ModelRegistry
 from models.training.dataset import Scaler
-from models.training.device import autocast, resolve_device
+from models.training.device import autocast, resolve_device, use_bf16_weights
 
 _REQUIRED = ("model", "hparams", "feature_names", "seq_len", "horizon", "scaler")
 
@@ -33,7 +38,11 @@ class NeuralPredictor(Predictor):
     """Any registry network as a :class:`Predictor`; subclasses fix the network name."""
 
     def __init__(
-        self, artifact: ModelArtifact, *, device: str | torch.device = "auto", use_amp: bool = True
+        self,
+        artifact: ModelArtifact,
+        *,
+        device: str | torch.device = "auto",
+        precision: str = "float32",
     ) -> None:
         config = artifact.config
         missing = [k for k in _REQUIRED if k not in config]
@@ -44,7 +53,7 @@ class NeuralPredictor(Predictor):
         if tuple(config["feature_names"]) != FEATURE_COLUMNS:
             raise ConfigError("feature_names: model was trained on a different feature set")
         self.device = resolve_device(device)
-        self.use_amp = use_amp
+        self.precision = precision
         self.model_name = artifact.model_name
         self.symbol = artifact.symbol
         self.version = artifact.version
@@ -57,10 +66,18 @@ class NeuralPredictor(Predictor):
         except RuntimeError as exc:
             raise CorruptModelError(f"weights.pt of {artifact.version}: {exc}") from None
         self.network.to(self.device).eval()
+        supports_bf16 = bool(getattr(self.network, "runs_in_bf16", False))
+        self.input_dtype = torch.float32
+        if use_bf16_weights(precision, self.device, supports_bf16):
+            self.network.to(torch.bfloat16)
+            self.input_dtype = torch.bfloat16
+        self.use_amp = precision != "float32"  # bf16 autocast, which only CUDA uses
 
     @classmethod
-    def from_artifact(cls, artifact: ModelArtifact, device: str = "auto") -> NeuralPredictor:
-        return cls(artifact, device=device)
+    def from_artifact(
+        cls, artifact: ModelArtifact, device: str = "auto", precision: str = "float32"
+    ) -> NeuralPredictor:
+        return cls(artifact, device=device, precision=precision)
 
     @classmethod
     def from_registry(
@@ -70,13 +87,14 @@ class NeuralPredictor(Predictor):
         model_name: str | None = None,
         version: str = "latest",
         device: str = "auto",
+        precision: str = "float32",
     ) -> NeuralPredictor:
         """Load ``version`` of this class's network (or ``model_name``) for ``symbol``."""
         name = model_name or cls.name
         if not name:
             raise ConfigError("model_name: required for the generic NeuralPredictor")
         reg = registry if isinstance(registry, ModelRegistry) else ModelRegistry(registry)
-        return cls(reg.load(symbol, name, version), device=device)
+        return cls(reg.load(symbol, name, version), device=device, precision=precision)
 
     @property
     def min_bars(self) -> int:
@@ -97,6 +115,7 @@ class NeuralPredictor(Predictor):
     def predict_proba(self, windows: Sequence[pl.DataFrame]) -> np.ndarray:
         """(n, 3) probabilities for ``windows`` from one forward pass."""
         batch = torch.as_tensor(np.stack([self.inputs(w) for w in windows]), device=self.device)
+        batch = batch.to(self.input_dtype)
         with autocast(self.device, self.use_amp):
             logits = self.network(batch)
         return torch.softmax(logits.float(), dim=1).cpu().numpy().astype(np.float64)

@@ -50,6 +50,37 @@ def configure_threads(num_threads: int | None = None) -> int:
     return num_threads
 
 
+PRECISIONS: tuple[str, ...] = ("auto", "float32", "bfloat16")
+"""Inference precisions a predictor accepts (see :func:`use_bf16_weights`)."""
+
+
+def cpu_has_fast_bf16() -> bool:
+    """True when this CPU multiplies bf16 matrices in hardware (Intel AMX tiles).
+
+    Only there do bf16 weights pay on CPU: the default Transformer runs a 16-window batch
+    about 3.4x faster (76 -> 22 ms on one core); without AMX bf16 is emulated and slower.
+    """
+    probe = getattr(torch.cpu, "_is_amx_tile_supported", None)
+    try:
+        return bool(probe()) if probe is not None else False
+    except RuntimeError:
+        return False
+
+
+def use_bf16_weights(precision: str, device: torch.device, network_supports_bf16: bool) -> bool:
+    """Whether to cast a network's weights to bf16 for inference on ``device``.
+
+    ``float32`` never; ``bfloat16`` on CPU whenever the network runs in bf16; ``auto`` on
+    CPU only where bf16 is fast (:func:`cpu_has_fast_bf16`). On CUDA the weights stay fp32
+    and :func:`autocast` runs the matrix products in bf16 (``auto`` and ``bfloat16``).
+    """
+    if precision not in PRECISIONS:
+        raise ConfigError(f"precision: must be one of {list(PRECISIONS)}, got {precision!r}")
+    if precision == "float32" or device.type != "cpu" or not network_supports_bf16:
+        return False
+    return precision == "bfloat16" or cpu_has_fast_bf16()
+
+
 @contextlib.contextmanager
 def autocast(device: torch.device, enabled: bool = True) -> Iterator[None]:
     """bf16 autocast on CUDA (no loss scaling needed, unlike fp16); full precision on CPU."""

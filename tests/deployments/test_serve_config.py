@@ -62,3 +62,10 @@ def test_bad_config_files_name_the_problem(tmp_path, text, needle):
     path.write_text(text)
     with pytest.raises(ConfigError, match=needle):
         load_serve_config(path)
+
+
+def test_inference_precision_defaults_to_auto_and_rejects_unknown_values():
+    assert AppSettings.parse({}).inference_precision == "auto"
+    assert AppSettings.parse({"inference_precision": "float32"}).inference_precision == "float32"
+    with pytest.raises(ConfigError, match="inference_precision"):
+        AppSettings.parse({"inference_precision": "fp16"})

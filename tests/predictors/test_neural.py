@@ -97,3 +97,47 @@ def test_window_checks_and_wrong_artifact(data: PreparedData, tmp_path: Path) ->
     broken = type(artifact)(**{**artifact.__dict__, "state_dict": bad_state})
     with pytest.raises(CorruptModelError, match=r"weights\.pt"):
         NeuralPredictor(broken)
+
+
+@pytest.fixture(scope="module")
+def published(candles: pl.DataFrame, data: PreparedData, tmp_path_factory) -> ModelRegistry:
+    """Both networks briefly trained on real data (the transformer at its default width,
+    where bf16 matters) in one registry."""
+    registry = ModelRegistry(tmp_path_factory.mktemp("precision"))
+    hparams = {"transformer": {"d_model": 64, "nhead": 4, "num_layers": 2}, **SMALL}
+    for name in ("transformer", "cnn_lstm"):
+        cfg = TrainConfig(model=name, hparams=hparams[name], max_epochs=1, batch_size=64,
+                          max_batches_per_epoch=10, num_threads=1)  # fmt: skip
+        publish_result(registry, "BTCUSDT", cfg, data, train_model(cfg, data))
+    return registry
+
+
+def test_bf16_transformer_agrees_with_float32_on_real_windows(
+    published: ModelRegistry, candles: pl.DataFrame, data: PreparedData
+) -> None:
+    exact = NeuralPredictor.from_registry(published, "BTCUSDT", "transformer", device="cpu")
+    fast = NeuralPredictor.from_registry(
+        published, "BTCUSDT", "transformer", device="cpu", precision="bfloat16"
+    )
+    assert next(fast.network.parameters()).dtype == torch.bfloat16
+    assert next(exact.network.parameters()).dtype == torch.float32
+    windows = [_window(candles, int(e), exact.min_bars) for e in data.test.ends[:64]]
+    p32, p16 = exact.predict_proba(windows), fast.predict_proba(windows)
+    assert p16.dtype == np.float64 and np.allclose(p16.sum(axis=1), 1.0)
+    assert np.abs(p16 - p32).max() < 0.02
+    assert (p16.argmax(axis=1) == p32.argmax(axis=1)).mean() >= 0.9
+
+
+def test_cnn_lstm_stays_float32_whatever_the_precision(published: ModelRegistry) -> None:
+    for precision in ("auto", "bfloat16"):
+        p = NeuralPredictor.from_registry(
+            published, "BTCUSDT", "cnn_lstm", device="cpu", precision=precision
+        )
+        assert all(w.dtype == torch.float32 for w in p.network.parameters())
+
+
+def test_unknown_precision_is_a_config_error(published: ModelRegistry) -> None:
+    with pytest.raises(ConfigError, match="precision"):
+        NeuralPredictor.from_registry(
+            published, "BTCUSDT", "transformer", device="cpu", precision="fp8"
+        )
