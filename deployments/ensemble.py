@@ -76,6 +76,10 @@ class _Clock:
         self._last = now
 
 
+CALL_ORDER: tuple[str, ...] = ("transformer", "smc", "cnn_lstm", "regime", "indicators")
+"""Order the fan-out's calls leave this replica's event loop in: longest work first, since
+they go out one after another and the slowest one sets the batch's latency."""
+
 _Call = tuple[str, pl.DataFrame, bool]
 """One request to the ensemble: symbol, candle frame, store as pending."""
 
@@ -174,13 +178,16 @@ class EnsembleDeployment:
         for i, symbol in enumerate(symbols):
             groups.setdefault(symbol, []).append(i)
         calls: dict[tuple[str, str], Any] = {}
-        for name in RULE_MODELS:
-            calls[(name, "")] = self.rules[name].predict.remote(windows)
-        calls[("regime", "")] = self.regime.current.remote(windows)
-        for name in NEURAL_MODELS:
-            for symbol, rows in groups.items():
-                handle = self.neural[name].options(multiplexed_model_id=symbol)
-                calls[(name, symbol)] = handle.predict.remote(symbol, [windows[i] for i in rows])
+        for name in CALL_ORDER:
+            if name in self.neural:
+                for symbol, rows in groups.items():
+                    handle = self.neural[name].options(multiplexed_model_id=symbol)
+                    batch = [windows[i] for i in rows]
+                    calls[(name, symbol)] = handle.predict.remote(symbol, batch)
+            elif name == "regime":
+                calls[(name, "")] = self.regime.current.remote(windows)
+            else:
+                calls[(name, "")] = self.rules[name].predict.remote(windows)
         durations: dict[tuple[str, str], float] = {}
         results = await gather_with_deadline(calls, self.deadline_s, durations)
         call_ms = {f"call:{n}:{s}" if s else f"call:{n}": d for (n, s), d in durations.items()}

@@ -5,7 +5,10 @@ real ``--candles``-bar requests at each ``--concurrency`` level, and prints p50/
 latency and throughput beside the in-process pipeline on the same inputs (same code:
 ``deployments.inprocess``), one request at a time and in batches of ``--batch`` (what the
 ensemble deployment batches), each including the SQLite write of the pending prediction
-the service makes. Ends with the targets and whether this run met them.
+the service makes. Each load goes through Serve's proxy and, in throughput-optimised mode
+(the default here), straight to the ingress replica's own port (direct ingress, one hop
+fewer: ``deployments/direct_ingress.py``). Ends with the targets and whether this run met
+them, per path.
 
     python scripts/bench_serve.py                      # trains default-size models (temp registry)
     python scripts/bench_serve.py --model-size small   # scripts/train.py --small sizes
@@ -162,7 +165,7 @@ def bodies(symbol: str, windows: list[pl.DataFrame]) -> list[bytes]:
     return out
 
 
-async def load(url: str, payloads: list[bytes], concurrency: int) -> Row:
+async def load(url: str, payloads: list[bytes], concurrency: int, path: str = "proxy") -> Row:
     """Send every payload with ``concurrency`` requests in flight; all must succeed."""
     import httpx
 
@@ -191,16 +194,18 @@ async def load(url: str, payloads: list[bytes], concurrency: int) -> Row:
         started = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         wall = time.perf_counter() - started
-    return row("serve (HTTP)", concurrency, latencies, wall, server, timings)
+    return row(f"serve ({path})", concurrency, latencies, wall, server, timings)
 
 
-def start_app(args: argparse.Namespace, registry: str, workdir: Path) -> str:
-    """Local Ray + Serve with the app of ``--config``; returns its base URL."""
+def start_app(args: argparse.Namespace, registry: str, workdir: Path) -> dict[str, str]:
+    """Local Ray + Serve with the app of ``--config``; returns path name -> base URL: the
+    proxy's port and, in throughput-optimised mode, the ingress replica's own port."""
     import ray
     from ray import serve
 
     from deployments.app import compose
     from deployments.config_file import ServeConfig, load_serve_config
+    from deployments.direct_ingress import direct_ingress_urls
     from deployments.settings import AppSettings
 
     config = load_serve_config(args.config) if args.config else ServeConfig()
@@ -211,7 +216,11 @@ def start_app(args: argparse.Namespace, registry: str, workdir: Path) -> str:
     ray.init(num_cpus=args.num_cpus, include_dashboard=False, log_to_driver=False)
     serve.start(http_options={"host": "127.0.0.1", "port": port})
     serve.run(compose(settings, options=config.options), name="bench", route_prefix="/")
-    return f"http://127.0.0.1:{port}"
+    urls = {"proxy": f"http://127.0.0.1:{port}"}
+    direct = direct_ingress_urls("bench", "127.0.0.1")
+    if direct:
+        urls["direct ingress"] = direct[0]
+    return urls
 
 
 def table(rows: Sequence[Row], base_single: Row, base_batched: Row) -> str:
@@ -242,9 +251,9 @@ def stage_table(rows: Sequence[Row]) -> str:
     """Where a Serve request's time goes: HTTP + ingress (client latency minus the
     ensemble's stages) and the ensemble's stages, medians per level."""
     lines = [
-        "| concurrency | client p50 | ingress + hops | features | predictors | combine | "
+        "| path | concurrency | client p50 | ingress + hops | features | predictors | combine | "
         "store | batch size |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         if r.stages is None:
@@ -252,7 +261,8 @@ def stage_table(rows: Sequence[Row]) -> str:
         st = r.stages
         ensemble = sum(st[k] for k in ("features", "predictors", "combine", "store"))
         lines.append(
-            f"| {r.concurrency} | {r.p50:.1f} | {r.p50 - ensemble:.1f} | {st['features']:.1f} | "
+            f"| {r.mode} | {r.concurrency} | {r.p50:.1f} | {r.p50 - ensemble:.1f} | "
+            f"{st['features']:.1f} | "
             f"{st['predictors']:.1f} | {st['combine']:.1f} | {st['store']:.1f} | "
             f"{st['batch_size']:.0f} |"
         )
@@ -264,22 +274,24 @@ def _verdict(ok: bool) -> str:
 
 
 def targets(serve_rows: Sequence[Row], base_single: Row, base_batched: Row) -> list[str]:
-    """The three targets of docs/serving.md, each with this run's numbers."""
-    by_c = {r.concurrency: r for r in serve_rows}
+    """The three targets of docs/serving.md, each with this run's numbers, per path."""
     out = []
-    if 1 in by_c:
-        p50, limit = by_c[1].p50, base_single.p50 + 15
-        out.append(
-            f"c=1 p50 {p50:.1f} ms <= in-process + 15 = {limit:.1f} ms: " + _verdict(p50 <= limit)
-        )
-    if 32 in by_c:
-        tput, half = by_c[32].throughput, base_batched.throughput / 2
-        out.append(
-            f"c=32 throughput {tput:.1f} req/s >= half of in-process batched "
-            f"({half:.1f}): " + _verdict(tput >= half)
-        )
-        p99 = by_c[32].p99
-        out.append(f"c=32 p99 {p99:.1f} ms < 300 ms: " + _verdict(p99 < 300))
+    for mode in dict.fromkeys(r.mode for r in serve_rows):
+        by_c = {r.concurrency: r for r in serve_rows if r.mode == mode}
+        if 1 in by_c:
+            p50, limit = by_c[1].p50, base_single.p50 + 15
+            out.append(
+                f"{mode}: c=1 p50 {p50:.1f} ms <= in-process + 15 = {limit:.1f} ms: "
+                + _verdict(p50 <= limit)
+            )
+        if 32 in by_c:
+            tput, half = by_c[32].throughput, base_batched.throughput / 2
+            out.append(
+                f"{mode}: c=32 throughput {tput:.1f} req/s >= half of in-process batched "
+                f"({half:.1f}): " + _verdict(tput >= half)
+            )
+            p99 = by_c[32].p99
+            out.append(f"{mode}: c=32 p99 {p99:.1f} ms < 300 ms: " + _verdict(p99 < 300))
     return out
 
 
@@ -300,13 +312,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             registry, args.symbol, windows, args.batch, workdir
         )
         print(f"starting the app on {args.num_cpus:g} CPUs ...", flush=True)
-        url = start_app(args, registry, workdir)
+        urls = start_app(args, registry, workdir)
         payloads = bodies(args.symbol, windows)
-        asyncio.run(load(url, payloads[: max(20, args.requests // 5)], 8))  # warm-up
         rows = [base_single, base_batched]
-        for c in args.concurrency:
-            print(f"concurrency {c} ...", flush=True)
-            rows.append(asyncio.run(load(url, payloads, c)))
+        for path, url in urls.items():
+            asyncio.run(load(url, payloads[: max(20, args.requests // 5)], 8))  # warm-up
+            for c in args.concurrency:
+                print(f"{path}: concurrency {c} ...", flush=True)
+                rows.append(asyncio.run(load(url, payloads, c, path)))
         mode = os.environ.get("RAY_SERVE_THROUGHPUT_OPTIMIZED")
         print(f"\n{args.requests} requests of {args.candles} candles per level, "
               f"RAY_SERVE_THROUGHPUT_OPTIMIZED={mode}, Ray CPUs {args.num_cpus:g}\n")  # fmt: skip

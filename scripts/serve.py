@@ -79,6 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from ray import serve
 
     from deployments.app import compose
+    from deployments.direct_ingress import direct_ingress_urls
 
     ray.init(num_cpus=args.num_cpus, include_dashboard=False, log_to_driver=False)
     try:
@@ -86,6 +87,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         serve.run(compose(settings, options=config.options), name=APP_NAME, route_prefix="/")
         url = f"http://{host}:{port}"
         print(f"SmartMarket listening on {url} (API docs: {url}/docs); Ctrl-C to stop", flush=True)
+        for direct in direct_ingress_urls(APP_NAME, host):
+            print(f"  direct ingress (same API, skips Serve's proxy hop): {direct}", flush=True)
         wait_for_stop()
         print("stopping", flush=True)
     finally:

@@ -157,3 +157,11 @@ def test_answers_are_prefix_causal(btc):
 
     frame = btc.slice(15000, first + 12)
     assert_prefix_causal(compute, frame, [first + 3, first + 8], ["up", "confidence"])
+
+
+def test_the_ensemble_calls_every_predictor_and_the_regime_once():
+    from deployments.ensemble import CALL_ORDER
+    from deployments.pipeline import NEURAL_MODELS, RULE_MODELS
+
+    assert sorted(CALL_ORDER) == sorted({*RULE_MODELS, *NEURAL_MODELS, "regime"})
+    assert len(CALL_ORDER) == len(set(CALL_ORDER))

@@ -95,6 +95,12 @@ def test_starts_answers_and_stops_on_sigint(tmp_path):
         assert f"listening on http://127.0.0.1:{port}" in "".join(lines), "".join(lines)
         health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=30)
         assert health.status_code == 200 and health.json()["status"] == "ok"
+        # throughput-optimised mode (the script's default): the ingress replica's own port
+        direct = proc.stdout.readline()
+        assert "direct ingress" in direct, direct
+        url = direct.split()[-1]
+        assert url.startswith("http://127.0.0.1:") and url != f"http://127.0.0.1:{port}"
+        assert httpx.get(f"{url}/healthz", timeout=30).json() == health.json()
         os.killpg(proc.pid, signal.SIGINT)
         assert proc.wait(timeout=120) == 0
     finally:
