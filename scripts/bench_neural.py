@@ -6,8 +6,11 @@ then, at batch sizes 1, 8, 32 and 128, the best of ``--repeat`` latencies of the
 forward pass alone and of ``predict_batch`` end to end (features from raw candles + scaling +
 one forward pass). Best-of, because the numbers should show the code, not the other
 processes on a shared machine. Weights are untrained: speed does not depend on them.
+Inference runs at ``--precision`` (``auto``, what serving uses: bf16 weights for the
+Transformer on CPUs with AMX, bf16 autocast on CUDA; ``float32``: the model as trained).
 
     python scripts/bench_neural.py [--steps 5] [--batch-size 256] [--threads N] [--device all]
+    python scripts/bench_neural.py --precision float32 --steps 1
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from models.predictors.neural import NeuralPredictor
 from models.registry import ModelArtifact
 from models.training.artifacts import artifact_config
 from models.training.dataset import PreparedData, prepare_symbol_data
-from models.training.device import autocast, configure_threads
+from models.training.device import PRECISIONS, autocast, configure_threads
 from models.training.loop import TrainConfig, class_weights
 
 MODELS = tuple(NETWORKS)
@@ -49,6 +52,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads")
     parser.add_argument("--device", choices=("all", "cpu", "cuda"), default="all")
     parser.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS))
+    parser.add_argument("--precision", choices=PRECISIONS, default="auto", help="inference")
     args = parser.parse_args(argv)
     require_positive(args, "steps", "batch_size", "repeat")
     return args
@@ -90,7 +94,9 @@ def train_throughput(
     return args.steps * args.batch_size / (time.perf_counter() - start)
 
 
-def _predictor(name: str, data: PreparedData, device: torch.device) -> NeuralPredictor:
+def _predictor(
+    name: str, data: PreparedData, device: torch.device, precision: str
+) -> NeuralPredictor:
     cfg = TrainConfig(model=name)
     net = build_model(name, data.n_features)
     artifact = ModelArtifact(
@@ -102,7 +108,7 @@ def _predictor(name: str, data: PreparedData, device: torch.device) -> NeuralPre
         {},
         {},
     )
-    return NeuralPredictor(artifact, device=device)
+    return NeuralPredictor(artifact, device=device, precision=precision)
 
 
 def latency_row(
@@ -113,18 +119,19 @@ def latency_row(
     args: argparse.Namespace,
 ) -> list[float]:
     """Best forward-only and end-to-end ``predict_batch`` ms at each batch size, interleaved."""
-    predictor = _predictor(name, data, device)
+    predictor = _predictor(name, data, device, args.precision)
     sync = partial(_sync, device)
     ends = data.test.ends
     cells = []
     for batch in BATCHES:
         xb = torch.as_tensor(data.test.X[np.arange(batch)], device=device)
+        xb = xb.to(predictor.input_dtype)
         windows = [
             candles.slice(e + 1 - predictor.min_bars, predictor.min_bars) for e in ends[:batch]
         ]
 
         def forward(xb: torch.Tensor = xb) -> None:
-            with torch.no_grad(), autocast(device):
+            with torch.no_grad(), autocast(device, predictor.use_amp):
                 predictor.network(xb)
 
         cells.append(best_ms(forward, args.repeat, sync))
@@ -145,7 +152,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise UsageError("--device cuda: CUDA is not available")
     print(
         f"torch {torch.__version__}, {threads} CPU threads, seq_len 64, "
-        f"{data.n_features} features, train batch {args.batch_size}"
+        f"{data.n_features} features, train batch {args.batch_size}, "
+        f"inference precision {args.precision}"
     )
     head = " ".join(f"{'fwd/e2e@' + str(b):>15}" for b in BATCHES)
     print(f"{'device':<6} {'model':<12} {'params':>9} {'train smp/s':>11} {head}   (ms)")
