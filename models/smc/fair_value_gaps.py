@@ -20,7 +20,7 @@ import numpy as np
 
 from models.smc.config import SmcConfig
 from models.smc.inputs import Candles
-from models.smc.zones import Zone, ZoneBook, ZoneState
+from models.smc.zones import Zone, ZoneState, track_zones
 
 
 @dataclass(frozen=True)
@@ -33,16 +33,6 @@ class GapSide:
     filled: np.ndarray  # gaps that became fully filled at this row
     state: ZoneState  # active count and nearest still-open band after the row
 
-    @classmethod
-    def empty(cls, size: int) -> GapSide:
-        return cls(
-            np.full(size, np.nan),
-            np.full(size, np.nan),
-            np.zeros(size, dtype=np.int32),
-            np.zeros(size, dtype=np.int32),
-            ZoneState.empty(size),
-        )
-
 
 @dataclass(frozen=True)
 class FairValueGaps:
@@ -50,11 +40,11 @@ class FairValueGaps:
     bear: GapSide
 
 
-def _fill(book: ZoneBook, low: float, high: float, bullish: bool) -> tuple[int, int]:
-    """Apply one bar to the open gaps; return (newly partial, fully filled) counts."""
+def _fill(zones: list[Zone], low: float, high: float, bullish: bool) -> tuple[list[Zone], int, int]:
+    """Apply one bar to the open gaps; return (still open, newly partial, fully filled)."""
     partial = filled = 0
     kept = []
-    for z in book.zones:
+    for z in zones:
         if (low <= z.bottom) if bullish else (high >= z.top):
             filled += 1
             continue
@@ -69,27 +59,46 @@ def _fill(book: ZoneBook, low: float, high: float, bullish: bool) -> tuple[int, 
             z.partial = True
             partial += 1
         kept.append(z)
-    book.zones = kept
-    return partial, filled
+    return kept, partial, filled
+
+
+def _gap_side(
+    high: np.ndarray,
+    low: np.ndarray,
+    close: list[float],
+    min_size: np.ndarray,
+    bullish: bool,
+    cfg: SmcConfig,
+) -> GapSide:
+    """Gaps of one side: where they form (vectorised), then one pass filling them."""
+    size = len(close)
+    new_top, new_bottom = np.full(size, np.nan), np.full(size, np.nan)
+    partial = np.zeros(size, dtype=np.int32)
+    filled = np.zeros(size, dtype=np.int32)
+    if size > 2:
+        # bullish band at t: [high[t-2], low[t]]; bearish band: [high[t], low[t-2]]
+        top = low[2:] if bullish else low[:-2]
+        bottom = high[:-2] if bullish else high[2:]
+        forms = np.flatnonzero((top > bottom) & (top - bottom >= min_size[2:]))
+        new_top[forms + 2], new_bottom[forms + 2] = top[forms], bottom[forms]
+    rows = np.flatnonzero(~np.isnan(new_top)).tolist()
+    created = {t: Zone(new_top[t].item(), new_bottom[t].item(), t - 1, t) for t in rows}
+    low_l, high_l = low.tolist(), high.tolist()
+
+    def resolve(t: int, zones: list[Zone]) -> list[Zone]:
+        kept, partial[t], filled[t] = _fill(zones, low_l[t], high_l[t], bullish)
+        return kept
+
+    reach = low_l if bullish else high_l
+    state = track_zones(created, reach, close, bullish, resolve, cfg.max_lookback, cfg.max_active)
+    return GapSide(new_top, new_bottom, partial, filled, state)
 
 
 def detect_fair_value_gaps(c: Candles, scale: np.ndarray, cfg: SmcConfig) -> FairValueGaps:
-    """One forward pass: gaps form at their third candle and fill at later bars."""
-    size = len(c)
-    sides = {1: GapSide.empty(size), -1: GapSide.empty(size)}
-    books = {d: ZoneBook(cfg.max_lookback, cfg.max_active) for d in sides}
-    high, low, close = c.high.tolist(), c.low.tolist(), c.close.tolist()
-    min_size = (cfg.fvg_min_size_atr * scale).tolist()
-    for t in range(size):
-        for d, side in sides.items():
-            books[d].expire(t)
-            side.partial[t], side.filled[t] = _fill(books[d], low[t], high[t], d > 0)
-        if t >= 2:
-            bands = {1: (low[t], high[t - 2]), -1: (low[t - 2], high[t])}
-            for d, (top, bottom) in bands.items():
-                if top > bottom and top - bottom >= min_size[t]:
-                    books[d].add(Zone(top, bottom, t - 1, t))
-                    sides[d].new_top[t], sides[d].new_bottom[t] = top, bottom
-        for d, side in sides.items():
-            books[d].record(t, close[t], side.state)
-    return FairValueGaps(bull=sides[1], bear=sides[-1])
+    """Gaps form at their third candle and fill at later bars (each side on its own)."""
+    close = c.close.tolist()
+    min_size = cfg.fvg_min_size_atr * scale
+    return FairValueGaps(
+        bull=_gap_side(c.high, c.low, close, min_size, True, cfg),
+        bear=_gap_side(c.high, c.low, close, min_size, False, cfg),
+    )

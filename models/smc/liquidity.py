@@ -47,7 +47,10 @@ class _Pool:
 
 
 class _Side:
-    """Open pools of one side in mirrored prices: lows are negated so both sides are 'highs'."""
+    """Open pools of one side in mirrored prices: lows are negated so both sides are 'highs'.
+
+    Pools are kept oldest first (each opens at its confirming bar).
+    """
 
     def __init__(self, cfg: SmcConfig) -> None:
         self.pools: list[_Pool] = []
@@ -99,16 +102,23 @@ def _side_pass(
     size = len(close)
     eq_level, eq_index = np.full(size, np.nan), np.full(size, NO_INDEX, dtype=np.int64)
     swept, swept_equal = np.full(size, np.nan), np.zeros(size, dtype=bool)
-    nearest = np.full(size, np.nan)
+    nearest = [float("nan")] * size
     side = _Side(cfg)
+    max_lookback = cfg.max_lookback
+    lowest = float("nan")  # side.nearest(), refreshed whenever the pools change
     for t in range(size):
-        swept[t], swept_equal[t] = side.step(t, wick[t], close[t])
+        pools = side.pools
+        # a bar whose wick stays below every open level, with no pool expiring, changes nothing
+        if pools and (wick[t] > lowest or pools[0].created < t - max_lookback):
+            swept[t], swept_equal[t] = side.step(t, wick[t], close[t])
+            lowest = side.nearest()
         if index[t] != NO_INDEX:
             partner = side.confirm(level[t], index[t], t, tol[t])
             if partner is not None:
                 eq_level[t], eq_index[t] = max(level[t], partner.level), partner.index
-        nearest[t] = side.nearest()
-    return eq_level, eq_index, swept, swept_equal, nearest
+            lowest = side.nearest()
+        nearest[t] = lowest
+    return eq_level, eq_index, swept, swept_equal, np.array(nearest, dtype=np.float64)
 
 
 def detect_liquidity(c: Candles, swings: Swings, scale: np.ndarray, cfg: SmcConfig) -> Liquidity:

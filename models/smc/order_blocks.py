@@ -22,7 +22,7 @@ from models.smc.config import SmcConfig
 from models.smc.inputs import Candles
 from models.smc.structure import Structure
 from models.smc.swings import NO_INDEX
-from models.smc.zones import Zone, ZoneBook, ZoneState
+from models.smc.zones import Zone, ZoneState, track_zones
 
 
 @dataclass(frozen=True)
@@ -34,16 +34,6 @@ class BlockSide:
     new_index: np.ndarray  # bar of that block's candle (-1 otherwise)
     mitigated: np.ndarray  # how many blocks were mitigated at this row
     state: ZoneState  # active count and nearest active band after the row
-
-    @classmethod
-    def empty(cls, size: int) -> BlockSide:
-        return cls(
-            np.full(size, np.nan),
-            np.full(size, np.nan),
-            np.full(size, NO_INDEX, dtype=np.int64),
-            np.zeros(size, dtype=np.int32),
-            ZoneState.empty(size),
-        )
 
 
 @dataclass(frozen=True)
@@ -68,35 +58,53 @@ def find_block_candle(c: Candles, pivot: int, t: int, direction: int, cfg: SmcCo
     return NO_INDEX
 
 
-def _mitigate(book: ZoneBook, t: int, low: float, high: float, bullish: bool) -> int:
-    """Drop the blocks price traded back into at bar ``t``; return how many."""
-    kept = [z for z in book.zones if (low > z.top if bullish else high < z.bottom)]
-    count = len(book.zones) - len(kept)
-    book.zones = kept
-    return count
+def _block_side(
+    c: Candles,
+    low: list[float],
+    high: list[float],
+    close: list[float],
+    breaks: list[int],
+    pivots: list[int],
+    direction: int,
+    cfg: SmcConfig,
+) -> BlockSide:
+    """Blocks of one side: created at its breaks, then one pass mitigating them."""
+    size = len(close)
+    new_top, new_bottom = np.full(size, np.nan), np.full(size, np.nan)
+    new_index = np.full(size, NO_INDEX, dtype=np.int64)
+    mitigated = np.zeros(size, dtype=np.int32)
+    created: dict[int, Zone] = {}
+    used: set[int] = set()
+    for t in np.flatnonzero(np.asarray(breaks) == direction).tolist():
+        j = find_block_candle(c, pivots[t], t, direction, cfg)
+        if j != NO_INDEX and j not in used:
+            used.add(j)
+            created[t] = Zone(high[j], low[j], j, t)
+            new_top[t], new_bottom[t], new_index[t] = high[j], low[j], j
+    bullish = direction > 0
+
+    def resolve(t: int, zones: list[Zone]) -> list[Zone]:
+        """Drop the blocks price traded back into at bar ``t``."""
+        if bullish:
+            bar_low = low[t]
+            kept = [z for z in zones if bar_low > z.top]
+        else:
+            bar_high = high[t]
+            kept = [z for z in zones if bar_high < z.bottom]
+        mitigated[t] = len(zones) - len(kept)
+        return kept
+
+    reach = low if bullish else high
+    state = track_zones(created, reach, close, bullish, resolve, cfg.max_lookback, cfg.max_active)
+    return BlockSide(new_top, new_bottom, new_index, mitigated, state)
 
 
 def detect_order_blocks(c: Candles, structure: Structure, cfg: SmcConfig) -> OrderBlocks:
-    """One forward pass creating blocks at break bars and mitigating them later."""
-    size = len(c)
-    sides = {1: BlockSide.empty(size), -1: BlockSide.empty(size)}
-    books = {d: ZoneBook(cfg.max_lookback, cfg.max_active) for d in sides}
-    used: dict[int, set[int]] = {1: set(), -1: set()}
+    """Blocks created at break bars and mitigated later (each side on its own)."""
     high, low, close = c.high.tolist(), c.low.tolist(), c.close.tolist()
     breaks = structure.break_direction().tolist()
     pivots = structure.break_swing_index.tolist()
-    for t in range(size):
-        for d, side in sides.items():
-            books[d].expire(t)
-            side.mitigated[t] = _mitigate(books[d], t, low[t], high[t], d > 0)
-        d = breaks[t]
-        if d:
-            j = find_block_candle(c, pivots[t], t, d, cfg)
-            if j != NO_INDEX and j not in used[d]:
-                used[d].add(j)
-                books[d].add(Zone(high[j], low[j], j, t))
-                side = sides[d]
-                side.new_top[t], side.new_bottom[t], side.new_index[t] = high[j], low[j], j
-        for d, side in sides.items():
-            books[d].record(t, close[t], side.state)
-    return OrderBlocks(bull=sides[1], bear=sides[-1])
+    return OrderBlocks(
+        bull=_block_side(c, low, high, close, breaks, pivots, 1, cfg),
+        bear=_block_side(c, low, high, close, breaks, pivots, -1, cfg),
+    )

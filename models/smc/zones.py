@@ -1,12 +1,17 @@
-"""Price zones (order blocks, fair value gaps) and the per-side book that tracks them.
+"""Price zones (order blocks, fair value gaps) and the per-side pass that tracks them.
 
 Both kinds of zone share the same life cycle: created at the bar they become known, kept
 while active, dropped when price resolves them, when they age past the lookback, or when
 too many are open. Keeping that in one place keeps the two detectors short and alike.
+
+The pass runs once per bar of a window, so it is written as one flat loop over plain lists:
+a bar that does not reach any zone costs a comparison, and the side-specific rule
+(mitigation, filling) only runs on bars that do.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,43 +48,71 @@ class ZoneState:
     bottom: np.ndarray
     index: np.ndarray
 
-    @classmethod
-    def empty(cls, size: int) -> ZoneState:
-        return cls(
-            np.zeros(size, dtype=np.int32),
-            np.full(size, np.nan),
-            np.full(size, np.nan),
-            np.full(size, -1, dtype=np.int64),
-        )
+
+Resolve = Callable[[int, list[Zone]], list[Zone]]
+"""Applies bar ``t`` to the open zones (oldest first) and returns those still open."""
 
 
-class ZoneBook:
-    """The active zones of one side, oldest first, bounded in age and number."""
+def _edge(zones: list[Zone], bullish: bool) -> float:
+    """The edge a bar must reach to touch any zone: highest top / lowest bottom."""
+    return max(z.top for z in zones) if bullish else min(z.bottom for z in zones)
 
-    def __init__(self, max_lookback: int, max_active: int) -> None:
-        self.zones: list[Zone] = []
-        self.max_lookback = max_lookback
-        self.max_active = max_active
 
-    def expire(self, t: int) -> None:
-        """Forget zones created more than ``max_lookback`` bars before ``t``."""
-        limit = t - self.max_lookback
-        if self.zones and self.zones[0].created < limit:
-            self.zones = [z for z in self.zones if z.created >= limit]
+def track_zones(
+    created: Mapping[int, Zone],
+    reach: list[float],
+    close: list[float],
+    bullish: bool,
+    resolve: Resolve,
+    max_lookback: int,
+    max_active: int,
+) -> ZoneState:
+    """Run one side over all bars; return its state after each bar.
 
-    def add(self, zone: Zone) -> None:
-        self.zones.append(zone)
-        if len(self.zones) > self.max_active:
-            del self.zones[0]
-
-    def record(self, t: int, price: float, state: ZoneState) -> None:
-        """Write the active count and the band nearest to ``price`` (newest on ties) at row t."""
-        state.active[t] = len(self.zones)
-        best: Zone | None = None
-        best_distance = float("inf")
-        for zone in self.zones:
-            d = zone.distance(price)
-            if d <= best_distance:
-                best, best_distance = zone, d
-        if best is not None:
-            state.top[t], state.bottom[t], state.index[t] = best.top, best.bottom, best.index
+    Per bar ``t``: zones created more than ``max_lookback`` bars before ``t`` expire; if the
+    bar's ``reach`` (its low for a bullish side, its high for a bearish one) touches a zone
+    edge (``low <= top`` / ``high >= bottom``), ``resolve`` applies the bar; the zone of
+    ``created[t]`` (if any) opens, dropping the oldest past ``max_active``; then the count and
+    the band nearest to the close (the newest on ties) are recorded.
+    """
+    size = len(close)
+    nan = float("nan")
+    active, top, bottom, index = [0] * size, [nan] * size, [nan] * size, [-1] * size
+    zones: list[Zone] = []
+    edge = nan
+    for t in range(size):
+        if zones:
+            limit = t - max_lookback
+            if zones[0].created < limit:
+                zones = [z for z in zones if z.created >= limit]
+                edge = _edge(zones, bullish) if zones else nan
+            if (reach[t] <= edge) if bullish else (reach[t] >= edge):
+                zones = resolve(t, zones)
+                edge = _edge(zones, bullish) if zones else nan
+        new = created.get(t)
+        if new is not None:
+            zones.append(new)
+            if len(zones) > max_active:
+                del zones[0]
+            edge = _edge(zones, bullish)
+        if zones:
+            price = close[t]
+            best = zones[0]
+            best_distance = float("inf")
+            for z in zones:
+                if price > z.top:
+                    d = price - z.top
+                elif price < z.bottom:
+                    d = z.bottom - price
+                else:
+                    d = 0.0
+                if d <= best_distance:
+                    best, best_distance = z, d
+            active[t] = len(zones)
+            top[t], bottom[t], index[t] = best.top, best.bottom, best.index
+    return ZoneState(
+        np.array(active, dtype=np.int32),
+        np.array(top, dtype=np.float64),
+        np.array(bottom, dtype=np.float64),
+        np.array(index, dtype=np.int64),
+    )
