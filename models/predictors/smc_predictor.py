@@ -40,7 +40,7 @@ accuracy tracking to weigh.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -54,8 +54,8 @@ from models.predictors.base import (
     probabilities_from_score,
     register_predictor,
 )
-from models.smc import SmcConfig, analyze_smc
-from models.smc.inputs import candles_from_frame, volatility_scale
+from models.smc import SmcConfig
+from models.smc.analyzer import INDEX_COLUMNS, SmcArrays, analyze_smc_arrays
 
 RULE_WEIGHTS: dict[str, float] = {"structure": 0.35, "zones": 0.40, "sweep": 0.25}
 """Weight of each rule's vote in the score (sums to 1)."""
@@ -116,12 +116,10 @@ def _closeness(
     return np.where(np.isnan(top) | wrong_side | ~(atr > 0.0), 0.0, value)
 
 
-def rule_votes(analysis: pl.DataFrame, close: np.ndarray, atr: np.ndarray) -> dict[str, np.ndarray]:
-    """Every rule's vote in [-1, 1] for each row of an :func:`analyze_smc` frame."""
-
-    def col(name: str) -> np.ndarray:
-        return analysis[name].cast(pl.Float64).fill_null(np.nan).to_numpy()
-
+def _votes(
+    col: Callable[[str], np.ndarray], close: np.ndarray, atr: np.ndarray
+) -> dict[str, np.ndarray]:
+    """The rules over analyzer columns read as float64 with NaN for none (``col(name)``)."""
     brk, brk_age = col("last_break_dir"), col("last_break_age")
     structure = np.where(brk != 0, brk * (0.5 + 0.5 * np.exp2(-brk_age / BREAK_HALF_LIFE)), 0.0)
     support = np.maximum(
@@ -139,14 +137,44 @@ def rule_votes(analysis: pl.DataFrame, close: np.ndarray, atr: np.ndarray) -> di
     return {"structure": structure, "zones": support - resistance, "sweep": sweep}
 
 
+def rule_votes(analysis: pl.DataFrame, close: np.ndarray, atr: np.ndarray) -> dict[str, np.ndarray]:
+    """Every rule's vote in [-1, 1] for each row of an :func:`analyze_smc` frame."""
+
+    def col(name: str) -> np.ndarray:
+        return analysis[name].cast(pl.Float64).fill_null(np.nan).to_numpy()
+
+    return _votes(col, close, atr)
+
+
+_INDEX_SET = frozenset(INDEX_COLUMNS)
+
+
+def _array_votes(arrays: SmcArrays, rows: slice) -> dict[str, np.ndarray]:
+    """:func:`rule_votes` on ``rows`` of the analysis, read from its arrays (-1 index = NaN)."""
+
+    def col(name: str) -> np.ndarray:
+        values = arrays.columns[name][rows]
+        if name in _INDEX_SET:
+            return np.where(values < 0, np.nan, values.astype(np.float64))
+        return values.astype(np.float64)
+
+    return _votes(col, arrays.close[rows], arrays.atr[rows])
+
+
 def score_frame(df: pl.DataFrame, config: SmcConfig | None = None) -> np.ndarray:
     """The signed score of every row of ``df`` (analysing all of it), to study the rules over
     a history; :meth:`SmcPredictor.predict` applies the same votes to its window's last row."""
-    cfg = config or SmcConfig()
-    analysis = analyze_smc(df, cfg)
-    atr = volatility_scale(df, candles_from_frame(df), cfg.atr_length)
-    votes = rule_votes(analysis, df["close"].cast(pl.Float64).to_numpy(), atr)
+    votes = _array_votes(analyze_smc_arrays(df, config or SmcConfig()), slice(None))
     return sum(RULE_WEIGHTS[name] * votes[name] for name in RULE_WEIGHTS)
+
+
+def _state(arrays: SmcArrays, t: int) -> dict[str, Any]:
+    """``STATE_COLUMNS`` at row ``t`` as the frame's row gives them (null / NaN as None)."""
+    state = {}
+    for name in STATE_COLUMNS:
+        value = arrays.columns[name][t].item()
+        state[name] = None if name in _INDEX_SET and value < 0 else _json_value(value)
+    return state
 
 
 def _json_value(value: Any) -> Any:
@@ -191,12 +219,10 @@ class SmcPredictor(Predictor):
 
     def predict(self, window: pl.DataFrame) -> Prediction:
         self.check_window(window)
-        tail = window.tail(self.lookback)
-        analysis = analyze_smc(tail, self.config).tail(1)
-        atr = volatility_scale(tail, candles_from_frame(tail), self.config.atr_length)[-1:]
-        close = tail["close"].cast(pl.Float64).to_numpy()[-1:]
-        votes = {name: float(v[0]) for name, v in rule_votes(analysis, close, atr).items()}
-        return self._prediction(votes, analysis.row(0, named=True))
+        arrays = analyze_smc_arrays(window.tail(self.lookback), self.config)
+        last = len(arrays.close) - 1
+        votes = {name: float(v[0]) for name, v in _array_votes(arrays, slice(last, None)).items()}
+        return self._prediction(votes, _state(arrays, last))
 
     def predict_frame(
         self, frame: pl.DataFrame, rows: Sequence[int], window_bars: int | None = None
@@ -208,21 +234,18 @@ class SmcPredictor(Predictor):
         history where ``predict`` sees the last ``lookback`` bars (the same score in >= 99.7 %
         of rows at the default 512, see the module docstring). ``window_bars`` is ignored.
         """
-        analysis = analyze_smc(frame, self.config)
-        atr = volatility_scale(frame, candles_from_frame(frame), self.config.atr_length)
-        close = frame["close"].cast(pl.Float64).to_numpy()
-        all_votes = rule_votes(analysis, close, atr)
+        arrays = analyze_smc_arrays(frame, self.config)
+        all_votes = _array_votes(arrays, slice(None))
         out = []
         for t in self._replay_rows(rows, frame.height):
             votes = {name: float(v[t]) for name, v in all_votes.items()}
-            out.append(self._prediction(votes, analysis.row(t, named=True)))
+            out.append(self._prediction(votes, _state(arrays, t)))
         return out
 
-    def _prediction(self, votes: dict[str, float], last: Mapping[str, Any]) -> Prediction:
-        """The prediction from the rule votes and the analyzer row of the predicted bar."""
+    def _prediction(self, votes: dict[str, float], state: dict[str, Any]) -> Prediction:
+        """The prediction from the rule votes and the analyzer state of the predicted bar."""
         score = float(np.clip(sum(RULE_WEIGHTS[r] * votes[r] for r in RULE_WEIGHTS), -1.0, 1.0))
         agreement = _agreement(votes, score)
-        state = {name: _json_value(last[name]) for name in STATE_COLUMNS}
         return Prediction(
             model=self.name,
             probabilities=probabilities_from_score(score, self.flat_mass),

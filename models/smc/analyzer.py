@@ -32,8 +32,11 @@ State after the bar:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import polars as pl
+import pyarrow as pa
 
 from models.errors import ConfigError
 from models.smc.config import SmcConfig
@@ -155,7 +158,21 @@ def _zone_columns(blocks: OrderBlocks, gaps: FairValueGaps) -> dict[str, np.ndar
     return cols
 
 
-def _compute(df: pl.DataFrame, cfg: SmcConfig) -> dict[str, np.ndarray]:
+@dataclass(frozen=True)
+class SmcArrays:
+    """The analysis as numpy arrays, before it becomes a frame.
+
+    ``columns`` maps every name of :data:`SMC_COLUMNS` (in order) to its per-row values;
+    :data:`INDEX_COLUMNS` hold -1 where the frame has null. ``close`` and ``atr`` are the
+    checked closes and the volatility scale the analysis used.
+    """
+
+    columns: dict[str, np.ndarray]
+    close: np.ndarray
+    atr: np.ndarray
+
+
+def _compute(df: pl.DataFrame, cfg: SmcConfig) -> SmcArrays:
     c = candles_from_frame(df)
     scale = volatility_scale(df, c, cfg.atr_length)
     swings = detect_swings(c, cfg.swing_length)
@@ -197,20 +214,35 @@ def _compute(df: pl.DataFrame, cfg: SmcConfig) -> dict[str, np.ndarray]:
             "last_sweep_age": sweep_age,
         }
     )
-    return cols
+    return SmcArrays(cols, c.close, scale)
+
+
+def _checked(config: SmcConfig | None) -> SmcConfig:
+    cfg = SmcConfig() if config is None else config
+    if not isinstance(cfg, SmcConfig):
+        raise ConfigError(f"config: expected SmcConfig, got {type(cfg).__name__}")
+    return cfg
+
+
+def analyze_smc_arrays(df: pl.DataFrame, config: SmcConfig | None = None) -> SmcArrays:
+    """What :func:`analyze_smc` computes, as numpy arrays (no frame is built): for callers
+    that read a few values, such as the predictor's last row. Same checks and errors."""
+    return _compute(df, _checked(config))
+
+
+_INDEX_SET = frozenset(INDEX_COLUMNS)
 
 
 def analyze_smc(df: pl.DataFrame, config: SmcConfig | None = None) -> pl.DataFrame:
     """SMC events and state per bar of ``df`` (needs ``open, high, low, close``; reuses an
     ``atr_<n>`` column when present). Raises DataValidationError / ConfigError on bad input."""
-    cfg = SmcConfig() if config is None else config
-    if not isinstance(cfg, SmcConfig):
-        raise ConfigError(f"config: expected SmcConfig, got {type(cfg).__name__}")
-    cols = _compute(df, cfg)
-    out = pl.DataFrame({name: pl.Series(name, values) for name, values in cols.items()})
-    out = out.with_columns(
-        pl.when(pl.col(name) >= 0).then(pl.col(name)).alias(name) for name in INDEX_COLUMNS
-    )
+    cols = _compute(df, _checked(config)).columns
+    # one Arrow table (index columns masked to null where -1) instead of per-column casts
+    arrays = [
+        pa.array(values, mask=values < 0) if name in _INDEX_SET else pa.array(values)
+        for name, values in cols.items()
+    ]
+    out = pl.DataFrame(pa.Table.from_arrays(arrays, names=list(cols)))
     if "timestamp" in df.columns:
         out = out.insert_column(0, df["timestamp"])
     return out

@@ -54,8 +54,10 @@ Resolve = Callable[[int, list[Zone]], list[Zone]]
 
 
 def _edge(zones: list[Zone], bullish: bool) -> float:
-    """The edge a bar must reach to touch any zone: highest top / lowest bottom."""
-    return max(z.top for z in zones) if bullish else min(z.bottom for z in zones)
+    """The edge a bar must reach to touch any zone: highest top / lowest bottom (NaN: none)."""
+    if not zones:
+        return float("nan")
+    return max([z.top for z in zones]) if bullish else min([z.bottom for z in zones])
 
 
 def track_zones(
@@ -78,25 +80,34 @@ def track_zones(
     size = len(close)
     nan = float("nan")
     active, top, bottom, index = [0] * size, [nan] * size, [nan] * size, [-1] * size
+    births = sorted(created)
+    births.append(size)  # sentinel: no zone opens at bar ``size``
+    next_birth = births[0]
+    birth = 0
     zones: list[Zone] = []
     edge = nan
     for t in range(size):
         if zones:
-            limit = t - max_lookback
-            if zones[0].created < limit:
+            if zones[0].created < t - max_lookback:
+                limit = t - max_lookback
                 zones = [z for z in zones if z.created >= limit]
-                edge = _edge(zones, bullish) if zones else nan
+                edge = _edge(zones, bullish)
             if (reach[t] <= edge) if bullish else (reach[t] >= edge):
                 zones = resolve(t, zones)
-                edge = _edge(zones, bullish) if zones else nan
-        new = created.get(t)
-        if new is not None:
-            zones.append(new)
+                edge = _edge(zones, bullish)
+        if t == next_birth:
+            zones.append(created[t])
             if len(zones) > max_active:
                 del zones[0]
             edge = _edge(zones, bullish)
-        if zones:
-            price = close[t]
+            birth += 1
+            next_birth = births[birth]
+        if not zones:
+            continue
+        price = close[t]
+        if len(zones) == 1:
+            best = zones[0]
+        else:
             best = zones[0]
             best_distance = float("inf")
             for z in zones:
@@ -108,8 +119,8 @@ def track_zones(
                     d = 0.0
                 if d <= best_distance:
                     best, best_distance = z, d
-            active[t] = len(zones)
-            top[t], bottom[t], index[t] = best.top, best.bottom, best.index
+        active[t] = len(zones)
+        top[t], bottom[t], index[t] = best.top, best.bottom, best.index
     return ZoneState(
         np.array(active, dtype=np.int32),
         np.array(top, dtype=np.float64),
