@@ -82,7 +82,8 @@ def _gap_side(
         forms = np.flatnonzero((top > bottom) & (top - bottom >= min_size[2:]))
         new_top[forms + 2], new_bottom[forms + 2] = top[forms], bottom[forms]
     rows = np.flatnonzero(~np.isnan(new_top)).tolist()
-    created = {t: Zone(new_top[t].item(), new_bottom[t].item(), t - 1, t) for t in rows}
+    tops, bottoms = new_top.tolist(), new_bottom.tolist()
+    created = {t: Zone(tops[t], bottoms[t], t - 1, t) for t in rows}
     low_l, high_l = low.tolist(), high.tolist()
 
     def resolve(t: int, zones: list[Zone]) -> list[Zone]:

@@ -78,7 +78,7 @@ def track_zones(
     the band nearest to the close (the newest on ties) are recorded.
     """
     size = len(close)
-    nan = float("nan")
+    nan, inf = float("nan"), float("inf")
     active, top, bottom, index = [0] * size, [nan] * size, [nan] * size, [-1] * size
     births = sorted(created)
     births.append(size)  # sentinel: no zone opens at bar ``size``
@@ -102,14 +102,13 @@ def track_zones(
             edge = _edge(zones, bullish)
             birth += 1
             next_birth = births[birth]
-        if not zones:
+        n = len(zones)
+        if not n:
             continue
-        price = close[t]
-        if len(zones) == 1:
-            best = zones[0]
-        else:
-            best = zones[0]
-            best_distance = float("inf")
+        best = zones[0]
+        if n > 1:
+            price = close[t]
+            best_distance = inf
             for z in zones:
                 if price > z.top:
                     d = price - z.top
@@ -119,7 +118,7 @@ def track_zones(
                     d = 0.0
                 if d <= best_distance:
                     best, best_distance = z, d
-        active[t] = len(zones)
+        active[t] = n
         top[t], bottom[t], index[t] = best.top, best.bottom, best.index
     return ZoneState(
         np.array(active, dtype=np.int32),
