@@ -87,7 +87,7 @@ class _Side:
         return partner
 
     def nearest(self) -> float:
-        return min((p.level for p in self.pools), default=float("nan"))
+        return min([p.level for p in self.pools]) if self.pools else float("nan")
 
 
 def _side_pass(
@@ -104,18 +104,20 @@ def _side_pass(
     swept, swept_equal = np.full(size, np.nan), np.zeros(size, dtype=bool)
     nearest = [float("nan")] * size
     side = _Side(cfg)
+    pools = side.pools  # refreshed after every step / confirm, which replace the list
     max_lookback = cfg.max_lookback
     lowest = float("nan")  # side.nearest(), refreshed whenever the pools change
-    for t in range(size):
-        pools = side.pools
+    for t, bar_wick in enumerate(wick):
         # a bar whose wick stays below every open level, with no pool expiring, changes nothing
-        if pools and (wick[t] > lowest or pools[0].created < t - max_lookback):
-            swept[t], swept_equal[t] = side.step(t, wick[t], close[t])
+        if pools and (bar_wick > lowest or pools[0].created < t - max_lookback):
+            swept[t], swept_equal[t] = side.step(t, bar_wick, close[t])
+            pools = side.pools
             lowest = side.nearest()
         if index[t] != NO_INDEX:
             partner = side.confirm(level[t], index[t], t, tol[t])
             if partner is not None:
                 eq_level[t], eq_index[t] = max(level[t], partner.level), partner.index
+            pools = side.pools
             lowest = side.nearest()
         nearest[t] = lowest
     return eq_level, eq_index, swept, swept_equal, np.array(nearest, dtype=np.float64)

@@ -36,22 +36,21 @@ class Structure:
         return (self.bos + self.choch).astype(np.int8)
 
 
-class _Level:
-    """The last confirmed swing on one side and whether a close has gone through it."""
-
-    __slots__ = ("broken", "index", "price")
-
-    def __init__(self) -> None:
-        self.price = float("nan")
-        self.index = NO_INDEX
-        self.broken = True
-
-    def confirm(self, price: float, index: int) -> None:
-        self.price, self.index, self.broken = price, index, False
+def _carried(rows: np.ndarray, values: np.ndarray, before: float) -> np.ndarray:
+    """At each row ``t``, ``values`` at the latest of ``rows`` up to ``t`` (``before``: none)."""
+    size = len(values)
+    marks = np.full(size, -1, dtype=np.int64)
+    marks[rows] = rows
+    latest = np.maximum.accumulate(marks) if size else marks
+    return np.where(latest >= 0, values[np.maximum(latest, 0)], before)
 
 
 def detect_structure(c: Candles, swings: Swings) -> Structure:
-    """One forward pass: swings confirmed at a bar count from that bar on."""
+    """One forward pass over the bars; swings confirmed at a bar count from that bar on.
+
+    Only the breaks need the pass: the trend and the last swing levels are carried forward
+    from the break and confirmation rows afterwards.
+    """
     size = len(c)
     close = c.close.tolist()
     sh_idx, sl_idx = swings.high_index.tolist(), swings.low_index.tolist()
@@ -60,26 +59,26 @@ def detect_structure(c: Candles, swings: Swings) -> Structure:
     choch = np.zeros(size, dtype=np.int8)
     level = np.full(size, np.nan)
     pivot = np.full(size, NO_INDEX, dtype=np.int64)
-    trend = np.zeros(size, dtype=np.int8)
-    last_high = np.full(size, np.nan)
-    last_low = np.full(size, np.nan)
-    high, low = _Level(), _Level()
+    # the last confirmed swing high / low: price, pivot bar, and whether a close went through
+    high_price = low_price = float("nan")
+    high_index = low_index = NO_INDEX
+    high_open = low_open = False
     current = 0
     for t in range(size):
         if sh_idx[t] != NO_INDEX:
-            high.confirm(sh_lvl[t], sh_idx[t])
+            high_price, high_index, high_open = sh_lvl[t], sh_idx[t], True
         if sl_idx[t] != NO_INDEX:
-            low.confirm(sl_lvl[t], sl_idx[t])
-        direction = 0
-        if not high.broken and close[t] > high.price:
-            direction, broken = 1, high
-        elif not low.broken and close[t] < low.price:
-            direction, broken = -1, low
-        if direction:
-            (choch if current == -direction else bos)[t] = direction
-            level[t], pivot[t] = broken.price, broken.index
-            broken.broken = True
-            current = direction
-        trend[t] = current
-        last_high[t], last_low[t] = high.price, low.price
+            low_price, low_index, low_open = sl_lvl[t], sl_idx[t], True
+        if high_open and close[t] > high_price:
+            direction, level[t], pivot[t], high_open = 1, high_price, high_index, False
+        elif low_open and close[t] < low_price:
+            direction, level[t], pivot[t], low_open = -1, low_price, low_index, False
+        else:
+            continue
+        (choch if current == -direction else bos)[t] = direction
+        current = direction
+    breaks = (bos + choch).astype(np.int8)
+    trend = _carried(np.flatnonzero(breaks), breaks, 0).astype(np.int8)
+    last_high = _carried(np.flatnonzero(swings.high_index != NO_INDEX), swings.high_level, np.nan)
+    last_low = _carried(np.flatnonzero(swings.low_index != NO_INDEX), swings.low_level, np.nan)
     return Structure(bos, choch, level, pivot, trend, last_high, last_low)
