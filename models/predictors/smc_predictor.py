@@ -29,7 +29,8 @@ more like the full history does. Measured on 300 random bars each of hourly BTC,
 against the score with the whole history: a 36-bar window agrees in sign 82-88 % of the time
 (median |difference| 0.07), 64 bars 97 %, 256 bars >= 99.7 % (p90 |difference| <= 0.011), and
 512 bars gives the same score in >= 99.7 % of rows. ``lookback`` (default 512) therefore caps
-the bars analysed, bounding latency (about 7 ms per window on one core) at no cost in answers.
+the bars analysed, bounding latency (about 1.6 ms per 512-bar window on one core, measured
+by `scripts/bench_smc.py`) at no cost in answers.
 
 Honest note: these are the textbook SMC readings, not fitted rules. Over the whole 2021-2023
 hourly history of the 10 symbols, the score's correlation with the 4-bar forward log return

@@ -29,14 +29,6 @@ class Zone:
         self.created = created
         self.partial = False
 
-    def distance(self, price: float) -> float:
-        """0 inside the band, else how far ``price`` is from its nearest edge."""
-        if price > self.top:
-            return price - self.top
-        if price < self.bottom:
-            return self.bottom - price
-        return 0.0
-
 
 @dataclass(frozen=True)
 class ZoneState:

@@ -18,7 +18,8 @@ from models.predictors.smc_predictor import (
     rule_votes,
     score_frame,
 )
-from models.smc import SmcConfig
+from models.smc import SmcConfig, analyze_smc
+from models.smc.inputs import candles_from_frame, volatility_scale
 from tests.smc.smc_frames import STRUCTURE_BARS, candles
 
 NAN = math.nan
@@ -136,6 +137,27 @@ def test_prediction_is_the_last_row_of_score_frame(btc) -> None:
     # only the last `lookback` bars are analysed
     long = btc.slice(9_000, 1_300)
     assert predictor.predict(long).details == predictor.predict(long.tail(DEFAULT_LOOKBACK)).details
+
+
+def test_prediction_reads_exactly_the_published_frame(btc) -> None:
+    """predict() reads numpy arrays, not the analyze_smc frame: votes and state must equal
+    what the frame gives (the rules through rule_votes, the state from its last row)."""
+    predictor = SmcPredictor(lookback=256)
+    for start in (3_000, 12_345, 20_000):
+        window = btc.slice(start, 256)
+        analysis = analyze_smc(window)
+        atr = volatility_scale(window, candles_from_frame(window), 14)
+        close = window["close"].to_numpy()
+        votes = rule_votes(analysis.tail(1), close[-1:], atr[-1:])
+        details = predictor.predict(window).details
+        assert details["rules"] == {name: float(v[0]) for name, v in votes.items()}
+        row = analysis.row(-1, named=True)
+        expected = {k: None if row[k] != row[k] else row[k] for k in details["state"]}
+        assert details["state"] == expected
+        assert [type(v) for v in details["state"].values()] == [type(v) for v in expected.values()]
+        scores = score_frame(window)
+        frame_votes = rule_votes(analysis, close, atr)
+        assert np.array_equal(scores, sum(RULE_WEIGHTS[r] * frame_votes[r] for r in RULE_WEIGHTS))
 
 
 def test_short_windows_agree_with_full_history(real_candles) -> None:
