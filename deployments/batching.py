@@ -7,6 +7,13 @@ and alone a request still waits the full timer. Here there is no timer: a lone r
 starts at once, and when all ``max_concurrent`` slots are busy the backlog becomes the
 next batch, so batches grow exactly as fast as the load outgrows the slots (and the
 handle calls per request fall with them).
+
+Few slots make big batches (on 2 cores, 2 slots serve ~30% more requests per second at 32
+clients than 8), but a batch held up by a slow predictor (waiting for the deadline) would
+then hold every later request too. So a batch running longer than ``stall_s`` stops
+counting against ``max_concurrent``: a new batch may start beside it, up to
+``max_stalled`` extra ones. A stalled predictor thus delays a request by at most
+``stall_s`` before its own batch starts, whatever the number of slots.
 """
 
 from __future__ import annotations
@@ -29,6 +36,8 @@ class AdaptiveBatcher(Generic[T, R]):
         max_batch_size: int = 16,
         max_concurrent: int = 4,
         linger_s: float = 0.0,
+        stall_s: float | None = None,
+        max_stalled: int = 8,
     ) -> None:
         self._fn = fn
         self.max_batch_size = max_batch_size
@@ -36,10 +45,41 @@ class AdaptiveBatcher(Generic[T, R]):
         self.linger_s = linger_s
         """With a free slot and fewer than ``max_batch_size`` waiting, wait this long for
         more before starting (0: start at once; a backlog never waits)."""
+        self.stall_s = stall_s
+        """A batch running longer than this frees its slot (None: never)."""
+        self.max_stalled = max_stalled
+        """Most stalled batches that may run beyond ``max_concurrent``."""
         self._timer: asyncio.TimerHandle | None = None
+        self._stall_timer: asyncio.TimerHandle | None = None
         self._waiting: deque[tuple[T, asyncio.Future[R]]] = deque()
-        self._running = 0
+        self._started: dict[int, float] = {}  # running batch id -> monotonic start
+        self._next_id = 0
         self._tasks: set[asyncio.Task[None]] = set()  # strong references while they run
+
+    @property
+    def running(self) -> int:
+        """Batches in flight."""
+        return len(self._started)
+
+    def _slots(self, now: float) -> int:
+        """Batches allowed in flight now: ``max_concurrent`` plus the stalled ones."""
+        if self.stall_s is None:
+            return self.max_concurrent
+        stalled = sum(1 for t in self._started.values() if now - t >= self.stall_s)
+        return self.max_concurrent + min(stalled, self.max_stalled)
+
+    def _watch_stalls(self, now: float) -> None:
+        """Re-check when the oldest batch not yet stalled would stall."""
+        if self.stall_s is None or self._stall_timer is not None or not self._waiting:
+            return
+        fresh = [t for t in self._started.values() if now - t < self.stall_s]
+        if fresh:
+            delay = min(fresh) + self.stall_s - now
+            self._stall_timer = asyncio.get_running_loop().call_later(delay, self._on_stall)
+
+    def _on_stall(self) -> None:
+        self._stall_timer = None
+        self._start_ready(linger=False)
 
     async def submit(self, item: T) -> R:
         """Queue ``item`` and wait for its result (or its batch's exception)."""
@@ -53,7 +93,8 @@ class AdaptiveBatcher(Generic[T, R]):
         self._start_ready(linger=False)
 
     def _start_ready(self, linger: bool = True) -> None:
-        while self._waiting and self._running < self.max_concurrent:
+        now = asyncio.get_running_loop().time()
+        while self._waiting and self.running < self._slots(now):
             if linger and self.linger_s > 0 and len(self._waiting) < self.max_batch_size:
                 if self._timer is None:
                     loop = asyncio.get_running_loop()
@@ -65,12 +106,14 @@ class AdaptiveBatcher(Generic[T, R]):
                 if not future.cancelled():
                     batch.append((item, future))
             if batch:
-                self._running += 1
-                task = asyncio.ensure_future(self._run(batch))
+                batch_id, self._next_id = self._next_id, self._next_id + 1
+                self._started[batch_id] = now
+                task = asyncio.ensure_future(self._run(batch_id, batch))
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
+        self._watch_stalls(now)
 
-    async def _run(self, batch: list[tuple[T, asyncio.Future[R]]]) -> None:
+    async def _run(self, batch_id: int, batch: list[tuple[T, asyncio.Future[R]]]) -> None:
         try:
             results = await self._fn([item for item, _ in batch])
             if len(results) != len(batch):
@@ -83,5 +126,5 @@ class AdaptiveBatcher(Generic[T, R]):
                 if not future.done():
                     future.set_exception(exc)
         finally:
-            self._running -= 1
+            del self._started[batch_id]
             self._start_ready()

@@ -49,11 +49,15 @@ class EnsembleUserConfig(BaseModel):
 
     deadline_s: float | None = Field(None, gt=0, description="per-call predictor deadline")
     window_bars: int | None = Field(None, ge=64, description="bars sent to the predictors")
-    max_batch_size: int = Field(16, ge=1, le=1024, description="most requests per batch")
+    max_batch_size: int = Field(32, ge=1, le=1024, description="most requests per batch")
     batch_wait_timeout_s: float = Field(
         0.0, ge=0, le=1, description="wait for a fuller batch while a slot is free (0: none)"
     )
-    max_concurrent_batches: int = Field(8, ge=1, le=256, description="batches in flight")
+    max_concurrent_batches: int = Field(2, ge=1, le=256, description="batches in flight")
+    stall_s: float = Field(0.5, gt=0, description="a batch running longer than this frees its slot")
+    max_stalled_batches: int = Field(
+        8, ge=0, le=256, description="most stalled batches beside max_concurrent_batches"
+    )
 
 
 def _spread(result: Any, n: int) -> list[Reply]:
@@ -109,12 +113,17 @@ class EnsembleDeployment:
         self.deadline_s, self.window_bars = app.deadline_s, app.window_bars
         self._learned_version: int | None = None
         self._refresh_task: asyncio.Task | None = None
-        # Batches mostly await other deployments: several run at once, or one slow
-        # predictor (held up to the deadline) would queue every later batch behind it
-        # (latency grew to 4x the deadline at 4 clients; tests/reliability/test_faults.py).
+        # Few batches in flight make big batches (fewer handle calls per request); a batch
+        # stalled on a slow predictor (held up to the deadline) frees its slot after
+        # stall_s, or it would queue every later request behind it (latency grew to 4x the
+        # deadline at 4 clients with one slot and no escape; tests/reliability/test_faults.py).
         defaults = EnsembleUserConfig()
         self.batcher: AdaptiveBatcher[_Call, Any] = AdaptiveBatcher(
-            self._predict_batch, defaults.max_batch_size, defaults.max_concurrent_batches
+            self._predict_batch,
+            defaults.max_batch_size,
+            defaults.max_concurrent_batches,
+            stall_s=defaults.stall_s,
+            max_stalled=defaults.max_stalled_batches,
         )
 
     def reconfigure(self, user_config: dict[str, Any] | None) -> None:
@@ -124,6 +133,8 @@ class EnsembleDeployment:
         self.batcher.max_batch_size = cfg.max_batch_size
         self.batcher.max_concurrent = cfg.max_concurrent_batches
         self.batcher.linger_s = cfg.batch_wait_timeout_s
+        self.batcher.stall_s = cfg.stall_s
+        self.batcher.max_stalled = cfg.max_stalled_batches
 
     async def predict(
         self, symbol: str, frame: pl.DataFrame, store: bool = True
