@@ -14,7 +14,7 @@ would hide that. ``gap_report`` is different: missing bars are a fact of exchang
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import NoReturn
 
 import numpy as np
@@ -108,6 +108,12 @@ def _check_prices(df: pl.DataFrame, source: str | None) -> None:
         _fail(f"low {df['low'][row]} is above min(open, close) = {bottom}", source, row, "low")
 
 
+EARLIEST = datetime(1970, 1, 1, tzinfo=timezone.utc)
+LATEST = datetime(2100, 1, 1, tzinfo=timezone.utc)
+"""Timestamps outside ``[EARLIEST, LATEST)`` are corrupt: a damaged year such as ``-021``
+parses, but Python cannot even represent it."""
+
+
 def _check_timestamps(df: pl.DataFrame, source: str | None) -> None:
     ts = df["timestamp"]
     if not isinstance(ts.dtype, pl.Datetime):
@@ -118,6 +124,11 @@ def _check_timestamps(df: pl.DataFrame, source: str | None) -> None:
     row = _first_true(ts.is_null())
     if row is not None:
         _fail("missing timestamp", source, row, "timestamp")
+    row = _first_true((ts < EARLIEST) | (ts >= LATEST))
+    if row is not None:
+        shown = ts.slice(row, 1).dt.to_string("%Y-%m-%dT%H:%M:%S")[0]
+        reason = f"timestamp {shown} is outside {EARLIEST.year}..{LATEST.year - 1}"
+        _fail(reason, source, row, "timestamp")
     row = _first_true(ts.diff() <= timedelta(0))
     if row is not None:
         here, before = ts[row], ts[row - 1]

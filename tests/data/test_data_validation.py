@@ -206,3 +206,20 @@ def test_modal_step_ignores_gaps_and_non_positive_steps() -> None:
     assert modal_step(np.array([120, 60, 120, 60])) == 60  # a tie goes to the smaller step
     assert modal_step(np.array([0, -5])) is None
     assert modal_step(np.array([], dtype=np.int64)) is None
+
+
+@pytest.mark.parametrize(
+    "bad", ["-021-05-17T16:00:00Z", "0021-05-17T16:00:00Z", "2150-01-01T00:00:00Z"]
+)
+def test_timestamps_outside_1970_to_2099_are_corrupt(tmp_path, bad: str) -> None:
+    # found by tests/reliability/test_loader_fuzz.py: a damaged year parsed to -21 and the
+    # error message itself failed (Python has no year -21)
+    from models.data.loader import load_ohlcv
+
+    rows = [f"2021-05-17T{h:02d}:00:00Z,1,2,0.5,1.5,10" for h in range(10)]
+    rows[4] = bad + ",1,2,0.5,1.5,10"
+    path = tmp_path / "BAD-1h.csv"
+    path.write_text("timestamp,open,high,low,close,volume\n" + "\n".join(rows) + "\n")
+    with pytest.raises(DataValidationError, match=r"outside 1970\.\.2099") as err:
+        load_ohlcv(path)
+    assert err.value.row == 4 and err.value.column == "timestamp"
