@@ -18,7 +18,7 @@ import numpy as np
 import polars as pl
 
 from deployments.schemas import CandleIn
-from models.data.validation import validate_ohlcv
+from models.data.validation import EARLIEST, LATEST, validate_ohlcv
 
 VALUE_COLUMNS: tuple[str, ...] = ("open", "high", "low", "close", "volume")
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -29,6 +29,10 @@ def epoch_us(ts: datetime) -> int:
     """Exact microseconds since the epoch; a naive timestamp is UTC."""
     aware = ts.replace(tzinfo=timezone.utc) if ts.tzinfo is None else ts
     return (aware - _EPOCH) // _MICROSECOND
+
+
+_EARLIEST_US = epoch_us(EARLIEST)
+_LATEST_US = epoch_us(LATEST)
 
 
 def plausible(ts: np.ndarray, values: dict[str, np.ndarray]) -> bool:
@@ -43,6 +47,8 @@ def plausible(ts: np.ndarray, values: dict[str, np.ndarray]) -> bool:
         and (h >= np.maximum(o, c)).all()
         and (lo <= np.minimum(o, c)).all()
         and (np.diff(ts) > 0).all()
+        and (ts >= _EARLIEST_US).all()
+        and (ts < _LATEST_US).all()
     )
 
 

@@ -44,7 +44,9 @@ price = st.floats(min_value=0.5, max_value=2.0)
 def candle_arrays(draw) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     n = draw(st.integers(1, 12))
     steps = draw(st.lists(st.integers(-1, 2), min_size=n, max_size=n))
-    ts = np.cumsum(np.asarray(steps, dtype=np.int64) * 3_600_000_000) + 1_700_000_000_000_000
+    # mostly 2023, sometimes straddling either end of the accepted 1970..2099 range
+    start = draw(st.sampled_from([1_700_000_000_000_000, -7_200_000_000, 4_102_437_600_000_000]))
+    ts = np.cumsum(np.asarray(steps, dtype=np.int64) * 3_600_000_000) + start
     cols = {k: np.asarray(draw(st.lists(price, min_size=n, max_size=n))) for k in ("o", "c")}
     wick = {k: np.asarray(draw(st.lists(st.floats(-0.2, 0.5), min_size=n, max_size=n)))
             for k in ("h", "l")}  # fmt: skip
