@@ -8,12 +8,13 @@ starts at once, and when all ``max_concurrent`` slots are busy the backlog becom
 next batch, so batches grow exactly as fast as the load outgrows the slots (and the
 handle calls per request fall with them).
 
-Few slots make big batches (on 2 cores, 2 slots serve ~30% more requests per second at 32
-clients than 8), but a batch held up by a slow predictor (waiting for the deadline) would
-then hold every later request too. So a batch running longer than ``stall_s`` stops
-counting against ``max_concurrent``: a new batch may start beside it, up to
-``max_stalled`` extra ones. A stalled predictor thus delays a request by at most
-``stall_s`` before its own batch starts, whatever the number of slots.
+Few slots make big batches (on 2 cores, at 32 clients: 1 slot served 84-94 requests per
+second with p99 435-455 ms, 2 slots 83-86 and 485-566 ms, 4 slots 77 and 543 ms), but a
+batch held up by a slow predictor (waiting for the deadline) would then hold every later
+request too. So a batch running longer than ``stall_s`` stops counting against
+``max_concurrent``: a new batch may start beside it, up to ``max_stalled`` extra ones. A
+stalled predictor thus delays a request by at most ``stall_s`` before its own batch
+starts, whatever the number of slots.
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ class AdaptiveBatcher(Generic[T, R]):
         self._timer: asyncio.TimerHandle | None = None
         self._stall_timer: asyncio.TimerHandle | None = None
         self._waiting: deque[tuple[T, asyncio.Future[R]]] = deque()
-        self._started: dict[int, float] = {}  # running batch id -> monotonic start
+        self._started: dict[int, float] = {}  # running batch id -> loop time it started
         self._next_id = 0
         self._tasks: set[asyncio.Task[None]] = set()  # strong references while they run
 

@@ -53,7 +53,7 @@ class EnsembleUserConfig(BaseModel):
     batch_wait_timeout_s: float = Field(
         0.0, ge=0, le=1, description="wait for a fuller batch while a slot is free (0: none)"
     )
-    max_concurrent_batches: int = Field(2, ge=1, le=256, description="batches in flight")
+    max_concurrent_batches: int = Field(1, ge=1, le=256, description="batches in flight")
     stall_s: float = Field(0.5, gt=0, description="a batch running longer than this frees its slot")
     max_stalled_batches: int = Field(
         8, ge=0, le=256, description="most stalled batches beside max_concurrent_batches"
@@ -113,7 +113,7 @@ class EnsembleDeployment:
         self.deadline_s, self.window_bars = app.deadline_s, app.window_bars
         self._learned_version: int | None = None
         self._refresh_task: asyncio.Task | None = None
-        # Few batches in flight make big batches (fewer handle calls per request); a batch
+        # One batch in flight makes big batches (fewer handle calls per request); a batch
         # stalled on a slow predictor (held up to the deadline) frees its slot after
         # stall_s, or it would queue every later request behind it (latency grew to 4x the
         # deadline at 4 clients with one slot and no escape; tests/reliability/test_faults.py).
