@@ -36,7 +36,7 @@ class NeuralUserConfig(BaseModel):
 
     registry: str | None = Field(None, description="registry root; None keeps the current one")
     max_batch_size: int = Field(32, ge=1, le=1024)
-    batch_wait_timeout_s: float = Field(0.001, ge=0, le=1)
+    batch_wait_timeout_s: float = Field(0.0, ge=0, le=1)
     version_check_s: float = Field(10.0, gt=0)
 
 
@@ -101,7 +101,7 @@ class NeuralModels:
             neural_models.refresh(holder, self._registry, strict=False)
         return holder
 
-    @serve.batch(max_batch_size=32, batch_wait_timeout_s=0.001, max_concurrent_batches=2)
+    @serve.batch(max_batch_size=32, batch_wait_timeout_s=0.0, max_concurrent_batches=2)
     async def predict(
         self, symbols: list[str], windows: list[Sequence[pl.DataFrame]]
     ) -> list[list[Reply]]:
