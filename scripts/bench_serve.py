@@ -22,7 +22,6 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import sys
 import tempfile
 import time
@@ -43,6 +42,8 @@ import polars as pl  # noqa: E402
 from models.cli import UsageError, run_cli  # noqa: E402
 from models.data.loader import load_ohlcv  # noqa: E402
 from models.data.paths import default_data_dir  # noqa: E402
+
+APP_NAME = "bench"
 
 MODEL_SIZES: dict[str, tuple[dict[str, dict], int]] = {
     "default": ({"transformer": {}, "cnn_lstm": {}}, 64),
@@ -116,16 +117,12 @@ def train_models(candles: pl.DataFrame, symbol: str, root: Path, size: str) -> N
     """Briefly trained models of ``size`` for ``symbol``: serving speed depends on the
     architecture, not on how long it trained."""
     from models.registry import ModelRegistry
-    from models.training.artifacts import publish_result
+    from models.training.artifacts import publish_brief_models
     from models.training.dataset import prepare_symbol_data
-    from models.training.loop import TrainConfig, train_model
 
     networks, seq_len = MODEL_SIZES[size]
     data = prepare_symbol_data(candles.tail(4000), seq_len=seq_len)
-    for name, hparams in networks.items():
-        cfg = TrainConfig(model=name, hparams=hparams, max_epochs=1, max_batches_per_epoch=20,
-                          num_threads=1, use_amp=False)  # fmt: skip
-        publish_result(ModelRegistry(root), symbol, cfg, data, train_model(cfg, data))
+    publish_brief_models(ModelRegistry(root), symbol, data, networks, max_batches=20)
 
 
 def bench_in_process(registry: str, symbol: str, windows: list[pl.DataFrame], batch: int,
@@ -203,16 +200,18 @@ async def load(url: str, payloads: list[bytes], concurrency: int, path: str = "p
     return row(f"serve ({path})", concurrency, latencies, wall, server, timings)
 
 
+SERVE_SYSTEM_NAMES = {"ProxyActor": "Serve proxy", "ServeController": "Serve controller"}
+
+
 def _process_group(pid: int, cmdline: str) -> str | None:
     """Which part of the service (or the client) a process is; None: not ours."""
+    from deployments.local_app import serve_process_label
+
     if pid == os.getpid():
         return "load client + driver"
-    if cmdline.startswith("ray::ServeReplica:"):
-        return cmdline.split()[0].rsplit(":", 1)[-1]
-    if cmdline.startswith("ray::ProxyActor"):
-        return "Serve proxy"
-    if cmdline.startswith("ray::ServeController"):
-        return "Serve controller"
+    label = serve_process_label(cmdline, APP_NAME)
+    if label is not None:
+        return SERVE_SYSTEM_NAMES.get(label, label)
     if "ray" in cmdline:
         return "Ray system (raylet, GCS, agents)"
     return None
@@ -264,24 +263,14 @@ def cpu_table(cpu: dict[tuple[str, int], dict[str, float]], walls: dict) -> str:
 def start_app(args: argparse.Namespace, registry: str, workdir: Path) -> dict[str, str]:
     """Local Ray + Serve with the app of ``--config``; returns path name -> base URL: the
     proxy's port and, in throughput-optimised mode, the ingress replica's own port."""
-    import ray
-    from ray import serve
-
-    from deployments.app import compose
-    from deployments.config_file import ServeConfig, load_serve_config
     from deployments.direct_ingress import direct_ingress_urls
-    from deployments.settings import AppSettings
+    from deployments.local_app import start_local_app
 
-    config = load_serve_config(args.config) if args.config else ServeConfig()
-    settings = AppSettings.parse(config.args, registry=registry, state_db=str(workdir / "s.db"))
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    ray.init(num_cpus=args.num_cpus, include_dashboard=False, log_to_driver=False)
-    serve.start(http_options={"host": "127.0.0.1", "port": port})
-    serve.run(compose(settings, options=config.options), name="bench", route_prefix="/")
-    urls = {"proxy": f"http://127.0.0.1:{port}"}
-    direct = direct_ingress_urls("bench", "127.0.0.1")
+    state_db = str(workdir / "s.db")
+    proxy = start_local_app(args.config, APP_NAME, args.num_cpus, registry=registry,
+                            state_db=state_db)  # fmt: skip
+    urls = {"proxy": proxy}
+    direct = direct_ingress_urls(APP_NAME, "127.0.0.1")
     if direct:
         urls["direct ingress"] = direct[0]
     return urls

@@ -21,7 +21,6 @@ import contextlib
 import json
 import os
 import random
-import socket
 import statistics
 import sys
 import tempfile
@@ -99,9 +98,8 @@ def train_small(data: Path, symbols: Sequence[str], root: Path) -> str:
     their quality does not matter here)."""
     from models.data.loader import load_market_data
     from models.registry import ModelRegistry
-    from models.training.artifacts import publish_result
+    from models.training.artifacts import publish_brief_models
     from models.training.dataset import prepare_symbol_data
-    from models.training.loop import TrainConfig, train_model
 
     sizes = {
         "transformer": {"d_model": 32, "nhead": 4, "num_layers": 2},
@@ -109,36 +107,19 @@ def train_small(data: Path, symbols: Sequence[str], root: Path) -> str:
     }
     for symbol, frame in load_market_data(data, symbols=list(symbols)).items():
         prepared = prepare_symbol_data(frame.tail(4000), seq_len=32)
-        for name, hparams in sizes.items():
-            cfg = TrainConfig(
-                model=name, hparams=hparams, max_epochs=1, max_batches_per_epoch=10,
-                num_threads=1, use_amp=False,
-            )  # fmt: skip
-            publish_result(ModelRegistry(root), symbol, cfg, prepared, train_model(cfg, prepared))
+        publish_brief_models(ModelRegistry(root), symbol, prepared, sizes, max_batches=10)
     return str(root)
 
 
 # --- the app and its processes ---------------------------------------------------------------
 def start_app(args: argparse.Namespace, registry: str, workdir: Path) -> str:
     """Local Ray + Serve with the app of ``--config`` on a free loopback port; its URL."""
-    import ray
-    from ray import serve
+    from deployments.local_app import start_local_app
 
-    from deployments.app import compose
-    from deployments.config_file import ServeConfig, load_serve_config
-    from deployments.settings import AppSettings
-
-    config = load_serve_config(args.config) if args.config else ServeConfig()
-    settings = AppSettings.parse(
-        config.args, registry=registry, state_db=str(workdir / "state.db"), symbols=None
+    state_db = str(workdir / "state.db")
+    return start_local_app(
+        args.config, APP_NAME, args.num_cpus, registry=registry, state_db=state_db, symbols=None
     )
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    ray.init(num_cpus=args.num_cpus, include_dashboard=False, log_to_driver=False)
-    serve.start(http_options={"host": "127.0.0.1", "port": port})
-    serve.run(compose(settings, options=config.options), name=APP_NAME, route_prefix="/")
-    return f"http://127.0.0.1:{port}"
 
 
 def _psutil():
@@ -152,6 +133,8 @@ def _psutil():
 def app_processes(app_name: str, own: bool) -> dict[str, list]:
     """Label -> processes: the app's replicas (``ray::ServeReplica:<app>:<deployment>``)
     and, when Ray runs under this process, its proxy and controller too."""
+    from deployments.local_app import serve_process_label
+
     psutil = _psutil()
     candidates = psutil.Process().children(recursive=True) if own else psutil.process_iter()
     groups: dict[str, list] = {}
@@ -160,14 +143,9 @@ def app_processes(app_name: str, own: bool) -> dict[str, list]:
             title = (proc.cmdline() or [""])[0]
         except (psutil.NoSuchProcess, psutil.AccessDenied):
             continue
-        prefix = f"ray::ServeReplica:{app_name}:"
-        if title.startswith(prefix):
-            label = title[len(prefix) :]
-        elif own and title.startswith(("ray::ProxyActor", "ray::ServeController")):
-            label = title.removeprefix("ray::")
-        else:
+        label = serve_process_label(title, app_name)
+        if label is None or (not own and not title.startswith("ray::ServeReplica:")):
             continue
-        label = label.split()[0].split(".")[0]  # a busy worker's title ends in ".<method>"
         groups.setdefault(label, []).append(proc)
     return groups
 

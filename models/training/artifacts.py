@@ -14,7 +14,7 @@ from models.features.model_features import MAX_LOOKBACK
 from models.registry import ModelRegistry
 from models.training.baselines import baseline_metrics
 from models.training.dataset import PreparedData
-from models.training.loop import TrainConfig, TrainResult
+from models.training.loop import TrainConfig, TrainResult, train_model
 
 
 def artifact_config(cfg: TrainConfig, data: PreparedData) -> dict[str, Any]:
@@ -62,3 +62,24 @@ def publish_result(
         metrics=artifact_metrics(result, data),
         data_window=data.data_window,
     )
+
+
+def publish_brief_models(
+    registry: ModelRegistry,
+    symbol: str,
+    data: PreparedData,
+    networks: dict[str, dict[str, Any]],
+    max_batches: int,
+) -> None:
+    """Train each of ``networks`` (name -> hyperparameters) for one short epoch on ``data``
+    and publish it: models for load and speed tests, whose quality does not matter."""
+    for name, hparams in networks.items():
+        cfg = TrainConfig(
+            model=name,
+            hparams=hparams,
+            max_epochs=1,
+            max_batches_per_epoch=max_batches,
+            num_threads=1,
+            use_amp=False,
+        )
+        publish_result(registry, symbol, cfg, data, train_model(cfg, data))

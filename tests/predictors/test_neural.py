@@ -141,3 +141,13 @@ def test_unknown_precision_is_a_config_error(published: ModelRegistry) -> None:
         NeuralPredictor.from_registry(
             published, "BTCUSDT", "transformer", device="cpu", precision="fp8"
         )
+
+
+def test_publish_brief_models_publishes_every_network(data: PreparedData, tmp_path: Path) -> None:
+    from models.training.artifacts import publish_brief_models
+
+    registry = ModelRegistry(tmp_path)
+    publish_brief_models(registry, "BTCUSDT", data, SMALL, max_batches=2)
+    for name in SMALL:
+        predictor = NeuralPredictor.from_registry(registry, "BTCUSDT", name, device="cpu")
+        assert predictor.model_name == name and predictor.seq_len == SEQ
