@@ -8,7 +8,12 @@ dropped and the answer is marked ``degraded``.
 
 Learned weights and thresholds come from the state deployment (the one place outcomes are
 recorded): each state write returns the learned-state version, and a newer version is
-fetched in the background, so serving replicas follow within one batch.
+fetched in the background, so serving replicas follow within one batch. A request may also
+carry the version its client has already seen (``min_version``: the ingress passes the
+version returned by the candle append or outcome it handled last); a batch holding such a
+request first fetches that state, so a signal made right after its bar's candles were
+stored has learned every outcome those candles resolved (read-your-writes, as the
+evaluation's replay does).
 """
 
 from __future__ import annotations
@@ -84,8 +89,9 @@ CALL_ORDER: tuple[str, ...] = ("transformer", "smc", "cnn_lstm", "regime", "indi
 """Order the fan-out's calls leave this replica's event loop in: longest work first, since
 they go out one after another and the slowest one sets the batch's latency."""
 
-_Call = tuple[str, pl.DataFrame, bool]
-"""One request to the ensemble: symbol, candle frame, store as pending."""
+_Call = tuple[str, pl.DataFrame, bool, int]
+"""One request to the ensemble: symbol, candle frame, store as pending, learned-state
+version it must see (0: any)."""
 
 
 def _failed(answer: Answer | Exception) -> bool:
@@ -137,18 +143,20 @@ class EnsembleDeployment:
         self.batcher.max_stalled = cfg.max_stalled_batches
 
     async def predict(
-        self, symbol: str, frame: pl.DataFrame, store: bool = True
+        self, symbol: str, frame: pl.DataFrame, store: bool = True, min_version: int = 0
     ) -> dict[str, Any] | Exception:
         """The answer body for ``frame`` (or that request's error); batched with the
-        requests waiting beside it (:class:`AdaptiveBatcher`)."""
-        return await self.batcher.submit((symbol, frame, store))
+        requests waiting beside it (:class:`AdaptiveBatcher`). ``min_version``: the
+        learned-state version the answer must be combined with (at least)."""
+        return await self.batcher.submit((symbol, frame, store, min_version))
 
     async def _predict_batch(self, calls: list[_Call]) -> list[dict[str, Any] | Exception]:
         """Answer bodies (or the error of that one request), pending records stored."""
         symbols = [c[0] for c in calls]
         frames = [c[1] for c in calls]
         store = [c[2] for c in calls]
-        if self._learned_version is None:
+        needed = max(c[3] for c in calls)
+        if self._learned_version is None or needed > self._learned_version:
             await self._refresh_learned()
         clock = _Clock()
         windows = [prepare_window(f, self.window_bars) for f in frames]

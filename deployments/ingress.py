@@ -103,6 +103,9 @@ class Ingress:
         app.state.auth = ApiKeyAuth(self.settings.api_key_env)
         self.min_bars = required_bars()
         app.state.max_body_bytes = self.settings.max_body_bytes
+        self._learned_version = 0
+        """Newest learned-state version a state write returned here: predictions combine
+        with at least this state (the outcomes a client's candles resolved)."""
 
     # helpers -------------------------------------------------------------------------
     def _symbol(self, symbol: str) -> str:
@@ -122,8 +125,16 @@ class Ingress:
         except DataValidationError as exc:
             raise library_error(exc, "candles") from None
 
+    def _saw(self, result: Any) -> Any:
+        """Remember the newest learned-state version a state write returned."""
+        if isinstance(result, dict):
+            seen = int(result.get("learned_version", 0))
+            self._learned_version = max(self._learned_version, seen)
+        return result
+
     async def _predict(self, symbol: str, frame: Any) -> dict[str, Any]:
-        result = await call(self.ensemble.predict.remote(symbol, frame, True))
+        request = self.ensemble.predict.remote(symbol, frame, True, self._learned_version)
+        result = await call(request)
         if isinstance(result, BaseException):
             cause = unwrap(result)
             if isinstance(cause, SmartMarketError):
@@ -150,7 +161,8 @@ class Ingress:
         bars = min(max(body.sequence_length, self.settings.window_bars), self.settings.max_candles)
         bar = body.features.model_dump()
         request = self.state.append_bar.remote(symbol, bar, bars)
-        window, _ = await call(request, "features")
+        window, done = await call(request, "features")
+        self._saw(done)
         if window.height < self.min_bars:
             raise ApiError(
                 409,
@@ -171,7 +183,7 @@ class Ingress:
     async def append_candles(self, body: CandlesRequest, symbol: SymbolPath) -> dict[str, Any]:
         """Append candles after the stored history (duplicates and overlaps are refused)."""
         frame = self._frame(body.candles, 1)
-        return await call(self.state.append_candles.remote(self._symbol(symbol), frame))
+        return self._saw(await call(self.state.append_candles.remote(self._symbol(symbol), frame)))
 
     @app.get(
         "/v1/candles/{symbol}", response_model=CandlesResponse, tags=["state"], dependencies=READ
@@ -185,7 +197,7 @@ class Ingress:
     async def record_outcome(self, body: OutcomeRequest) -> dict[str, Any]:
         """Report the realized log return of a prediction; updates weights and thresholds."""
         request = self.state.record_outcome.remote(body.prediction_id, body.realized_return)
-        return await call(request)
+        return self._saw(await call(request))
 
     @app.get("/v1/performance/{symbol}", tags=["state"], dependencies=READ)
     async def performance(self, symbol: SymbolPath) -> dict[str, Any]:

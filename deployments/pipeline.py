@@ -16,6 +16,7 @@ from typing import Any
 import polars as pl
 
 from deployments.replies import HEALTHY_STATUSES, NO_MODEL, Reply
+from models.data.intervals import bar_index, bar_step_us
 from models.ensemble import Ensemble, EnsembleSignal
 from models.features.indicators import ensure_indicators
 from models.predictors.base import CLASSES, Prediction, create_predictor
@@ -40,6 +41,13 @@ def prepare_window(frame: pl.DataFrame, window_bars: int) -> pl.DataFrame:
     """Indicator columns computed once over everything sent, then the newest bars only
     (warm-up uses the whole history; predictors get a bounded window to ship and scan)."""
     return ensure_indicators(frame).tail(window_bars)
+
+
+def window_bar(window: pl.DataFrame) -> int:
+    """The bar index of a window's newest candle (open time / bar interval), as the
+    evaluation's replay computes it: the learned ensemble's clock."""
+    stamps = window["timestamp"].dt.epoch("us").to_numpy()
+    return bar_index(int(stamps[-1]), bar_step_us(stamps))
 
 
 def new_prediction_id() -> str:
@@ -87,7 +95,7 @@ def assemble(
     """Combine the replies of one window into the API answer and its pending record."""
     predictions = {name: _as_input(reply) for name, reply in replies.items()}
     state = regime.value if regime.ok else None
-    signal = ensemble.combine(symbol, predictions, state)
+    signal = ensemble.combine(symbol, predictions, state, window_bar(window))
     record = signal.to_record(flat_band(window, label_cfg)).to_dict()
     voters = sum(1 for c in signal.contributions.values() if c.weight > 0)
     unavailable = {n: r.status for n, r in replies.items() if r.status not in HEALTHY_STATUSES}
@@ -114,6 +122,7 @@ def assemble(
         "coverage": signal.coverage,
         "agreement": signal.agreement,
         "reasons": list(signal.reasons),
+        "experts": signal.to_dict()["experts"],
         "created_at": created.isoformat(),
     }
     return Answer(body, _pending(prediction_id, symbol, window, label_cfg, record, created))

@@ -113,6 +113,11 @@ class ModelOut(BaseModel):
     version: str | None
 
 
+class ExpertOut(BaseModel):
+    probabilities: Probabilities
+    weight: float | None = Field(description="share of the learned mixture at this bar")
+
+
 class PredictResponse(BaseModel):
     prediction_id: str
     symbol: str
@@ -132,6 +137,11 @@ class PredictResponse(BaseModel):
     coverage: float
     agreement: float
     reasons: list[str]
+    experts: dict[str, ExpertOut] = Field(
+        default_factory=dict,
+        description="learned ensemble: every awake expert (members, base rate, stacker) "
+        "with its probabilities and mixture weight",
+    )
     created_at: datetime
     latency_ms: float = Field(description="time spent in the service (ingress to answer)")
     timings_ms: dict[str, float] = Field(

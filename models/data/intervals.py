@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+import numpy as np
+
 from models.errors import ConfigError
 
 _UNITS = {
@@ -56,3 +58,21 @@ def format_interval(step: timedelta) -> str:
         if seconds % size == 0:
             return f"{seconds // size}{unit}"
     return f"{seconds}s"
+
+
+def bar_step_us(timestamps_us: np.ndarray) -> int:
+    """The bar interval of a series of open times (microseconds): the median step, so an
+    exchange gap does not change it. Raises :class:`ConfigError` with fewer than 2 bars."""
+    ts = np.asarray(timestamps_us, dtype=np.int64)
+    if ts.size < 2:
+        raise ConfigError(f"timestamps: need at least 2 bars to know the interval, got {ts.size}")
+    step = int(np.median(np.diff(ts)))
+    if step <= 0:
+        raise ConfigError(f"timestamps: must increase, median step is {step} us")
+    return step
+
+
+def bar_index(timestamp_us: int, step_us: int) -> int:
+    """The bar number of a candle: its open time in whole intervals since the epoch (the
+    learned ensemble's clock: outcomes ``h`` bars apart do not overlap)."""
+    return int(timestamp_us) // int(step_us)

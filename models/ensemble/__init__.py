@@ -2,9 +2,9 @@
 
 Public API (the Ray Serve deployment builds on exactly these names)::
 
-    config = EnsembleConfig.from_yaml(path)          # or EnsembleConfig() / .load()
+    config = EnsembleConfig.from_yaml(path)          # or EnsembleConfig() / .load() / .preset()
     ensemble = Ensemble(config)
-    signal = ensemble.combine("BTCUSDT", {"transformer": pred, "smc": exc, ...}, regime)
+    signal = ensemble.combine("BTCUSDT", {"transformer": pred, "smc": exc, ...}, regime, bar)
     signal.to_dict()                                  # JSON for the API
     record = signal.to_record(flat_band=0.004)        # store it (record.to_dict())
     ensemble.record_outcome(record, realized_return)  # when the return is known
@@ -20,7 +20,15 @@ from models.ensemble.config import (
     RegimeConfig,
     TrackingConfig,
 )
-from models.ensemble.ensemble import Ensemble, classify_return
+from models.ensemble.ensemble import STATE_FORMAT, Ensemble
+from models.ensemble.inputs import classify_return
+from models.ensemble.learned import LearnedEnsemble
+from models.ensemble.learning_config import (
+    ActionableConfig,
+    BaseRateConfig,
+    LearningConfig,
+    StackerConfig,
+)
 from models.ensemble.signal import (
     QUALITIES,
     SIGNALS,
@@ -34,18 +42,24 @@ from models.ensemble.tracker import AccuracyTracker, ModelStats
 __all__ = [
     "QUALITIES",
     "SIGNALS",
+    "STATE_FORMAT",
     "AccuracyTracker",
+    "ActionableConfig",
     "AdaptiveThreshold",
     "AdaptiveThresholdConfig",
+    "BaseRateConfig",
     "Ensemble",
     "EnsembleConfig",
     "EnsembleSignal",
     "GradeCutoff",
+    "LearnedEnsemble",
+    "LearningConfig",
     "ModelContribution",
     "ModelStats",
     "QualityConfig",
     "RegimeConfig",
     "SignalRecord",
+    "StackerConfig",
     "TrackingConfig",
     "classify_return",
 ]

@@ -21,10 +21,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, EnvSettingsSource, SettingsConfigDict
 
 from models.config_errors import describe_validation_error
+from models.ensemble.learning_config import LearningConfig
+from models.ensemble.sections import Section as _Section
+from models.ensemble.sections import check_unit as _check_unit
 from models.errors import ConfigError
 from models.regime.state import REGIMES
 
@@ -35,6 +38,7 @@ CONFIG_PATH_ENV = "SMARTMARKET_ENSEMBLE_CONFIG"
 """Environment variable naming a YAML file for :meth:`EnsembleConfig.load`."""
 
 VotingMethod = Literal["weighted", "confidence_weighted", "majority"]
+EnsembleMode = Literal["learned", "original"]
 
 DEFAULT_WEIGHTS: dict[str, float] = {
     "transformer": 0.4,
@@ -60,28 +64,6 @@ DEFAULT_MULTIPLIERS: dict[str, dict[str, float]] = {
     "volatile": {},
 }
 """Per-regime, per-model weight multipliers; a (regime, model) pair not listed uses 1.0."""
-
-
-def _check_unit(value: float) -> float:
-    if not 0.0 <= value <= 1.0:
-        raise ValueError(f"must be in [0, 1], got {value}")
-    return value
-
-
-class _Section(BaseModel):
-    """A config section: unknown keys rejected, failures raised as :class:`ConfigError`."""
-
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=True)
-
-    def __init__(self, **data: Any) -> None:
-        try:
-            super().__init__(**data)
-        except ValidationError as exc:
-            raise ConfigError(describe_validation_error(exc, type(self).__name__)) from None
-
-    # Tell pydantic this __init__ only wraps errors, so nested validation inside
-    # EnsembleConfig keeps full field paths (the same trick pydantic-settings uses).
-    __init__.__pydantic_base_init__ = True  # type: ignore[attr-defined]
 
 
 class TrackingConfig(_Section):
@@ -205,7 +187,14 @@ class QualityConfig(_Section):
 
 
 class EnsembleConfig(BaseSettings):
-    """Everything the ensemble needs; defaults are the original service's settings."""
+    """Everything the ensemble needs.
+
+    ``mode`` picks the combiner: ``learned`` (the default: weights from a proper score, a
+    stacker, calibrated probabilities and an actionable rule certified from outcomes; its
+    settings are ``learning``) or ``original`` (the hand-set weights, regime multipliers,
+    voting rules and confidence threshold of the system this replaces; every other field).
+    :meth:`preset` gives the original system's exact configuration.
+    """
 
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX,
@@ -214,8 +203,10 @@ class EnsembleConfig(BaseSettings):
         frozen=True,
     )
 
+    mode: EnsembleMode = "learned"
     weights: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
-    """Static weight per expected model (normalised over the models present at each call)."""
+    """The expected models (the learned ensemble's members); in ``original`` mode also their
+    static weights (normalised over the models present at each call)."""
     confidence_threshold: float = Field(0.7, allow_inf_nan=False)
     """Threshold used until the adaptive search has enough resolved signals."""
     voting_method: VotingMethod = "weighted"
@@ -227,6 +218,7 @@ class EnsembleConfig(BaseSettings):
     regime: RegimeConfig = RegimeConfig()
     adaptive_threshold: AdaptiveThresholdConfig = AdaptiveThresholdConfig()
     quality: QualityConfig = QualityConfig()
+    learning: LearningConfig = LearningConfig()
 
     def __init__(self, **data: Any) -> None:
         _reject_unknown_env()
@@ -264,6 +256,24 @@ class EnsembleConfig(BaseSettings):
     def models(self) -> tuple[str, ...]:
         """The expected models, in configuration order."""
         return tuple(self.weights)
+
+    @classmethod
+    def preset(cls, name: str) -> EnsembleConfig:
+        """A named configuration: ``learned`` (the defaults) or ``original`` (the system this
+        replaces: static weights 0.4/0.3/0.2/0.1, confidence-weighted voting, its regime
+        multipliers and a fixed 0.70 confidence threshold)."""
+        if name == "learned":
+            return cls.from_dict({})
+        if name == "original":
+            return cls.from_dict(
+                {
+                    "mode": "original",
+                    "voting_method": "confidence_weighted",
+                    "confidence_threshold": 0.7,
+                    "adaptive_threshold": {"enabled": False},
+                }
+            )
+        raise ConfigError(f"ensemble preset: unknown name {name!r}; known: learned, original")
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> EnsembleConfig:

@@ -1,204 +1,162 @@
-"""``Ensemble``: combine per-model predictions into one signal and learn from outcomes.
+"""The ensemble: one API over two combiners, chosen by ``EnsembleConfig.mode``.
 
-``combine`` never raises for a bad model: a model that is absent or ``None`` is
-``missing``, one that raised (the exception is passed in its place) or returned something
-that is not a :class:`Prediction` is ``error: ...``; both lower ``coverage``. The steps:
+- ``learned`` (default, :mod:`models.ensemble.learned`): experts mixed under log loss with
+  weights that can reach zero, a stacker, calibrated probabilities, and a BUY/SELL that is
+  actionable only at a confidence level certified by realized outcomes;
+- ``original`` (:mod:`models.ensemble.original`, preset ``original``): the system this
+  replaces, kept so the report can measure it.
 
-1. base weights over the usable expected models: static, or dynamic from realized
-   accuracy (``tracker``), normalised over the models present;
-2. times the regime multiplier of each model (no regime: 1.0); models left with a
-   positive weight vote, the others show weight 0;
-3. fewer voters than ``min_models``: a degraded signal (``HOLD``, uniform probabilities,
-   confidence 0, quality ``POOR``, not actionable);
-4. otherwise the configured voting rule (``voting``), the threshold of the symbol
-   (``threshold``), and ``actionable`` = direction not flat, regime allows (no regime
-   counts as allowed), enough voters and confidence >= threshold.
-
-Learning is explicit: ``signal.to_record(flat_band)`` now, ``record_outcome(record,
-realized_return)`` when the return is known. Nothing in ``combine`` changes state.
+``combine`` never changes learned state; ``record_outcome`` is the one place that learns,
+so serving replicas can combine with a copy of the state that the state deployment owns.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from models.ensemble.config import EnsembleConfig
+from models.ensemble.inputs import classify_return, ignored, prediction_direction, screen
+from models.ensemble.learned import LearnedEnsemble, called_class
+from models.ensemble.original import OriginalEnsemble
 from models.ensemble.signal import (
     EnsembleSignal,
     ModelContribution,
+    QualityGrade,
     SignalRecord,
-    grade_quality,
     meets,
     signal_label,
-)
-from models.ensemble.threshold import AdaptiveThreshold
-from models.ensemble.tracker import AccuracyTracker
-from models.ensemble.voting import (
-    UNIFORM,
-    Vote,
-    confidence_weighted_vote,
-    direction_of,
-    majority_vote,
-    weighted_vote,
 )
 from models.errors import EnsembleInputError
 from models.predictors.base import Prediction
 from models.regime.state import RegimeState
 
-STATE_FORMAT = 1
-"""Version of the :meth:`Ensemble.state_dict` layout."""
+STATE_FORMAT = 2
+"""Version of the :meth:`Ensemble.state_dict` layout. Format 1 (the accuracy trackers and
+threshold windows of the original combiner alone) is migrated on load: its state goes to
+the original combiner and the learned one starts fresh."""
 
 PredictionInput = Prediction | BaseException | None
 
-
-@dataclass(frozen=True)
-class _Ballot:
-    """Intermediate result of :meth:`Ensemble.combine` (weights and the vote)."""
-
-    screened: dict[str, Prediction | str]
-    usable: dict[str, Prediction]
-    """Usable predictions of expected models (they count for coverage)."""
-    preds: dict[str, Prediction]
-    """Usable predictions with a positive weight (the voters)."""
-    base: dict[str, float]
-    mult: dict[str, float]
-    vote: Vote
-    used: dict[str, float]
-    """Voter -> normalised weight used (empty when degraded)."""
-    dynamic: bool
-    degraded: bool
-
-    @property
-    def direction(self) -> int:
-        return 0 if self.degraded else direction_of(self.vote.probabilities)
-
-    @property
-    def agreement(self) -> float:
-        """Weight share of the voters whose own direction is the ensemble's."""
-        d = self.direction
-        return sum(w for m, w in self.used.items() if _direction(self.preds[m]) == d)
+__all__ = ["STATE_FORMAT", "Ensemble", "classify_return"]
 
 
 class Ensemble:
-    """Weighted, regime-aware combination of predictors with outcome-driven adaptation."""
+    """Combines predictor outputs into one signal and learns from realized outcomes."""
 
     def __init__(self, config: EnsembleConfig | None = None) -> None:
         self.config = config if config is not None else EnsembleConfig()
-        self.tracker = AccuracyTracker(self.config.tracking)
-        self.threshold = AdaptiveThreshold(
-            self.config.adaptive_threshold, self.config.confidence_threshold
-        )
+        self.original = OriginalEnsemble(self.config)
+        self.learned = LearnedEnsemble(self.config.models, self.config.learning)
+
+    @property
+    def tracker(self) -> Any:
+        """The original combiner's accuracy tracker."""
+        return self.original.tracker
+
+    @property
+    def threshold(self) -> Any:
+        """The original combiner's adaptive threshold."""
+        return self.original.threshold
 
     # combining ---------------------------------------------------------------------------
-
     def combine(
         self,
         symbol: str,
         predictions: Mapping[str, PredictionInput],
         regime: RegimeState | None = None,
+        bar: int | None = None,
     ) -> EnsembleSignal:
-        """One signal for ``symbol`` from ``predictions`` keyed by model name."""
+        """One signal for ``symbol`` from ``predictions`` keyed by model name.
+
+        ``bar`` is the bar index of the newest candle (its open time divided by the bar
+        interval); the learned ensemble needs it to pick its mixture copy and to space
+        outcomes, the original one ignores it.
+        """
         _check_inputs(symbol, predictions)
-        ballot = self._ballot(symbol, predictions, regime)
+        if self.config.mode == "original":
+            return self.original.combine(symbol, predictions, regime)
+        if bar is None or isinstance(bar, bool) or not isinstance(bar, int):
+            raise EnsembleInputError(f"bar: the learned ensemble needs an integer, got {bar!r}")
+        return self._combine_learned(symbol, predictions, regime, bar)
+
+    def _combine_learned(
+        self,
+        symbol: str,
+        predictions: Mapping[str, PredictionInput],
+        regime: RegimeState | None,
+        bar: int,
+    ) -> EnsembleSignal:
         cfg = self.config
-        vote, degraded, direction = ballot.vote, ballot.degraded, ballot.direction
-        agreement = ballot.agreement
-        coverage = sum(cfg.weights[m] for m in ballot.usable) / sum(cfg.weights.values())
-        threshold = self.threshold.current(symbol)
+        screened = {m: screen(predictions.get(m)) for m in cfg.models}
+        usable = {m: p for m, p in screened.items() if isinstance(p, Prediction)}
         regime_name = regime.name if regime is not None else None
-        allowed = regime_name is None or regime_name in cfg.regime.actionable_regimes
-        eligible = direction != 0 and allowed and not degraded
-        actionable = eligible and meets(vote.confidence, threshold)
-        reasons = _reasons(len(ballot.preds), cfg.min_models, direction, allowed, regime_name)
-        if eligible and not actionable:
-            reasons.append(f"confidence {vote.confidence:.3f} is below threshold {threshold:.3f}")
-        quality = (
-            "POOR" if degraded else grade_quality(vote.confidence, agreement, coverage, cfg.quality)
+        forecast = self.learned.forecast(
+            symbol, {m: p.probabilities for m, p in usable.items()}, regime_name, bar
         )
+        direction, confidence = called_class(forecast.probabilities)
+        enough = len(usable) >= cfg.min_models
+        eligible = direction != 0 and enough
+        level = forecast.threshold
+        actionable = eligible and level is not None and meets(confidence, level)
+        threshold = level if level is not None else 1.0
+        label = signal_label(direction, actionable, confidence, threshold, cfg.strong_signal_margin)
+        weights = forecast.weights
+        agreement = sum(
+            weights.get(m, 0.0) for m, p in usable.items() if prediction_direction(p) == direction
+        ) / max(sum(weights.get(m, 0.0) for m in usable), 1e-12)
         return EnsembleSignal(
             symbol=symbol,
-            signal=signal_label(
-                direction, actionable, vote.confidence, threshold, cfg.strong_signal_margin
-            ),
+            signal=label,
             direction=direction,
-            probabilities=vote.probabilities,
-            confidence=vote.confidence,
-            quality=quality,
+            probabilities=forecast.probabilities,
+            confidence=confidence,
+            quality=_learned_quality(enough, actionable, label),
             actionable=actionable,
             eligible=eligible,
             threshold=threshold,
-            voting_method=cfg.voting_method,
-            weight_mode="dynamic" if ballot.dynamic else "static",
-            coverage=coverage,
-            agreement=agreement,
-            contributions=self._contributions(ballot, predictions),
-            missing_models={m: s for m, s in ballot.screened.items() if isinstance(s, str)},
+            voting_method="fixed_share_mixture",
+            weight_mode="learned",
+            coverage=len(usable) / len(cfg.models),
+            agreement=agreement if usable else 0.0,
+            contributions=self._learned_contributions(screened, weights, predictions),
+            missing_models={m: s for m, s in screened.items() if isinstance(s, str)},
             regime=regime,
-            reasons=tuple(reasons),
+            reasons=_learned_reasons(len(usable), cfg.min_models, direction, level, confidence),
+            bar=bar,
+            experts=forecast.experts,
+            expert_weights=weights,
         )
 
-    def _ballot(
-        self, symbol: str, predictions: Mapping[str, Any], regime: RegimeState | None
-    ) -> _Ballot:
-        """Steps 1-3: screen the inputs, weigh the usable models and vote."""
-        cfg = self.config
-        screened = {m: _screen(predictions.get(m)) for m in cfg.models}
-        usable = {m: p for m, p in screened.items() if isinstance(p, Prediction)}
-        base, dynamic = self.tracker.weights(symbol, {m: cfg.weights[m] for m in usable})
-        regime_name = regime.name if regime is not None else None
-        mult = {m: cfg.regime.multiplier(regime_name, m) for m in usable}
-        preds = {m: p for m, p in usable.items() if base[m] * mult[m] > 0}
-        if len(preds) < cfg.min_models:
-            vote = Vote(UNIFORM, 0.0, ())
-            return _Ballot(screened, usable, preds, base, mult, vote, {}, dynamic, True)
-        vote = self._vote(preds, base, mult)
-        used = dict(zip(preds, vote.weights, strict=True))
-        return _Ballot(screened, usable, preds, base, mult, vote, used, dynamic, False)
-
-    def _contributions(
-        self, ballot: _Ballot, predictions: Mapping[str, Any]
+    def _learned_contributions(
+        self,
+        screened: Mapping[str, Prediction | str],
+        weights: Mapping[str, float],
+        predictions: Mapping[str, Any],
     ) -> dict[str, ModelContribution]:
-        contributions = {
-            m: _contribution(
-                m,
-                ballot.screened[m],
-                ballot.base.get(m, 0.0),
-                ballot.mult.get(m, 1.0),
-                ballot.used.get(m, 0.0),
+        out: dict[str, ModelContribution] = {}
+        for m, p in screened.items():
+            if isinstance(p, str):
+                out[m] = ModelContribution(model=m, status=p)
+                continue
+            out[m] = ModelContribution(
+                model=m,
+                status="ok",
+                probabilities=p.probabilities,
+                confidence=p.confidence,
+                direction=prediction_direction(p),
+                base_weight=weights.get(m, 0.0),
+                weight=weights.get(m, 0.0),
             )
-            for m in self.config.models
-        }
         for m, value in predictions.items():
-            if m not in contributions:
-                contributions[m] = _ignored(m, value)
-        return contributions
-
-    def _vote(
-        self, preds: Mapping[str, Prediction], base: Mapping[str, float], mult: Mapping[str, float]
-    ) -> Vote:
-        vectors = [p.probabilities for p in preds.values()]
-        weights = [base[m] * mult[m] for m in preds]
-        confidences = [p.confidence for p in preds.values()]
-        method = self.config.voting_method
-        if method == "weighted":
-            return weighted_vote(vectors, weights)
-        if method == "confidence_weighted":
-            return confidence_weighted_vote(vectors, weights, confidences)
-        return majority_vote(vectors, confidences)
+            if m not in out:
+                out[m] = ignored(m, value)
+        return out
 
     # learning ----------------------------------------------------------------------------
-
     def record_outcome(self, record: SignalRecord, realized_return: float) -> dict[str, Any]:
-        """Learn from the realized return of ``record``'s signal; return what changed.
-
-        The return is classified with ``record.flat_band`` (``|r| <= band`` is flat). Each
-        model that gave a usable prediction is correct iff its direction equals that class.
-        An eligible directional signal is a win iff its direction equals it, and feeds the
-        adaptive threshold.
-        """
+        """Learn from the realized return of ``record``'s signal; return what changed."""
         if not isinstance(record, SignalRecord):
             raise EnsembleInputError(f"record: expected a SignalRecord, got {type(record)}")
         try:
@@ -207,101 +165,81 @@ class Ensemble:
             ret = math.nan
         if not math.isfinite(ret):
             raise EnsembleInputError(f"realized_return: must be finite, got {realized_return!r}")
-        symbol = record.symbol
-        realized = classify_return(ret, record.flat_band)
-        models = {}
-        for model, direction in record.model_directions.items():
-            before = self.tracker.stats(symbol, model).accuracy
-            after = self.tracker.update(symbol, model, direction == realized)
-            models[model] = {
-                "direction": direction,
-                "correct": direction == realized,
-                "accuracy_before": before,
-                "accuracy": after.accuracy,
-                "effective_outcomes": after.total,
-                "outcomes": after.outcomes,
-            }
-        threshold = None
-        if record.eligible and record.direction != 0:
-            before_t = self.threshold.current(symbol)
-            win = record.direction == realized
-            threshold = {
-                "win": win,
-                "before": before_t,
-                "after": self.threshold.update(symbol, record.confidence, win),
-            }
-        weights, dynamic = self.tracker.weights(symbol, self.config.weights)
+        if self.config.mode == "original":
+            return self.original.record_outcome(record, ret)
         return {
-            "symbol": symbol,
+            "symbol": record.symbol,
             "realized_return": ret,
-            "realized_direction": realized,
-            "models": models,
-            "threshold": threshold,
-            "weights": weights,
-            "weight_mode": "dynamic" if dynamic else "static",
+            "realized_direction": classify_return(ret, record.flat_band),
+            **self.learned.learn(record, ret),
         }
 
-    def performance(self, symbol: str) -> dict[str, Any]:
-        """Per-model decayed accuracy and current weights, and the threshold, of ``symbol``.
+    def needs_history(self, symbol: str) -> bool:
+        """Whether :meth:`warm_start` would use history of ``symbol`` (learned mode, and no
+        outcome of it learned yet)."""
+        return self.config.mode == "learned" and not self.learned.base_rate.known(symbol)
 
-        Weights are those a call with every expected model present would use (no regime).
-        """
+    def warm_start(self, symbol: str, labels: Sequence[int]) -> int:
+        """Seed the base rate of ``symbol`` with the classes (0 down, 1 flat, 2 up, oldest
+        first) of bars resolved before its first forecast; 0 when nothing was taken."""
         _check_symbol(symbol)
-        weights, dynamic = self.tracker.weights(symbol, self.config.weights)
-        static_total = sum(self.config.weights.values())
-        names = list(self.config.models) + [
-            m for m in self.tracker.models(symbol) if m not in self.config.weights
-        ]
-        models = {}
-        for m in names:
-            stats = self.tracker.stats(symbol, m)
-            models[m] = {
-                "accuracy": stats.accuracy,
-                "effective_outcomes": stats.total,
-                "outcomes": stats.outcomes,
-                "static_weight": self.config.weights.get(m, 0.0) / static_total,
-                "weight": weights.get(m, 0.0),
-            }
-        current = self.threshold.current(symbol)
-        count, precision = self.threshold.precision_at(symbol, current)
+        if not self.needs_history(symbol):
+            return 0
+        return self.learned.warm_start(symbol, labels)
+
+    def performance(self, symbol: str) -> dict[str, Any]:
+        """What the ensemble has learned for ``symbol`` (``/v1/performance/{symbol}``)."""
+        _check_symbol(symbol)
+        if self.config.mode == "original":
+            return {"mode": "original", **self.original.performance(symbol)}
+        learned = self.learned.performance(symbol)
+        rule = learned["actionable"]
         return {
             "symbol": symbol,
-            "weight_mode": "dynamic" if dynamic else "static",
-            "models": models,
+            "mode": "learned",
+            "weight_mode": "learned",
+            **learned,
             "threshold": {
-                "current": current,
-                "default": self.config.confidence_threshold,
-                "resolved_signals": len(self.threshold.history(symbol)),
-                "signals_above": count,
-                "precision_above": precision,
+                "current": rule["level"] if rule["certified"] else 1.0,
+                "certified": rule["certified"],
+                "signals": rule["signals"],
+                "lower_bound": rule["lower_bound"],
+                "break_even": rule["break_even"],
             },
         }
 
     # state -------------------------------------------------------------------------------
-
     def state_dict(self) -> dict[str, Any]:
-        """Learned state (trackers, threshold windows) plus the config, JSON-serialisable."""
+        """Learned state of both combiners plus the config, JSON-serialisable."""
         return {
             "format": STATE_FORMAT,
             "config": self.config.to_dict(),
-            "trackers": self.tracker.state_dict(),
-            "thresholds": self.threshold.state_dict(),
+            "original": self.original.state_dict(),
+            "learned": self.learned.state_dict(),
         }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Restore the learned state; the config stays this ensemble's own.
 
         With the same config the restored ensemble gives identical signals and identical
-        future updates. Use :meth:`from_state_dict` to restore the saved config too.
+        future updates. A format-1 state is migrated (see :data:`STATE_FORMAT`); any other
+        format, or a state saved with a different expert set, is refused with an
+        :class:`EnsembleInputError` naming what differs.
         """
-        if not isinstance(state, Mapping) or state.get("format") != STATE_FORMAT:
-            got = state.get("format") if isinstance(state, Mapping) else type(state)
-            raise EnsembleInputError(f"ensemble state format: expected {STATE_FORMAT}, got {got!r}")
-        for key in ("trackers", "thresholds"):
+        got = state.get("format") if isinstance(state, Mapping) else type(state)
+        if got == 1:
+            self.original.load_state_dict(state)
+            self.learned = LearnedEnsemble(self.config.models, self.config.learning)
+            return
+        if got != STATE_FORMAT:
+            raise EnsembleInputError(
+                f"ensemble state format: expected {STATE_FORMAT} (or 1, migrated), got {got!r}"
+            )
+        for key in ("original", "learned"):
             if key not in state:
                 raise EnsembleInputError(f"ensemble state {key}: missing")
-        self.tracker.load_state_dict(state["trackers"])
-        self.threshold.load_state_dict(state["thresholds"])
+        self.original.load_state_dict(state["original"])
+        self.learned.load_state_dict(state["learned"])
 
     @classmethod
     def from_state_dict(cls, state: Mapping[str, Any]) -> Ensemble:
@@ -311,13 +249,6 @@ class Ensemble:
         ensemble = cls(EnsembleConfig.from_dict(state["config"]))
         ensemble.load_state_dict(state)
         return ensemble
-
-
-def classify_return(realized_return: float, flat_band: float) -> int:
-    """-1, 0 or +1: flat when ``|realized_return| <= flat_band``."""
-    if abs(realized_return) <= flat_band:
-        return 0
-    return 1 if realized_return > 0 else -1
 
 
 def _check_symbol(symbol: Any) -> None:
@@ -333,60 +264,27 @@ def _check_inputs(symbol: Any, predictions: Any) -> None:
         )
 
 
-def _direction(prediction: Prediction) -> int:
-    return direction_of(prediction.probabilities)
+def _learned_quality(enough: bool, actionable: bool, label: str) -> QualityGrade:
+    if not enough:
+        return "POOR"
+    if actionable:
+        return "EXCELLENT" if label.startswith("STRONG_") else "GOOD"
+    return "FAIR"
 
 
-def _screen(value: Any) -> Prediction | str:
-    """The prediction, or the status that explains why there is none."""
-    if value is None:
-        return "missing"
-    if isinstance(value, Prediction):
-        return value
-    if isinstance(value, BaseException):
-        detail = str(value)
-        return f"error: {type(value).__name__}" + (f": {detail}" if detail else "")
-    return f"error: expected a Prediction, got {type(value).__name__}"
-
-
-def _contribution(
-    model: str, screened: Prediction | str, base: float, mult: float, weight: float
-) -> ModelContribution:
-    if isinstance(screened, str):
-        return ModelContribution(model=model, status=screened)
-    return ModelContribution(
-        model=model,
-        status="ok",
-        probabilities=screened.probabilities,
-        confidence=screened.confidence,
-        direction=_direction(screened),
-        base_weight=base,
-        regime_multiplier=mult,
-        weight=weight,
-    )
-
-
-def _ignored(model: str, value: Any) -> ModelContribution:
-    status = "ignored: not in config weights"
-    if isinstance(value, Prediction):
-        return ModelContribution(
-            model=model,
-            status=status,
-            probabilities=value.probabilities,
-            confidence=value.confidence,
-            direction=_direction(value),
+def _learned_reasons(
+    members: int, min_models: int, direction: int, level: float | None, confidence: float
+) -> tuple[str, ...]:
+    reasons: list[str] = []
+    if members < min_models:
+        reasons.append(f"{members} model(s) answered; min_models is {min_models}")
+    if direction == 0:
+        reasons.append("the called class is flat")
+    elif level is None:
+        reasons.append(
+            "no confidence level is certified yet: no level's past signals have a sign hit "
+            "rate whose lower confidence bound beats the break-even rate of the costs"
         )
-    return ModelContribution(model=model, status=status)
-
-
-def _reasons(
-    voters: int, min_models: int, direction: int, allowed: bool, regime: str | None
-) -> list[str]:
-    reasons = []
-    if voters < min_models:
-        reasons.append(f"{voters} model(s) can vote; min_models is {min_models}")
-    elif direction == 0:
-        reasons.append("direction is flat")
-    if not allowed:
-        reasons.append(f"regime {regime!r} does not allow actionable signals")
-    return reasons
+    elif not meets(confidence, level):
+        reasons.append(f"confidence {confidence:.3f} is below the certified level {level:.3f}")
+    return tuple(reasons)

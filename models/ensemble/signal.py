@@ -5,8 +5,11 @@ Signal labels: direction 0 is ``HOLD``; an up (down) direction is ``STRONG_BUY``
 ``threshold + strong_signal_margin``, else ``BUY`` (``SELL``). A ``BUY`` that is not
 actionable is a reading, not an instruction; ``reasons`` says why it may not be acted on.
 
-Quality: the best grade whose three minimums (confidence, agreement, coverage; see
-``QualityConfig``) the signal meets, else ``POOR``. ``agreement`` is the weight share of
+Quality of the learned ensemble: ``POOR`` when fewer than ``min_models`` members answered,
+``EXCELLENT`` for an actionable STRONG signal, ``GOOD`` for another actionable one, else
+``FAIR`` (a reading that has not earned action). Quality of the ``original`` preset: the
+best grade whose three minimums (confidence, agreement, coverage; see ``QualityConfig``)
+the signal meets, else ``POOR``. ``agreement`` is the weight share of
 the voting models whose own direction equals the ensemble's; ``coverage`` is the static
 weight share of the expected models that delivered a usable prediction.
 """
@@ -70,6 +73,14 @@ def grade_quality(
     return "POOR"
 
 
+def _probability_vector(values: Any, where: str) -> tuple[float, float, float]:
+    ok = isinstance(values, list | tuple) and len(values) == 3
+    vector = tuple(float(v) for v in values) if ok else ()
+    if not ok or not all(math.isfinite(v) and 0.0 <= v <= 1.0 for v in vector):
+        raise EnsembleInputError(f"record {where}: need 3 probabilities in [0, 1], got {values!r}")
+    return vector  # type: ignore[return-value]
+
+
 def _vector_dict(vector: tuple[float, float, float]) -> dict[str, float]:
     return dict(zip(CLASSES, vector, strict=True))
 
@@ -126,6 +137,10 @@ class SignalRecord:
     eligible: bool
     flat_band: float
     threshold: float
+    bar: int | None = None
+    regime: str | None = None
+    probabilities: tuple[float, float, float] | None = None
+    expert_probabilities: Mapping[str, tuple[float, float, float]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not isinstance(self.symbol, str) or not self.symbol:
@@ -143,6 +158,19 @@ class SignalRecord:
         if not isinstance(band, int | float) or not math.isfinite(band) or band < 0:
             raise EnsembleInputError(f"record flat_band: must be finite and >= 0, got {band!r}")
         object.__setattr__(self, "model_directions", dict(self.model_directions))
+        if self.bar is not None and (not isinstance(self.bar, int) or isinstance(self.bar, bool)):
+            raise EnsembleInputError(f"record bar: must be an integer, got {self.bar!r}")
+        if self.regime is not None and not isinstance(self.regime, str):
+            raise EnsembleInputError(f"record regime: must be a string, got {self.regime!r}")
+        if self.probabilities is not None:
+            object.__setattr__(
+                self, "probabilities", _probability_vector(self.probabilities, "probabilities")
+            )
+        experts = {
+            str(name): _probability_vector(v, f"expert_probabilities.{name}")
+            for name, v in dict(self.expert_probabilities).items()
+        }
+        object.__setattr__(self, "expert_probabilities", experts)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -154,12 +182,20 @@ class SignalRecord:
             "eligible": self.eligible,
             "flat_band": self.flat_band,
             "threshold": self.threshold,
+            "bar": self.bar,
+            "regime": self.regime,
+            "probabilities": list(self.probabilities) if self.probabilities else None,
+            "expert_probabilities": {n: list(v) for n, v in self.expert_probabilities.items()},
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SignalRecord:
+        """Rebuild from :meth:`to_dict`; records stored before the learned ensemble (no
+        ``bar`` and expert fields) load with those fields empty."""
+        optional = ("bar", "regime", "probabilities", "expert_probabilities")
         try:
-            return cls(**{name: data[name] for name in cls.__dataclass_fields__})
+            fields = {name: data[name] for name in cls.__dataclass_fields__ if name not in optional}
+            return cls(**fields, **{name: data[name] for name in optional if name in data})
         except KeyError as exc:
             raise EnsembleInputError(f"record {exc.args[0]}: missing") from None
         except (TypeError, AttributeError) as exc:
@@ -180,7 +216,7 @@ class EnsembleSignal:
     eligible: bool
     threshold: float
     voting_method: str
-    weight_mode: Literal["static", "dynamic"]
+    weight_mode: Literal["static", "dynamic", "learned"]
     coverage: float
     agreement: float
     contributions: Mapping[str, ModelContribution]
@@ -189,6 +225,11 @@ class EnsembleSignal:
     regime: RegimeState | None
     reasons: tuple[str, ...] = field(default=())
     """Why the signal is not actionable (empty when it is)."""
+    bar: int | None = None
+    experts: Mapping[str, tuple[float, float, float]] = field(default_factory=dict)
+    """Learned ensemble: what every awake expert said (members, base rate, stacker)."""
+    expert_weights: Mapping[str, float] = field(default_factory=dict)
+    """Learned ensemble: each awake expert's share of the mixture."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable form for the HTTP API."""
@@ -210,6 +251,10 @@ class EnsembleSignal:
             "missing_models": dict(self.missing_models),
             "regime": self.regime.to_dict() if self.regime is not None else None,
             "reasons": list(self.reasons),
+            "experts": {
+                name: {"probabilities": _vector_dict(v), "weight": self.expert_weights.get(name)}
+                for name, v in self.experts.items()
+            },
         }
 
     def to_record(self, flat_band: float) -> SignalRecord:
@@ -228,4 +273,8 @@ class EnsembleSignal:
             eligible=self.eligible,
             flat_band=flat_band,
             threshold=self.threshold,
+            bar=self.bar,
+            regime=self.regime.name if self.regime is not None else None,
+            probabilities=self.probabilities if self.experts else None,
+            expert_probabilities=dict(self.experts),
         )

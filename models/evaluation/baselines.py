@@ -37,6 +37,13 @@ BASELINES: tuple[str, ...] = (
 )
 
 
+def resolved_labels(candles: pl.DataFrame, first_row: int, label_cfg: LabelConfig) -> np.ndarray:
+    """Classes (0 / 1 / 2, oldest first) of the labels fully resolved before ``first_row``:
+    a label at ``t`` is known once bar ``t + h`` has closed, so rows with ``t + h <
+    first_row``."""
+    return make_labels(candles.head(first_row), label_cfg).drop_nulls().to_numpy().astype(np.int64)
+
+
 def prior_class_frequencies(
     candles: pl.DataFrame, first_row: int, label_cfg: LabelConfig
 ) -> np.ndarray:
@@ -45,7 +52,7 @@ def prior_class_frequencies(
     A label at ``t`` is known once bar ``t + h`` has closed, so only rows with
     ``t + h < first_row`` count; uniform when there are none.
     """
-    labels = make_labels(candles.head(first_row), label_cfg).drop_nulls().to_numpy()
+    labels = resolved_labels(candles, first_row, label_cfg)
     if labels.size == 0:
         return np.full(3, 1.0 / 3.0)
     return np.bincount(labels.astype(np.int64), minlength=3)[:3] / labels.size

@@ -6,18 +6,18 @@ At each evaluated bar ``t``, in order, exactly as the service does:
    ``Ensemble.record_outcome(record, realized_return)`` (outcome timing from
    :mod:`models.evaluation.outcomes`: the signal of bar ``s`` resolves at the first bar at
    least ``h`` intervals later, never earlier);
-2. ``Ensemble.combine(symbol, predictions_t, regime_t)`` makes the signal of bar ``t``;
+2. ``Ensemble.combine(symbol, predictions_t, regime_t, bar_t)`` makes the signal of bar
+   ``t`` (``bar_t``: its open time in bar intervals, as the service computes it);
 3. its ``SignalRecord`` (with the flat band known at ``t``) is stored until it resolves.
 
 Per-bar predictions are computed once (:mod:`models.evaluation.predict`) and shared by every
-variant; variants differ only in the ensemble configuration (voting method, dynamic weights)
-and in whether the detected regime is passed (``use_regime=False`` passes ``None``: no
-regime multipliers and no regime veto, as a service without a regime detector).
+variant; variants differ only in the ensemble configuration (the learned default and its
+ablations, or the original system's preset) and in whether the detected regime is passed
+(``use_regime=False`` passes ``None``, as a service without a regime detector).
 
-Confidence filtering needs no second replay: the adaptive threshold learns from *eligible*
-signals whatever the filter does, so the same run yields both the filtered signals
-(``actionable``) and the unfiltered ones (``eligible``: direction, allowed regime and enough
-models, without the confidence threshold).
+Filtering needs no second replay: the ensembles learn from every resolved signal whatever
+the filter does, so the same run yields both the filtered signals (``actionable``) and the
+unfiltered ones (``eligible``: a direction and enough models, without the threshold).
 """
 
 from __future__ import annotations
@@ -26,42 +26,58 @@ import math
 from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
+from models.data.intervals import bar_index, bar_step_us
 from models.ensemble import Ensemble, EnsembleConfig, EnsembleSignal, SignalRecord
+from models.errors import ConfigError
 from models.evaluation.outcomes import Outcomes
 from models.evaluation.signals import Signals
 from models.predictors.base import Prediction
 from models.regime.state import RegimeState
 
-VOTING_METHODS: tuple[str, ...] = ("weighted", "confidence_weighted", "majority")
-
 
 @dataclass(frozen=True)
 class Variant:
-    """One ensemble configuration to replay."""
+    """One ensemble configuration to replay: a preset, optional setting changes, and
+    whether the detected regime is passed to it."""
 
-    voting_method: str
-    use_regime: bool
-    dynamic_weights: bool
-
-    @property
-    def name(self) -> str:
-        regime = "regime" if self.use_regime else "no_regime"
-        weights = "dynamic" if self.dynamic_weights else "static"
-        return f"ens_{self.voting_method}_{regime}_{weights}"
+    name: str
+    preset: str = "configured"
+    use_regime: bool = True
+    changes: tuple[tuple[str, Any], ...] = ()
+    """Dotted config paths and values laid over the preset (``learning.stacker.enabled``)."""
 
     def config(self, base: EnsembleConfig) -> EnsembleConfig:
-        """``base`` with this variant's voting method and weight mode."""
+        """The preset (``configured``: ``base`` itself, the service's configuration, the
+        learned ensemble by default; ``original``: the original system's, with ``base``'s
+        members) with the changes."""
         data = base.to_dict()
-        data["voting_method"] = self.voting_method
-        data["tracking"] = {**data["tracking"], "dynamic_weights": self.dynamic_weights}
+        if self.preset == "original":
+            data = {**EnsembleConfig.preset("original").to_dict(), "weights": data["weights"]}
+        elif self.preset != "configured":
+            raise ConfigError(f"variant {self.name}: unknown preset {self.preset!r}")
+        for path, value in self.changes:
+            *parents, leaf = path.split(".")
+            node = data
+            for key in parents:
+                node = node[key]
+            node[leaf] = value
         return EnsembleConfig.from_dict(data)
 
 
-ALL_VARIANTS: tuple[Variant, ...] = tuple(
-    Variant(v, r, d) for v in VOTING_METHODS for r in (True, False) for d in (True, False)
+SERVICE = Variant("ens_learned")
+"""The service's own ensemble (the configured one; by default the learned preset)."""
+ORIGINAL = Variant("ens_original", preset="original")
+"""The system this replaces: its weights, voting, regime multipliers and 0.70 threshold."""
+
+ALL_VARIANTS: tuple[Variant, ...] = (
+    SERVICE,
+    Variant("ens_learned_no_regime", use_regime=False),
+    Variant("ens_learned_no_stacker", changes=(("learning.stacker.enabled", False),)),
+    ORIGINAL,
 )
 
 
@@ -79,6 +95,9 @@ class EnsembleRun:
     threshold: np.ndarray
     dynamic: np.ndarray
     outcomes_fed: int
+    weights: dict[str, np.ndarray]
+    """Per expert (learned) or model (original): its normalised weight at each bar (0 while
+    it sleeps or has no say)."""
 
     def signals(self, filtered: bool) -> Signals:
         """The run as :class:`Signals`: traded when actionable (filtered) or eligible."""
@@ -106,6 +125,8 @@ def replay(
     """Run the live loop of ``ensemble`` over the rows of ``outcomes`` (see module docstring)."""
     n = len(outcomes)
     out = _Arrays(n)
+    stamps = np.asarray(outcomes.timestamps).astype("datetime64[us]").astype(np.int64)
+    step = bar_step_us(stamps) if n > 1 else 1
     pending: deque[tuple[int, SignalRecord, float]] = deque()
     fed = 0
     for i in range(n):
@@ -116,12 +137,12 @@ def replay(
             fed += 1
         preds = {m: p[i] for m, p in predictions.items()}
         regime = regimes[i] if variant.use_regime else None
-        signal = ensemble.combine(symbol, preds, regime)
+        signal = ensemble.combine(symbol, preds, regime, bar_index(int(stamps[i]), step))
         out.store(i, signal)
         band, resolve = outcomes.band[i], int(outcomes.resolve_row[i])
         if resolve >= 0 and math.isfinite(band):
             pending.append((resolve, signal.to_record(float(band)), outcomes.realized_return[i]))
-    return EnsembleRun(variant, *out.arrays(), outcomes_fed=fed)
+    return EnsembleRun(variant, *out.arrays(), outcomes_fed=fed, weights=out.weights)
 
 
 class _Arrays:
@@ -136,6 +157,7 @@ class _Arrays:
         self.degraded = np.zeros(n, bool)
         self.threshold = np.zeros(n)
         self.dynamic = np.zeros(n, bool)
+        self.weights: dict[str, np.ndarray] = {}
 
     def store(self, i: int, s: EnsembleSignal) -> None:
         self.direction[i] = s.direction
@@ -147,6 +169,10 @@ class _Arrays:
         self.degraded[i] = not any(c.weight > 0 for c in s.contributions.values())
         self.threshold[i] = s.threshold
         self.dynamic[i] = s.weight_mode == "dynamic"
+        shares = s.expert_weights or {m: c.weight for m, c in s.contributions.items()}
+        for name, weight in shares.items():
+            column = self.weights.setdefault(name, np.zeros(self.direction.size))
+            column[i] = weight
 
     def arrays(self) -> tuple[np.ndarray, ...]:
         return (

@@ -8,15 +8,15 @@ report. Interpretation belongs in the folder's README, written by a person.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import polars as pl
 
-from models.evaluation import plots
+from models.evaluation import learned_tables, plots
 from models.evaluation.claims import Claim
 from models.evaluation.markdown import cell, pct, table
-from models.evaluation.replay import ALL_VARIANTS
+from models.evaluation.replay import ALL_VARIANTS, ORIGINAL
 from models.evaluation.run import Evaluation
 from models.evaluation.tables import POOLED
 
@@ -61,6 +61,9 @@ def write_report(evaluation: Evaluation, out: Path, command: str) -> list[Path]:
     claims_path = out / "claims.csv"
     _claims_frame(evaluation.claims).write_csv(claims_path, float_precision=6)
     written.append(claims_path)
+    scores_path = out / "proper_scores.csv"
+    _proper_scores(evaluation).write_csv(scores_path, float_precision=6)
+    written.append(scores_path)
     written += _plots(evaluation, out)
     report = out / "report.md"
     report.write_text(render(evaluation, command))
@@ -68,15 +71,25 @@ def write_report(evaluation: Evaluation, out: Path, command: str) -> list[Path]:
     return written
 
 
-def _claims_frame(claims: Sequence[Claim]) -> pl.DataFrame:
+def _claims_frame(claims: Mapping[str, Sequence[Claim]]) -> pl.DataFrame:
     rows = []
-    for c in claims:
-        for key, value in c.details.items():
-            rows.append({"claim": c.key, "original": c.original, "item": key, "value": str(value)})
-        rows.append(
-            {"claim": c.key, "original": c.original, "item": "measured", "value": str(c.measured)}
-        )
+    for ensemble, measured in claims.items():
+        for c in measured:
+            key = {"ensemble": ensemble, "claim": c.key, "original": c.original}
+            for item, value in c.details.items():
+                rows.append({**key, "item": item, "value": str(value)})
+            rows.append({**key, "item": "measured", "value": str(c.measured)})
     return pl.DataFrame(rows)
+
+
+def _proper_scores(ev: Evaluation) -> pl.DataFrame:
+    service = f"{ev.service_variant.name}_unfiltered"
+    return learned_tables.proper_scores(ev.tables["classification"], service, _members(ev))
+
+
+def _members(ev: Evaluation) -> list[str]:
+    kinds = dict(ev.tables["classification"].select("strategy", "kind").unique().iter_rows())
+    return [s for s, k in kinds.items() if k == "predictor"]
 
 
 def _highlight(evaluation: Evaluation) -> list[str]:
@@ -98,7 +111,10 @@ def _plots(evaluation: Evaluation, out: Path) -> list[Path]:
     # Filtering changes which signals are traded, not the probabilities: one curve per ensemble.
     prob_names = [n for n in names if n not in ("sma_cross", "buy_and_hold")]
     prob_names = [n for n in prob_names if not n.endswith("_unfiltered")]
+    weights = learned_tables.mean_weights(evaluation.results, evaluation.service_variant.name)
+    drawn = [plots.weights_plot(weights, out / "weights.png")] if weights else []
     return [
+        *drawn,
         plots.equity_curves(evaluation.results, names, cost, out / "equity.png"),
         plots.calibration_plot(calib, prob_names, "reliability", out / "reliability.png"),
         plots.calibration_plot(calib, prob_names, "confidence_decile", out / "confidence.png"),
@@ -131,6 +147,7 @@ def render(evaluation: Evaluation, command: str) -> str:
     sections = [
         _intro(evaluation, command),
         _headline_section(evaluation),
+        _learned_section(evaluation),
         _claims_section(evaluation),
         _variants_section(evaluation),
         _symbols_section(evaluation),
@@ -208,21 +225,86 @@ def _headline_section(ev: Evaluation) -> str:
 
 def _claims_section(ev: Evaluation) -> str:
     lines = ["## The original's claims, measured", ""]
-    for c in ev.claims:
-        lines.append(f'- **"{c.original}"** -> measured: {c.verdict}.')
-        for key, value in c.details.items():
-            shown = (
-                pct(value)
-                if isinstance(value, float) and ("_vs_" in key or "rate" in key)
-                else cell(value, ".3f" if isinstance(value, float) else None)
-            )
-            lines.append(f"  - `{key}`: {shown}")
-    lines.append("")
+    for ensemble, claims in ev.claims.items():
+        lines += [f"### With `{ensemble}`", ""]
+        for c in claims:
+            lines.append(f'- **"{c.original}"** -> measured: {c.verdict}.')
+            for key, value in c.details.items():
+                shown = (
+                    pct(value)
+                    if isinstance(value, float) and ("_vs_" in key or "rate" in key)
+                    else cell(value, ".3f" if isinstance(value, float) else None)
+                )
+                lines.append(f"  - `{key}`: {shown}")
+        lines.append("")
     lines.append(
-        f"The service ensemble is `{ev.service_variant.name}` (its configured voting "
-        "method and weight mode, regime filter on)."
+        f"The service ensemble is `{ev.service_variant.name}`; `{ORIGINAL.name}` is the "
+        "`original` preset (the system this replaces: static weights 0.4/0.3/0.2/0.1, "
+        "confidence-weighted voting, hand-set regime multipliers, threshold 0.70)."
     )
     return "\n".join(lines)
+
+
+def _learned_section(ev: Evaluation) -> str:
+    """Proper scores, calibration, deciles, actionable signals and weights of the service."""
+    svc = ev.service_variant.name
+    scores = _proper_scores(ev)
+    deciles, rho = learned_tables.confidence_deciles(ev.tables["calibration"], f"{svc}_unfiltered")
+    test = learned_tables.hit_rate_test(ev.results, svc, seed=ev.config.seed)
+    costs = [c for c in ev.config.costs_bps if c > 0]
+    returns = learned_tables.returns_table(ev.tables["strategy"], svc, costs)
+    score_cols = [
+        "symbol",
+        "ensemble_log_loss",
+        "majority_log_loss",
+        "best_member",
+        "best_member_log_loss",
+        "minus_majority",
+        "minus_best_member",
+        "ece",
+        "ic",
+    ]
+    fmt = {c: ".4f" for c in score_cols if "log_loss" in c}
+    fmt.update({"minus_majority": "+.4f", "minus_best_member": "+.4f", "ece": ".4f", "ic": "+.3f"})
+    return "\n".join(
+        [
+            f"## The service ensemble (`{svc}`): proper score, calibration, actionable signals",
+            "",
+            "Log loss per symbol against the majority (base-rate) forecaster and the best "
+            "member on the same bars (`proper_scores.csv`); ECE of the top-class probability "
+            "(10 equal-width bins).",
+            "",
+            table(scores, score_cols, fmt),
+            "",
+            f"Accuracy by decile of the ensemble's confidence (Spearman of decile with "
+            f"accuracy: {cell(rho, '+.3f')}):",
+            "",
+            table(
+                deciles,
+                ["bin", "lower", "upper", "count", "mean_value", "accuracy"],
+                {"lower": ".3f", "upper": ".3f", "mean_value": ".3f", "accuracy": ".3f"},
+            ),
+            "",
+            f"Actionable signals: {test.filtered_signals} with a sign hit rate of "
+            f"{cell(test.filtered_hit_rate, '.3f')} (block-bootstrap s.e. "
+            f"{cell(test.filtered_se, '.3f')}), against {test.unfiltered_signals} unfiltered "
+            f"directional calls at {cell(test.unfiltered_hit_rate, '.3f')}; difference "
+            f"s.e. {cell(test.difference_se, '.3f')}, one-sided p = "
+            f"{cell(test.p_value, '.3f')} ({learned_tables.BLOCK_BARS}-bar blocks, "
+            "overlapping 4-bar outcomes stay in one block).",
+            "",
+            table(
+                returns,
+                ["cost_bps", "strategy", "total_return", "sharpe", "max_drawdown"],
+                {"cost_bps": "g", "total_return": "+.1%", "sharpe": "+.2f", "max_drawdown": ".1%"},
+            ),
+            "",
+            "![weights](weights.png)",
+            "",
+            "Each expert's weight in the mixture at the bar a signal was made (mean over "
+            "symbols, weekly moving average).",
+        ]
+    )
 
 
 def _variants_section(ev: Evaluation) -> str:
@@ -244,10 +326,10 @@ def _variants_section(ev: Evaluation) -> str:
         [
             "## Ensemble variants (pooled)",
             "",
-            "Name: `ens_<voting>_<regime|no_regime>_<dynamic|static>_<filtered|unfiltered>`. "
-            "`filtered` trades only actionable signals (confidence above the adaptive threshold); "
-            "`unfiltered` trades every eligible one. Outcomes reach the trackers only after "
-            "their horizon, as in the live loop.",
+            "`ens_learned`: the service default; `_no_regime`: without the detected regime; "
+            "`_no_stacker`: members and base rate only; `ens_original`: the original preset. "
+            "`filtered` trades only actionable signals; `unfiltered` trades every eligible "
+            "one. Outcomes reach the ensembles only after their horizon, as in the live loop.",
             "",
             table(df, cols, FMT),
         ]

@@ -23,7 +23,7 @@ from models.errors import ConfigError
 from models.evaluation.claims import Claim, confidence_profile, measure_claims
 from models.evaluation.period import resolve_period
 from models.evaluation.pooling import concat_signals
-from models.evaluation.replay import ALL_VARIANTS, Variant
+from models.evaluation.replay import ALL_VARIANTS, ORIGINAL, SERVICE, Variant
 from models.evaluation.settings import EvaluationConfig
 from models.evaluation.significance import null_table
 from models.evaluation.sources import RULE_BASED, load_sources
@@ -45,7 +45,8 @@ class Evaluation:
     config: EvaluationConfig
     results: list[SymbolResult]
     tables: dict[str, pl.DataFrame]
-    claims: list[Claim]
+    claims: dict[str, list[Claim]]
+    """Ensemble variant name (the original preset, the service's) -> the claims measured."""
     service_variant: Variant
     seconds: dict[str, float] = field(default_factory=dict)
 
@@ -68,10 +69,16 @@ def _quick_symbols(symbols: list[str], registry: Path | None, chosen: bool) -> l
 
 
 def service_variant(config: EvaluationConfig) -> Variant:
-    """The variant the service runs: its voting method and weight mode, regime on."""
+    """The variant the service runs: its configured ensemble (learned by default), regime on."""
     base = EnsembleConfig.from_dict(config.ensemble_config) if config.ensemble_config else None
-    base = base or EnsembleConfig()
-    return Variant(base.voting_method, True, base.tracking.dynamic_weights)
+    if base is not None and base.mode == "original":
+        return Variant("ens_configured_original")
+    return SERVICE
+
+
+def _variants(service: Variant) -> tuple[Variant, ...]:
+    """The service's ensemble, its ablations (for the learned default) and the original."""
+    return ALL_VARIANTS if service == SERVICE else (service, ORIGINAL)
 
 
 def plan(config: EvaluationConfig, say: Callable[[str], None]) -> list[SymbolJob]:
@@ -102,7 +109,7 @@ def plan(config: EvaluationConfig, say: Callable[[str], None]) -> list[SymbolJob
                 start=period.start,
                 end=config.end,
                 ensemble_config=config.ensemble_config,
-                variants=ALL_VARIANTS,
+                variants=_variants(service_variant(config)),
                 neural=config.neural,
                 device=config.device,
                 threads=1 if config.jobs > 1 else None,
@@ -141,15 +148,26 @@ def run_evaluation(
     tables["null"] = null_table(results, costs, config.draws, config.seed)
     seconds["scoring"] = time.perf_counter() - clock
     variant = service_variant(config)
-    predictors = [*RULE_BASED, *config.neural]
-    parts = parts_of(results, f"{variant.name}_unfiltered")
+    claims = {
+        name: _claims(config, results, tables, name) for name in (ORIGINAL.name, variant.name)
+    }
+    return Evaluation(config, results, tables, claims, variant, seconds)
+
+
+def _claims(
+    config: EvaluationConfig,
+    results: Sequence[SymbolResult],
+    tables: dict[str, pl.DataFrame],
+    ensemble: str,
+) -> list[Claim]:
+    """The original's three claims measured with the ensemble variant ``ensemble``."""
+    parts = parts_of(results, f"{ensemble}_unfiltered")
     profile = confidence_profile(concat_signals([p[2] for p in parts])) if parts else {}
-    claims = measure_claims(
+    return measure_claims(
         tables["classification"],
         tables["strategy"],
-        variant.name,
-        predictors,
+        ensemble,
+        [*RULE_BASED, *config.neural],
         config.headline_cost,
         profile,
     )
-    return Evaluation(config, results, tables, claims, variant, seconds)

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+import numpy as np
+
 from models.data.loader import load_market_data
 from models.ensemble import Ensemble, EnsembleConfig
-from models.evaluation.baselines import baseline_signals
+from models.evaluation.baselines import baseline_signals, resolved_labels
 from models.evaluation.outcomes import Outcomes, compute_outcomes
 from models.evaluation.period import Period, resolve_period
 from models.evaluation.predict import predict_period, regime_states
@@ -59,6 +62,8 @@ class SymbolResult:
     """Evaluated predictor -> version (``None`` for rule-based ones)."""
     notes: list[str] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
+    weights: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
+    """Variant name -> expert -> weight at each evaluated bar."""
 
 
 def _progress(symbol: str):
@@ -92,7 +97,11 @@ def evaluate_symbol(job: SymbolJob) -> SymbolResult:
     seconds["predict"] = time.perf_counter() - clock
     clock = time.perf_counter()
     signals = [from_predictions(name, preds) for name, preds in predictions.items()]
-    signals += _ensemble_signals(job, predictions, regime_states(regimes, period.rows), outcomes)
+    history = resolved_labels(candles, int(period.rows[0]), label_cfg) if period.rows.size else []
+    ensembles, weights = _ensemble_signals(
+        job, predictions, regime_states(regimes, period.rows), outcomes, history
+    )
+    signals += ensembles
     seconds["replay"] = time.perf_counter() - clock
     say(f"{len(job.variants)} ensemble replays in {seconds['replay']:.1f}s")
     signals += baseline_signals(candles, period.rows, label_cfg)
@@ -104,6 +113,7 @@ def evaluate_symbol(job: SymbolJob) -> SymbolResult:
         models={name: spec.version for name, spec in sources.specs.items()},
         notes=sources.notes,
         seconds=seconds,
+        weights=weights,
     )
 
 
@@ -112,16 +122,22 @@ def _ensemble_signals(
     predictions: dict[str, list],
     regimes: list,
     outcomes: Outcomes,
-) -> list[Signals]:
-    """Filtered and unfiltered signals of every variant, each from its own fresh ensemble."""
+    history: Sequence[int],
+) -> tuple[list[Signals], dict[str, dict[str, np.ndarray]]]:
+    """Filtered and unfiltered signals of every variant, each from its own fresh ensemble
+    (warm-started with the symbol's labels resolved before the period, as the service
+    does with its stored candles), and each variant's weights over time."""
     base = (
         EnsembleConfig.from_dict(job.ensemble_config)
         if job.ensemble_config is not None
         else EnsembleConfig()
     )
     out: list[Signals] = []
+    weights: dict[str, dict[str, np.ndarray]] = {}
     for variant in job.variants:
         ensemble = Ensemble(variant.config(base))
+        ensemble.warm_start(job.symbol, history)
         run = replay(ensemble, job.symbol, predictions, regimes, outcomes, variant)
         out += [run.signals(filtered=True), run.signals(filtered=False)]
-    return out
+        weights[variant.name] = run.weights
+    return out, weights

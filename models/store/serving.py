@@ -6,6 +6,10 @@ realized log return comes from stored closes and goes to :meth:`Ensemble.record_
 Outcomes and the ensemble's new learned state are committed in one transaction, and the
 in-memory ensemble is rolled back if that commit fails, so memory never runs ahead of disk.
 Opening the state also resolves whatever became due while the process was down.
+
+The first candles of a symbol the learned ensemble has no outcome for warm-start its base
+rate: the classes of the stored bars whose outcome is already known (what the evaluation's
+replay does with the history before its period).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from models.ensemble import Ensemble, SignalRecord
 from models.errors import ConflictError, NotFoundError
 from models.store.predictions import StoredPrediction
 from models.store.store import StateStore
+from models.training.labels import LabelConfig, make_labels
 
 STATE_KEY = "ensemble"
 """Key of the ensemble's learned state in the store."""
@@ -34,9 +39,12 @@ def iso_us(ts_us: int) -> str:
 class ServingState:
     """The state behind the serving API (one instance per state file)."""
 
-    def __init__(self, store: StateStore, ensemble: Ensemble) -> None:
+    def __init__(
+        self, store: StateStore, ensemble: Ensemble, label_cfg: LabelConfig | None = None
+    ) -> None:
         self.store = store
         self.ensemble = ensemble
+        self.label_cfg = label_cfg or LabelConfig()
         saved, self.version = store.load_state(STATE_KEY)
         if saved is not None:
             ensemble.load_state_dict(saved)
@@ -48,12 +56,15 @@ class ServingState:
         """Validate and append candles, then resolve predictions that became due."""
         validate_ohlcv(frame, "candles")
         appended = self.store.append_candles(symbol, frame)
+        if appended and self.ensemble.needs_history(symbol):
+            self._warm_start(symbol)
         resolved = self._resolve_due(symbol)
         return {
             "symbol": symbol,
             "appended": appended,
             "last_timestamp": frame["timestamp"][-1].isoformat() if appended else None,
             "resolved": resolved,
+            "learned_version": self.version,
         }
 
     def append_bar(
@@ -102,7 +113,20 @@ class ServingState:
                 f"prediction_id: {prediction_id} is already resolved "
                 f"(realized_return {found.realized_return})"
             )
-        return self._learn([(found, realized_return)])[0]
+        return {**self._learn([(found, realized_return)])[0], "learned_version": self.version}
+
+    def _warm_start(self, symbol: str) -> None:
+        """Seed the base rate of ``symbol`` from its stored history and commit the state."""
+        labels = make_labels(self.store.candles(symbol), self.label_cfg).drop_nulls().to_list()
+        if not labels:
+            return
+        before = self.ensemble.state_dict()
+        self.ensemble.warm_start(symbol, labels)
+        try:
+            self.version = self.store.save_state(STATE_KEY, self.ensemble.state_dict())
+        except BaseException:
+            self.ensemble.load_state_dict(before)
+            raise
 
     def _resolve_due(self, symbol: str) -> list[str]:
         due = self.store.due(symbol)

@@ -7,6 +7,7 @@ import pytest
 
 from deployments.inprocess import InProcessEnsemble
 from models.ensemble import Ensemble
+from models.store import StateStore
 from tests.deployments.conftest import MODEL_SYMBOL, candles_json
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
@@ -28,8 +29,12 @@ def test_predict_with_trained_models_matches_in_process(api, trained, btc):
     for name in ("transformer", "cnn_lstm"):
         assert body["models"][name]["status"] == "ok"
         assert body["models"][name]["version"] == trained.versions(name)[-1]
-    # the same pipeline in this process, same registry, same (static) weights
-    ref = InProcessEnsemble(str(trained.root), Ensemble()).predict_many([(MODEL_SYMBOL, frame)])
+    # the same pipeline in this process, same registry, the learned state the service holds
+    learned, _ = StateStore(api.settings.state_db).load_state("ensemble")
+    reference = Ensemble()
+    if learned is not None:
+        reference.load_state_dict(learned)
+    ref = InProcessEnsemble(str(trained.root), reference).predict_many([(MODEL_SYMBOL, frame)])
     expected = ref[0].body
     for name, entry in expected["models"].items():
         got = body["models"][name]

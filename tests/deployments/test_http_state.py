@@ -47,11 +47,14 @@ def test_outcome_updates_trackers_once(api, real_candles):
     assert r.status_code == 200, r.text
     change = r.json()
     assert change["prediction_id"] == pid and change["realized_direction"] == 1
-    assert set(change["models"]) == {"indicators", "smc"}  # the models that voted
+    assert change["learned"] is True
     after = api.client.get("/v1/performance/ADAUSDT").json()
-    for model in ("indicators", "smc"):
+    for model in ("indicators", "smc", "base_rate", "stacker"):  # the experts that were awake
         gained = after["models"][model]["outcomes"] - before["models"][model]["outcomes"]
         assert gained == 1
+    for model in ("transformer", "cnn_lstm"):  # no model for ADAUSDT: asleep, not scored
+        assert after["models"][model]["outcomes"] == 0
+    assert after["ensemble"]["outcomes"] == before["ensemble"]["outcomes"] + 1
     assert after["predictions"]["resolved"] == before["predictions"]["resolved"] + 1
     again = api.client.post(
         "/v1/outcomes", json={"prediction_id": pid, "realized_return": 0.03}, headers=api.auth

@@ -20,4 +20,5 @@ def all_models(probs: tuple[float, float, float], conf: float = 0.5) -> dict[str
 
 
 def config(**overrides: Any) -> EnsembleConfig:
-    return EnsembleConfig(**overrides)
+    """A config of the ``original`` combiner (what most of these tests pin down)."""
+    return EnsembleConfig(**{"mode": "original", **overrides})

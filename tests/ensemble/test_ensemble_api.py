@@ -27,6 +27,7 @@ SIGNAL_KEYS = {
     "missing_models",
     "regime",
     "reasons",
+    "experts",
 }
 CONTRIBUTION_KEYS = {
     "model",
@@ -45,18 +46,24 @@ def test_exported_names() -> None:
         [
             "QUALITIES",
             "SIGNALS",
+            "STATE_FORMAT",
             "AccuracyTracker",
+            "ActionableConfig",
             "AdaptiveThreshold",
             "AdaptiveThresholdConfig",
+            "BaseRateConfig",
             "Ensemble",
             "EnsembleConfig",
             "EnsembleSignal",
             "GradeCutoff",
+            "LearnedEnsemble",
+            "LearningConfig",
             "ModelContribution",
             "ModelStats",
             "QualityConfig",
             "RegimeConfig",
             "SignalRecord",
+            "StackerConfig",
             "TrackingConfig",
             "classify_return",
         ]

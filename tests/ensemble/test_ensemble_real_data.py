@@ -18,6 +18,7 @@ from tests.causality import assert_prefix_causal
 
 H = 4
 CFG = {
+    "mode": "original",
     "tracking": {"half_life": 100, "min_outcomes": 50},
     "adaptive_threshold": {"window": 200, "min_signals": 30, "min_threshold": 0.4},
     "confidence_threshold": 0.5,
@@ -79,7 +80,8 @@ def _walk(frame: pl.DataFrame, ensemble: Ensemble, log: list | None = None) -> p
             for m, s in scores.items()
         }
         ret24 = float(np.log(close[t] / close[t - 24])) if t >= 24 else 0.0
-        sig = ensemble.combine("BTCUSDT", preds, _regime(ret24, vol_short[t], vol_long[t]))
+        regime = _regime(ret24, vol_short[t], vol_long[t])
+        sig = ensemble.combine("BTCUSDT", preds, regime, bar=t)
         band = 0.5 * vol_long[t] * np.sqrt(H)
         if np.isfinite(band):
             pending[t] = sig.to_record(float(band))
@@ -127,3 +129,35 @@ def test_walk_forward_learns_within_bounds(btc_slice: pl.DataFrame) -> None:
         expected = float((decay * hits).sum() / decay.sum())
         assert perf["models"][model]["accuracy"] == pytest.approx(expected, rel=1e-9)
         assert perf["models"][model]["outcomes"] == len(hits)
+
+
+def test_learned_walk_forward_is_prefix_causal(btc_slice: pl.DataFrame) -> None:
+    def compute(frame: pl.DataFrame) -> pl.DataFrame:
+        return _walk(frame, Ensemble(EnsembleConfig()))
+
+    assert_prefix_causal(
+        compute, btc_slice, [300, 800, 1_499], ["p_up", "confidence", "threshold", "actionable"]
+    )
+
+
+def test_learned_walk_forward_scores_every_expert(btc_slice: pl.DataFrame) -> None:
+    ensemble = Ensemble(EnsembleConfig())
+    log: list[dict] = []
+    _walk(btc_slice, ensemble, log)
+    perf = ensemble.performance("BTCUSDT")
+    learned = [c for c in log if c["learned"]]
+    assert len(learned) == len(log) > 1000  # one learned outcome per resolved bar
+    assert sum(m["weight"] for m in perf["models"].values()) == pytest.approx(1.0)
+    assert set(perf["models"]) == {
+        "transformer",
+        "cnn_lstm",
+        "indicators",
+        "smc",
+        "base_rate",
+        "stacker",
+    }
+    ensemble_loss = perf["ensemble"]["cumulative_log_loss"]
+    best = min(m["cumulative_log_loss"] for m in perf["models"].values())
+    # the regret bound of the mixture (4 copies, 6 experts, fixed share 0.002 per bar)
+    bound = 4 * np.log(6) + len(learned) * -np.log(1 - 0.002)
+    assert ensemble_loss <= best + bound

@@ -157,13 +157,13 @@ def test_bad_state_is_rejected_with_its_path() -> None:
     with pytest.raises(EnsembleInputError, match="format"):
         Ensemble().load_state_dict({**state, "format": 99})
     bad = json.loads(json.dumps(state))
-    symbol = next(iter(bad["trackers"]))
-    model = next(iter(bad["trackers"][symbol]))
-    bad["trackers"][symbol][model]["correct"] = -1.0
+    symbol = next(iter(bad["original"]["trackers"]))
+    model = next(iter(bad["original"]["trackers"][symbol]))
+    bad["original"]["trackers"][symbol][model]["correct"] = -1.0
     with pytest.raises(EnsembleInputError, match=f"trackers.{symbol}.{model}"):
         Ensemble().load_state_dict(bad)
     bad = json.loads(json.dumps(state))
-    bad["thresholds"] = {"BTCUSDT": [[0.5, "yes"]]}
+    bad["original"]["thresholds"] = {"BTCUSDT": [[0.5, "yes"]]}
     with pytest.raises(EnsembleInputError, match=r"thresholds.BTCUSDT\[0\]"):
         Ensemble().load_state_dict(bad)
     with pytest.raises(EnsembleInputError, match="config"):

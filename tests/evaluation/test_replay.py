@@ -7,9 +7,10 @@ import polars as pl
 import pytest
 
 from models.ensemble import Ensemble, EnsembleConfig
+from models.errors import ConfigError
 from models.evaluation.outcomes import Outcomes, compute_outcomes, resolve_rows
 from models.evaluation.predict import PredictorSpec, predict_period, regime_states
-from models.evaluation.replay import ALL_VARIANTS, Variant, replay
+from models.evaluation.replay import ALL_VARIANTS, ORIGINAL, SERVICE, Variant, replay
 from models.predictors.base import Prediction
 from models.predictors.smc_predictor import SmcPredictor
 from models.predictors.technical import TechnicalPredictor
@@ -35,9 +36,9 @@ class SpyEnsemble(Ensemble):
         super().__init__(config)
         self.events: list[tuple[str, float]] = []
 
-    def combine(self, symbol, predictions, regime=None):
+    def combine(self, symbol, predictions, regime=None, bar=None):
         self.events.append(("combine", predictions["indicators"].details["bar"]))
-        return super().combine(symbol, predictions, regime)
+        return super().combine(symbol, predictions, regime, bar)
 
     def record_outcome(self, record, realized_return):
         self.events.append(("outcome", record.flat_band))
@@ -93,8 +94,9 @@ def test_filtered_signals_are_a_subset_of_unfiltered_and_degraded_bars_are_uncov
         "indicators": [strong] * 6,
         "smc": [strong, strong, None, strong, strong, strong],  # bar 2: one model only
     }
-    cfg = EnsembleConfig(confidence_threshold=0.7)
-    run = replay(Ensemble(cfg), "X", preds, [None] * 6, outcomes, Variant("weighted", False, False))
+    cfg = EnsembleConfig(mode="original", confidence_threshold=0.7)
+    variant = Variant("ens_original_static", use_regime=False)
+    run = replay(Ensemble(cfg), "X", preds, [None] * 6, outcomes, variant)
     filtered, unfiltered = run.signals(True), run.signals(False)
     assert not filtered.covered[2] and filtered.covered.sum() == 5
     assert np.all(filtered.actionable <= unfiltered.actionable)
@@ -102,15 +104,23 @@ def test_filtered_signals_are_a_subset_of_unfiltered_and_degraded_bars_are_uncov
     assert filtered.name.endswith("_filtered") and unfiltered.name.endswith("_unfiltered")
 
 
-def test_variant_config_changes_only_voting_and_weight_mode():
-    base = EnsembleConfig()
-    cfg = Variant("majority", True, False).config(base)
-    assert cfg.voting_method == "majority" and cfg.tracking.dynamic_weights is False
-    assert cfg.weights == base.weights and cfg.regime == base.regime
-    assert len({v.name for v in ALL_VARIANTS}) == 12
+def test_variant_configs_are_the_preset_with_their_changes():
+    base = EnsembleConfig(weights={"transformer": 1.0, "smc": 1.0})
+    assert SERVICE.config(base) == base
+    original = ORIGINAL.config(base)
+    assert original.mode == "original" and original.weights == base.weights
+    assert original.voting_method == "confidence_weighted"
+    assert original.confidence_threshold == 0.7 and not original.adaptive_threshold.enabled
+    no_stacker = next(v for v in ALL_VARIANTS if v.name == "ens_learned_no_stacker")
+    cfg = no_stacker.config(base)
+    assert cfg.learning.stacker.enabled is False
+    assert cfg.model_copy(update={"learning": base.learning}) == base
+    assert len({v.name for v in ALL_VARIANTS}) == len(ALL_VARIANTS) == 4
+    with pytest.raises(ConfigError, match="preset"):
+        Variant("x", preset="nope").config(base)
 
 
-def _replayed(frame: pl.DataFrame, start: int) -> pl.DataFrame:
+def _replayed(frame: pl.DataFrame, start: int, variant: Variant = SERVICE) -> pl.DataFrame:
     """Ensemble signal of every bar from ``start`` (NaN before) computed on ``frame`` only."""
     rows = np.arange(start, frame.height)
     specs = {
@@ -120,7 +130,6 @@ def _replayed(frame: pl.DataFrame, start: int) -> pl.DataFrame:
     preds = predict_period(frame, rows, specs)
     regimes = detect_regimes(frame)
     outcomes = compute_outcomes(frame, rows, regimes=regimes)
-    variant = Variant("weighted", True, True)
     cfg = variant.config(EnsembleConfig(tracking={"min_outcomes": 10}))
     run = replay(Ensemble(cfg), "BTCUSDT", preds, regime_states(regimes, rows), outcomes, variant)
     pad = np.full(start, np.nan)
@@ -129,19 +138,26 @@ def _replayed(frame: pl.DataFrame, start: int) -> pl.DataFrame:
             "direction": np.concatenate([pad, run.direction]),
             "confidence": np.concatenate([pad, run.confidence]),
             "threshold": np.concatenate([pad, run.threshold]),
+            "p_up": np.concatenate([pad, run.probabilities[:, 2]]),
             "dynamic": np.concatenate([pad, run.dynamic]),
         }
     )
 
 
-def test_replayed_ensemble_signals_are_prefix_causal_on_real_data(btc):
+@pytest.mark.parametrize("variant", [SERVICE, ORIGINAL], ids=lambda v: v.name)
+def test_replayed_ensemble_signals_are_prefix_causal_on_real_data(btc, variant):
     frame = btc.slice(9000, 1300)
-    assert_prefix_causal(lambda f: _replayed(f, 600), frame, [700, 1000])
-    out = _replayed(frame, 600)
-    assert out["dynamic"].tail(300).sum() > 0  # the trackers did learn within the period
+    assert_prefix_causal(lambda f: _replayed(f, 600, variant), frame, [700, 1000])
 
 
-@pytest.mark.parametrize("variant", [v for v in ALL_VARIANTS if v.voting_method == "weighted"])
+def test_replayed_ensembles_learn_within_the_period(btc):
+    frame = btc.slice(9000, 1300)
+    learned = _replayed(frame, 600, SERVICE)["p_up"].tail(300).to_numpy()
+    assert np.std(learned) > 0  # the experts' weights and the stacker moved
+    assert _replayed(frame, 600, ORIGINAL)["dynamic"].tail(300).sum() > 0
+
+
+@pytest.mark.parametrize("variant", ALL_VARIANTS, ids=lambda v: v.name)
 def test_each_variant_name_is_unique_and_descriptive(variant):
-    assert variant.name.startswith("ens_weighted_")
+    assert variant.name.startswith("ens_")
     assert ("no_regime" in variant.name) != variant.use_regime

@@ -78,4 +78,5 @@ def test_quick_run_writes_the_report(registry, real_data_dir, tmp_path):
         assert (out / f"{name}.csv").stat().st_size > 0
     for png in out.glob("*.png"):
         assert png.stat().st_size < 150_000, png
-    assert len(list(out.glob("*.png"))) == 3
+    pngs = {p.name for p in out.glob("*.png")}
+    assert pngs == {"equity.png", "reliability.png", "confidence.png", "weights.png"}

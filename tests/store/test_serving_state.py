@@ -7,13 +7,14 @@ import math
 import polars as pl
 import pytest
 
+from deployments.pipeline import window_bar
 from models.ensemble import Ensemble, SignalRecord
 from models.errors import ConflictError, DataValidationError, NotFoundError
 from models.features.indicators import ensure_indicators
 from models.predictors.base import create_predictor
 from models.regime.detector import RegimeDetector
 from models.store import ServingState, StateStore, StoredPrediction
-from models.training.labels import LabelConfig, flat_band
+from models.training.labels import LabelConfig, flat_band, make_labels
 
 WINDOW = 300
 
@@ -22,7 +23,9 @@ def _stored(btc: pl.DataFrame, end: int, pid: str, ensemble: Ensemble) -> Stored
     """A real pending prediction made on the window ending at row ``end``."""
     window = ensure_indicators(btc.slice(end + 1 - WINDOW, WINDOW))
     preds = {name: create_predictor(name).predict(window) for name in ("indicators", "smc")}
-    signal = ensemble.combine("BTCUSDT", preds, RegimeDetector().current(window))
+    signal = ensemble.combine(
+        "BTCUSDT", preds, RegimeDetector().current(window), window_bar(window)
+    )
     return StoredPrediction(
         id=pid,
         symbol="BTCUSDT",
@@ -58,6 +61,8 @@ def test_predictions_resolve_when_candles_reach_horizon(path, btc):
     )
     # the same outcomes applied by hand give exactly the same learned state
     manual = Ensemble()
+    history = btc.slice(end + 1 - WINDOW, WINDOW)
+    manual.warm_start("BTCUSDT", make_labels(history, LabelConfig()).drop_nulls().to_list())
     for item in reversed(items):  # resolution order: p1, then p0
         realized = state.store.prediction(item.id).realized_return
         manual.record_outcome(SignalRecord.from_dict(item.record), realized)
@@ -121,3 +126,24 @@ def test_append_bar_defaults_timestamp_and_validates(path, btc):
         state.append_bar("BTCUSDT", {**btc.row(6, named=True), "high": 1.0}, 4)
     with pytest.raises(NotFoundError, match="POST /v1/candles/SOLUSDT"):
         state.candles("SOLUSDT", 10)
+
+
+def test_first_candles_warm_start_the_base_rate_with_resolved_labels_only(path, btc):
+    state = ServingState(StateStore(path), Ensemble())
+    assert state.ensemble.needs_history("BTCUSDT")
+    history = btc.slice(3000, 400)
+    version = state.version
+    state.append_candles("BTCUSDT", history)
+    labels = make_labels(history, LabelConfig()).drop_nulls().to_list()
+    # the last h bars have no known outcome yet: they are not in the seed
+    assert len(labels) <= 400 - LabelConfig().horizon
+    expected = Ensemble()
+    expected.warm_start("BTCUSDT", labels)
+    assert state.ensemble.state_dict() == expected.state_dict()
+    assert state.version > version and not state.ensemble.needs_history("BTCUSDT")
+    # later candles do not seed again; the state survives a restart
+    state.append_candles("BTCUSDT", btc.slice(3400, 10))
+    assert state.ensemble.state_dict() == expected.state_dict()
+    state.store.close()
+    again = ServingState(StateStore(path), Ensemble())
+    assert again.ensemble.state_dict() == expected.state_dict()
