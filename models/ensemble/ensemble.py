@@ -28,6 +28,8 @@ from models.ensemble.signal import (
     meets,
     signal_label,
 )
+from models.ensemble.threshold import AdaptiveThreshold
+from models.ensemble.tracker import AccuracyTracker
 from models.errors import EnsembleInputError
 from models.predictors.base import Prediction
 from models.regime.state import RegimeState
@@ -51,12 +53,12 @@ class Ensemble:
         self.learned = LearnedEnsemble(self.config.models, self.config.learning)
 
     @property
-    def tracker(self) -> Any:
+    def tracker(self) -> AccuracyTracker:
         """The original combiner's accuracy tracker."""
         return self.original.tracker
 
     @property
-    def threshold(self) -> Any:
+    def threshold(self) -> AdaptiveThreshold:
         """The original combiner's adaptive threshold."""
         return self.original.threshold
 

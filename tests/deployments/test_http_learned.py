@@ -17,15 +17,11 @@ import pytest
 
 from models.ensemble import Ensemble, EnsembleConfig
 from models.evaluation.baselines import resolved_labels
-from models.evaluation.outcomes import compute_outcomes
-from models.evaluation.predict import PredictorSpec, predict_period, regime_states
-from models.evaluation.replay import SERVICE, replay
-from models.predictors.smc_predictor import SmcPredictor
-from models.predictors.technical import TechnicalPredictor
-from models.regime.detector import detect_regimes
+from models.evaluation.replay import SERVICE
 from models.store import StateStore
 from models.training.labels import LabelConfig
 from tests.deployments.conftest import candles_json
+from tests.evaluation.rule_replay import replay_rules
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
 
@@ -35,19 +31,11 @@ BARS = 100
 
 
 def _replayed(frame: pl.DataFrame, state: dict | None) -> np.ndarray:
-    rows = np.arange(HISTORY, frame.height)
-    specs = {
-        "indicators": PredictorSpec(TechnicalPredictor()),
-        "smc": PredictorSpec(SmcPredictor()),
-    }
-    preds = predict_period(frame, rows, specs)
-    regimes = detect_regimes(frame)
-    outcomes = compute_outcomes(frame, rows, regimes=regimes)
     ensemble = Ensemble(EnsembleConfig())
     if state is not None:
         ensemble.load_state_dict(state)
     ensemble.warm_start(SYMBOL, resolved_labels(frame, HISTORY, LabelConfig()))
-    run = replay(ensemble, SYMBOL, preds, regime_states(regimes, rows), outcomes, SERVICE)
+    run = replay_rules(frame, HISTORY, ensemble, SYMBOL, SERVICE)
     return run.probabilities
 
 

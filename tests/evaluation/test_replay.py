@@ -8,14 +8,11 @@ import pytest
 
 from models.ensemble import Ensemble, EnsembleConfig
 from models.errors import ConfigError
-from models.evaluation.outcomes import Outcomes, compute_outcomes, resolve_rows
-from models.evaluation.predict import PredictorSpec, predict_period, regime_states
+from models.evaluation.outcomes import Outcomes, resolve_rows
 from models.evaluation.replay import ALL_VARIANTS, ORIGINAL, SERVICE, Variant, replay
 from models.predictors.base import Prediction
-from models.predictors.smc_predictor import SmcPredictor
-from models.predictors.technical import TechnicalPredictor
-from models.regime.detector import detect_regimes
 from tests.causality import assert_prefix_causal
+from tests.evaluation.rule_replay import replay_rules
 
 HOUR = np.timedelta64(1, "h")
 
@@ -122,16 +119,8 @@ def test_variant_configs_are_the_preset_with_their_changes():
 
 def _replayed(frame: pl.DataFrame, start: int, variant: Variant = SERVICE) -> pl.DataFrame:
     """Ensemble signal of every bar from ``start`` (NaN before) computed on ``frame`` only."""
-    rows = np.arange(start, frame.height)
-    specs = {
-        "indicators": PredictorSpec(TechnicalPredictor()),
-        "smc": PredictorSpec(SmcPredictor()),
-    }
-    preds = predict_period(frame, rows, specs)
-    regimes = detect_regimes(frame)
-    outcomes = compute_outcomes(frame, rows, regimes=regimes)
     cfg = variant.config(EnsembleConfig(tracking={"min_outcomes": 10}))
-    run = replay(Ensemble(cfg), "BTCUSDT", preds, regime_states(regimes, rows), outcomes, variant)
+    run = replay_rules(frame, start, Ensemble(cfg), "BTCUSDT", variant)
     pad = np.full(start, np.nan)
     return pl.DataFrame(
         {
