@@ -93,6 +93,8 @@ class FixedShareMixture:
         """The mixed vector of the awake experts in ``probs`` and their normalised weights."""
         idx, matrix = self._awake(probs)
         w = self._copy(symbol, copy)[idx]
+        if w.sum() <= 0:  # only with alpha = 0: the awake experts' mass underflowed
+            w = self.prior[idx]
         share = w / w.sum()
         mixed = share @ matrix
         vector: Vector = (float(mixed[0]), float(mixed[1]), float(mixed[2]))
@@ -105,7 +107,7 @@ class FixedShareMixture:
         weights = self._all(symbol)[copy]
         w = weights[idx]
         likelihood = matrix[:, outcome]
-        mixed = float(w @ likelihood / w.sum())
+        mixed = float(w @ likelihood / w.sum()) if w.sum() > 0 else 0.0
         if mixed <= 0.0:  # every awake expert ruled the outcome out: nothing to learn from
             return math.inf
         v = w * likelihood / mixed

@@ -119,6 +119,7 @@ def confidence_profile(signals: Signals) -> dict[str, float]:
     if signals.threshold is not None:
         out["threshold_min"] = float(signals.threshold.min())
         out["threshold_median"] = float(np.median(signals.threshold))
+        out["threshold_max"] = float(signals.threshold.max())
     return out
 
 
@@ -148,7 +149,12 @@ def filter_claim(cls: pl.DataFrame, service: str, profile: dict[str, float] | No
     kept = f"{details['signals_filtered']} of {details['signals_unfiltered']} signals kept"
     if f["signals"] == 0:
         why = ""
-        if "confidence_max" in details and "threshold_median" in details:
+        if details.get("threshold_max", 0.0) >= 1.0:
+            why = (
+                ": no confidence level was certified by realized outcomes (the learned "
+                "ensemble abstains until a level's sign hit rate beats break-even)"
+            )
+        elif "confidence_max" in details and "threshold_median" in details:
             why = (
                 f": its confidence never exceeded {details['confidence_max']:.3f} while the "
                 f"threshold was at least {details['threshold_min']:.2f}"
