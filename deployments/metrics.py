@@ -3,7 +3,8 @@
 Ray exports them on its metrics port (``scripts/serve.py --metrics-port N``) with a ``ray_``
 prefix and Serve's own tags (deployment, replica, application) added; docs/metrics.md lists
 every name with its tags. Metric objects are created on first use in each replica (never at
-import), and every recorder swallows nothing: a tag mistake is a bug a test must see.
+import). Recorders catch nothing: a wrong tag is a bug for the tests to find. Ray exports
+the recorded values periodically (new values show within about 10 s).
 """
 
 from __future__ import annotations
