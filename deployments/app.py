@@ -18,6 +18,7 @@ from ray.serve.deployment import Deployment
 from deployments.ensemble import EnsembleDeployment
 from deployments.ingress import Ingress
 from deployments.neural import CnnLstmDeployment, TransformerDeployment
+from deployments.retrainer import RetrainerDeployment
 from deployments.rules import IndicatorsDeployment, RegimeDeployment, SmcDeployment
 from deployments.settings import AppSettings
 from deployments.state import StateDeployment
@@ -30,6 +31,7 @@ DEPLOYMENTS: dict[str, Deployment] = {
     "cnn_lstm": CnnLstmDeployment,
     "state": StateDeployment,
     "ensemble": EnsembleDeployment,
+    "retrainer": RetrainerDeployment,
     "ingress": Ingress,
 }
 """Role -> deployment. Deployment names (for Serve configs) are the class names."""
@@ -39,7 +41,7 @@ def _absolute(settings: AppSettings) -> AppSettings:
     """Local paths made absolute here, where the caller's working directory is known
     (replicas run elsewhere). URIs such as ``s3://`` are left alone."""
     changes: dict[str, Any] = {}
-    for name in ("registry", "state_db", "ensemble_config"):
+    for name in ("registry", "state_db", "ensemble_config", "retrain_data"):
         value = getattr(settings, name)
         if value and "://" not in value:
             changes[name] = str(Path(value).expanduser().resolve())
@@ -64,7 +66,8 @@ def compose(
     state = node("state").bind(s)
     transformer, cnn_lstm = node("transformer").bind(s), node("cnn_lstm").bind(s)
     ensemble = node("ensemble").bind(*rules, transformer, cnn_lstm, state, s)
-    return node("ingress").bind(ensemble, state, transformer, cnn_lstm, *rules, s)
+    retrainer = node("retrainer").bind(transformer, cnn_lstm, s)
+    return node("ingress").bind(ensemble, state, transformer, cnn_lstm, *rules, s, retrainer)
 
 
 def build_app(args: dict[str, Any] | None = None) -> Application:

@@ -28,6 +28,7 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 from ray import serve
 
+from deployments import metrics
 from deployments.batching import AdaptiveBatcher
 from deployments.pipeline import (
     NEURAL_MODELS,
@@ -96,6 +97,14 @@ version it must see (0: any)."""
 
 def _failed(answer: Answer | Exception) -> bool:
     return isinstance(answer, Exception)
+
+
+def _record(answers: list[Answer | Exception], call_ms: dict[str, float]) -> None:
+    """Metrics of one batch: call latencies and every answered signal."""
+    metrics.record_call_latencies(call_ms)
+    for answer in answers:
+        if not _failed(answer):
+            metrics.record_answer(answer.body)
 
 
 @serve.deployment(ray_actor_options={"num_cpus": 0.25}, max_ongoing_requests=128)
@@ -173,6 +182,7 @@ class EnsembleDeployment:
             self._note_version(await self.state.add_predictions.remote(keep))
         clock.lap("store")
         timings = {**clock.laps, **call_ms, "batch_size": len(frames)}
+        _record(answers, call_ms)
         return [a if _failed(a) else {**a.body, "timings_ms": timings} for a in answers]
 
     def _answer(

@@ -94,11 +94,14 @@ class Ingress:
         smc: Any,
         regime: Any,
         settings: dict[str, Any] | None = None,
+        retrainer: Any = None,
     ) -> None:
         self.settings = AppSettings.parse(settings)
         self.ensemble, self.state = ensemble, state
         self.neural = {"transformer": transformer, "cnn_lstm": cnn_lstm}
         others = {"indicators": indicators, "smc": smc, "regime": regime}
+        if retrainer is not None:  # pinged by /healthz, which also starts its timer
+            others["retrainer"] = retrainer
         self.pingable = {"ensemble": ensemble, "state": state, **self.neural, **others}
         app.state.auth = ApiKeyAuth(self.settings.api_key_env)
         self.min_bars = required_bars()
@@ -217,6 +220,9 @@ class Ingress:
                     "versions": info["versions"].get(symbol, []),
                     "latest": info["latest"].get(symbol),
                     "loaded": info["loaded"].get(symbol),
+                    "status": info.get("status", {}).get(symbol, "no_model"),
+                    "created_at": info.get("created_at", {}).get(symbol),
+                    "retraining": info.get("retraining", {}).get(symbol),
                 }
         registries = {n: info["registry"] for n, info in described.items()}
         return {"models": out, "registry": registries}

@@ -7,7 +7,9 @@ trained model answers ``no_model`` for its windows instead of failing the ensemb
 
 New versions: every cached model re-reads the registry's ``LATEST`` pointer at most every
 ``version_check_s`` seconds, and ``reload()`` re-reads it at once on the replica that
-receives it (other replicas follow within ``version_check_s``).
+receives it (other replicas follow within ``version_check_s``). A loaded version older than
+``expire_after`` (:mod:`models.registry.lifecycle`) answers ``expired`` until a newer one
+is published.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import time
 import weakref
 from collections.abc import Sequence
+from datetime import datetime, timezone
 from typing import Any, ClassVar
 
 import polars as pl
@@ -22,11 +25,12 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field
 from ray import serve
 
-from deployments import neural_models
-from deployments.replies import NO_MODEL, Reply, reply_for
+from deployments import metrics, neural_models
+from deployments.replies import EXPIRED, NO_MODEL, Reply, reply_for
 from deployments.settings import AppSettings, parse_section
-from models.errors import ModelNotFoundError
+from models.errors import ModelNotFoundError, SmartMarketError
 from models.registry import ModelRegistry
+from models.registry.lifecycle import age_seconds, created_at
 
 
 class NeuralUserConfig(BaseModel):
@@ -55,6 +59,8 @@ class NeuralModels:
         )
         self._absent: dict[str, float] = {}
         self._config = NeuralUserConfig()
+        self._lifecycle = app.lifecycle()
+        self._loads = 0
 
         async def load_symbol(symbol: str) -> neural_models.SymbolModel:
             return self._load(symbol)
@@ -79,6 +85,8 @@ class NeuralModels:
         if holder.predictor is None:
             raise ModelNotFoundError(f"no trained {self.model_name} model for {symbol}")
         self._holders[symbol] = holder
+        self._loads += 1
+        metrics.record_model_load(self.model_name)
         return holder
 
     async def _holder(self, symbol: str) -> neural_models.SymbolModel | None:
@@ -91,11 +99,14 @@ class NeuralModels:
             if neural_models.latest_version(self._registry, symbol, self.model_name) is None:
                 self._absent[symbol] = now
                 return None
+        loads = self._loads
         try:
             holder = await self.get_model(symbol)
         except ModelNotFoundError:  # removed between the check and the load
             self._absent[symbol] = now
             return None
+        if self._loads == loads:
+            metrics.record_cache_hit(self.model_name)
         self._absent.pop(symbol, None)
         if now - holder.checked_at >= self._config.version_check_s:
             neural_models.refresh(holder, self._registry, strict=False)
@@ -113,16 +124,33 @@ class NeuralModels:
         for symbol, calls in groups.items():
             flat = [w for i in calls for w in windows[i]]
             try:
-                holder = await self._holder(symbol)
-                if holder is None:
-                    replies = self._no_model(symbol, flat)
-                else:
-                    replies = neural_models.predict(holder, flat)
+                replies = self._replies(symbol, await self._holder(symbol), flat)
             except Exception as exc:  # a corrupt artifact fails this symbol only
                 replies = [reply_for(exc) for _ in flat]
             for i in calls:
                 out[i], replies = replies[: len(windows[i])], replies[len(windows[i]) :]
         return out
+
+    def _replies(
+        self,
+        symbol: str,
+        holder: neural_models.SymbolModel | None,
+        windows: Sequence[pl.DataFrame],
+    ) -> list[Reply]:
+        """``no_model``, ``expired`` (older than ``expire_after``), or the model's replies."""
+        if holder is None:
+            return self._no_model(symbol, windows)
+        now = datetime.now(timezone.utc)
+        age = age_seconds(holder.created, now)
+        if age is not None:
+            metrics.record_model_age(symbol, self.model_name, age)
+        if self._lifecycle.is_expired(holder.created, now):
+            detail = (
+                f"{self.model_name} {holder.version} for {symbol} is {age:.0f} s old; "
+                f"expire_after is {self._lifecycle.expire_after}"
+            )
+            return [Reply(EXPIRED, version=holder.version, detail=detail) for _ in windows]
+        return neural_models.predict(holder, windows)
 
     def _no_model(self, symbol: str, windows: Sequence[pl.DataFrame]) -> list[Reply]:
         detail = f"no trained {self.model_name} model for {symbol}"
@@ -151,7 +179,26 @@ class NeuralModels:
         }
         registry = None if self._registry is None else str(self._registry.root)
         loaded = self.loaded()
-        return {"registry": registry, "versions": versions, "latest": latest, "loaded": loaded}
+        out = {"registry": registry, "versions": versions, "latest": latest, "loaded": loaded}
+        return {**out, **self._lifecycle_info(latest)}
+
+    def _lifecycle_info(self, latest: dict[str, str | None]) -> dict[str, dict[str, Any]]:
+        """Per symbol: LATEST's creation time, ``ok`` / ``expired``, the last retraining."""
+        now = datetime.now(timezone.utc)
+        info: dict[str, dict[str, Any]] = {"created_at": {}, "status": {}, "retraining": {}}
+        for symbol, version in latest.items():
+            if self._registry is None or version is None:
+                continue
+            try:
+                created = created_at(self._registry.manifest(symbol, self.model_name, version))
+                note = self._registry.retrain_note(symbol, self.model_name)
+            except SmartMarketError as exc:  # a broken version must not break the listing
+                info["status"][symbol] = f"error: {exc}"
+                continue
+            info["created_at"][symbol] = created.isoformat() if created else None
+            info["status"][symbol] = self._lifecycle.status(created, now)
+            info["retraining"][symbol] = note
+        return info
 
     async def ping(self) -> dict[str, Any]:
         return {"model": self.model_name, "loaded": len(self._holders)}

@@ -11,6 +11,7 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 import polars as pl
 
@@ -19,6 +20,7 @@ from models.errors import ModelNotFoundError, SmartMarketError
 from models.predictors.base import predictor_class
 from models.predictors.neural import NeuralPredictor
 from models.registry import ModelRegistry
+from models.registry.lifecycle import created_at
 
 logger = logging.getLogger("ray.serve")
 
@@ -33,6 +35,8 @@ class SymbolModel:
     checked_at: float = 0.0
     precision: str = "auto"
     """Inference precision of every version loaded into this holder (``NeuralPredictor``)."""
+    created: datetime | None = None
+    """``created_at`` of the loaded version's manifest (its age decides expiry)."""
 
     @property
     def version(self) -> str | None:
@@ -62,7 +66,7 @@ def refresh(holder: SymbolModel, registry: ModelRegistry | None, strict: bool = 
         if latest == holder.version:
             return False
         if latest is None:
-            holder.predictor = None
+            holder.predictor, holder.created = None, None
             return True
         artifact = registry.load(holder.symbol, holder.model_name, latest)
         cls = predictor_class(holder.model_name)
@@ -74,7 +78,7 @@ def refresh(holder: SymbolModel, registry: ModelRegistry | None, strict: bool = 
         name = f"{holder.symbol} {holder.model_name}"
         logger.warning("%s: keeping version %s: %s", name, holder.version, exc)
         return False
-    holder.predictor = predictor
+    holder.predictor, holder.created = predictor, created_at(artifact.manifest)
     return True
 
 

@@ -2,7 +2,8 @@
 
 A reply never raises for one bad window or one missing model: the ensemble must always be
 able to combine what it has, so failures travel as a ``status`` string instead.
-Statuses: ``ok``; ``no_model`` (no trained model for the symbol); ``insufficient_data``
+Statuses: ``ok``; ``no_model`` (no trained model for the symbol); ``expired`` (its model is
+older than ``expire_after``); ``insufficient_data``
 (window shorter than the model needs); ``timeout`` (missed the ensemble's deadline);
 ``error: <Type>: <message>`` (the predictor or its deployment failed).
 """
@@ -19,8 +20,10 @@ from models.errors import InsufficientDataError
 from models.predictors.base import Prediction
 
 OK, NO_MODEL, INSUFFICIENT, TIMEOUT = "ok", "no_model", "insufficient_data", "timeout"
-HEALTHY_STATUSES = frozenset({OK, NO_MODEL, INSUFFICIENT})
-"""Statuses that do not mark an answer as degraded (nothing was unavailable)."""
+EXPIRED = "expired"
+HEALTHY_STATUSES = frozenset({OK, NO_MODEL, INSUFFICIENT, EXPIRED})
+"""Statuses that do not mark an answer as degraded (nothing was unavailable): an
+``expired`` model (older than ``expire_after``) is left out like ``no_model``."""
 
 
 @dataclass(frozen=True)

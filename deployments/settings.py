@@ -9,11 +9,13 @@ deployment's ``user_config`` instead (see ``docs/serving.md``).
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from models.errors import ConfigError
+from models.registry.lifecycle import Lifecycle
 
 SYMBOL_PATTERN = r"^[A-Z0-9]{2,20}$"
 SYMBOL_RE = re.compile(SYMBOL_PATTERN)
@@ -38,6 +40,18 @@ class AppSettings(BaseModel):
         "auto", description="neural inference precision (auto: bf16 where it is fast)"
     )
     symbols: tuple[str, ...] | None = Field(None, description="allowed symbols (None: any)")
+    retrain_after: timedelta | None = Field(
+        None, gt=timedelta(0), description="retrain a model older than this (None: never)"
+    )
+    expire_after: timedelta | None = Field(
+        None, gt=timedelta(0), description="do not use a model older than this (None: never)"
+    )
+    keep_versions: int | None = Field(
+        None, ge=1, description="versions kept per model after a retraining (None: all)"
+    )
+    retrain_data: str | None = Field(
+        None, description="data directory to retrain on (None: the stored candles)"
+    )
 
     @field_validator("symbols")
     @classmethod
@@ -46,6 +60,10 @@ class AppSettings(BaseModel):
             if not SYMBOL_RE.match(symbol):
                 raise ValueError(f"{symbol!r} does not match {SYMBOL_PATTERN}")
         return value
+
+    def lifecycle(self) -> Lifecycle:
+        """The retraining / expiry / purge policy these settings describe."""
+        return Lifecycle(self.retrain_after, self.expire_after, self.keep_versions)
 
     @classmethod
     def parse(cls, data: dict[str, Any] | None = None, **overrides: Any) -> AppSettings:

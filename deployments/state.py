@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import polars as pl
 from ray import serve
 
+from deployments import metrics
 from deployments.settings import AppSettings
 from deployments.tracker_config import load_ensemble_config
 from models.ensemble import Ensemble
@@ -50,13 +51,17 @@ class StateDeployment:
 
     @client_errors_as_values
     async def append_candles(self, symbol: str, frame: pl.DataFrame) -> dict[str, Any]:
-        return self.state.append_candles(symbol, frame)
+        done = self.state.append_candles(symbol, frame)
+        metrics.record_outcomes(symbol, len(done["resolved"]), "candles")
+        return done
 
     @client_errors_as_values
     async def append_bar(
         self, symbol: str, bar: Mapping[str, Any], window_bars: int
     ) -> tuple[pl.DataFrame, dict[str, Any]]:
-        return self.state.append_bar(symbol, bar, window_bars)
+        window, done = self.state.append_bar(symbol, bar, window_bars)
+        metrics.record_outcomes(symbol, len(done["resolved"]), "candles")
+        return window, done
 
     @client_errors_as_values
     async def candles(self, symbol: str, limit: int | None) -> pl.DataFrame:
@@ -67,7 +72,9 @@ class StateDeployment:
 
     @client_errors_as_values
     async def record_outcome(self, prediction_id: str, realized_return: float) -> dict[str, Any]:
-        return self.state.record_outcome(prediction_id, realized_return)
+        done = self.state.record_outcome(prediction_id, realized_return)
+        metrics.record_outcomes(str(done.get("symbol", "")), 1, "reported")
+        return done
 
     @client_errors_as_values
     async def performance(self, symbol: str) -> dict[str, Any]:

@@ -94,3 +94,7 @@ class NotFoundError(SmartMarketError, LookupError):
 class ConflictError(SmartMarketError):
     """A request that contradicts the stored state: an outcome for a prediction that is
     already resolved, or a prediction on a stored history that is still too short."""
+
+
+class RetrainError(SmartMarketError):
+    """A scheduled retraining ended without publishing a version."""

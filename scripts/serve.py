@@ -3,6 +3,7 @@
     python scripts/serve.py --registry registry --port 8000
     python scripts/serve.py --config configs/serve_local.yaml --registry registry
     python scripts/serve.py --registry registry --state-db state/smartmarket.db --host 0.0.0.0
+    python scripts/serve.py --registry registry --metrics-port 8080   # Prometheus /metrics
 
 Flags override the config file (its application ``args`` and ``http_options``). Ctrl-C or
 SIGTERM stops the service. Ray Serve's throughput-optimised mode is on unless
@@ -42,6 +43,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--config", type=Path, help="Serve config YAML (serve_local.yaml format)")
     parser.add_argument("--state-db", help="SQLite file of the serving state")
     parser.add_argument("--num-cpus", type=float, default=None, help="CPUs Ray may use")
+    parser.add_argument(
+        "--metrics-port",
+        type=int,
+        default=None,
+        help="port of Ray's Prometheus endpoint (/metrics; docs/metrics.md)",
+    )
     return parser.parse_args(argv)
 
 
@@ -72,6 +79,8 @@ def wait_for_stop() -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     config, settings = resolve(args)
+    if args.metrics_port is not None and not 0 < args.metrics_port < 65536:
+        raise UsageError(f"--metrics-port: must be 1-65535, got {args.metrics_port}")
     host = args.host or config.host
     port = args.port or config.port
 
@@ -81,7 +90,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     from deployments.app import compose
     from deployments.direct_ingress import direct_ingress_urls
 
-    ray.init(num_cpus=args.num_cpus, include_dashboard=False, log_to_driver=False)
+    ray.init(
+        num_cpus=args.num_cpus,
+        include_dashboard=False,
+        log_to_driver=False,
+        _metrics_export_port=args.metrics_port,
+    )
     try:
         serve.start(http_options={"host": host, "port": port})
         serve.run(compose(settings, options=config.options), name=APP_NAME, route_prefix="/")
@@ -89,6 +103,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"SmartMarket listening on {url} (API docs: {url}/docs); Ctrl-C to stop", flush=True)
         for direct in direct_ingress_urls(APP_NAME, host):
             print(f"  direct ingress (same API, skips Serve's proxy hop): {direct}", flush=True)
+        if args.metrics_port is not None:
+            print(f"  metrics: http://127.0.0.1:{args.metrics_port}/metrics", flush=True)
         wait_for_stop()
         print("stopping", flush=True)
     finally:

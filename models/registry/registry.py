@@ -21,7 +21,7 @@ from typing import Any
 
 import torch
 
-from models.errors import CorruptModelError, ModelNotFoundError
+from models.errors import ConflictError, CorruptModelError, ModelNotFoundError
 from models.registry.manifest import build_manifest, sha256, to_json_bytes
 from models.registry.names import (
     check_model,
@@ -39,6 +39,8 @@ WEIGHTS, CONFIG, METRICS, MANIFEST, LATEST = (
     "manifest.json",
     "LATEST",
 )
+RETRAIN = "RETRAIN.json"
+"""Per (symbol, model): the scheduler's last retraining attempt (status, error, version)."""
 
 
 @dataclass(frozen=True)
@@ -170,6 +172,39 @@ class ModelRegistry:
             metrics=_parse_json(f"{vdir}/{METRICS}", files[METRICS]),
             manifest=manifest,
         )
+
+    def manifest(self, symbol: str, model_name: str, version: str) -> dict[str, Any]:
+        """The manifest of one version (identity, ``created_at``, data window, hashes)."""
+        vdir = self.store.path(check_symbol(symbol), check_model(model_name))
+        vdir = f"{vdir}/{check_version(version)}"
+        if not self.store.is_file(f"{vdir}/{MANIFEST}"):
+            raise ModelNotFoundError(
+                f"model {model_name!r} for symbol {symbol!r} has no version {version!r}"
+            )
+        return self._read_json(vdir, MANIFEST)
+
+    def delete_version(self, symbol: str, model_name: str, version: str) -> None:
+        """Remove one version; the one ``LATEST`` points at is refused."""
+        if version == self.latest(symbol, model_name):
+            raise ConflictError(f"version: {version} is LATEST of {symbol}/{model_name}")
+        vdir = self.store.path(check_symbol(symbol), check_model(model_name))
+        vdir = f"{vdir}/{check_version(version)}"
+        if not self.store.is_dir(vdir):
+            raise ModelNotFoundError(f"{symbol}/{model_name} has no version {version!r}")
+        self.store.delete_dir(vdir)
+
+    def write_retrain_note(self, symbol: str, model_name: str, note: dict[str, Any]) -> None:
+        """Record the last retraining attempt of (symbol, model) beside its versions."""
+        model_dir = self.store.path(check_symbol(symbol), check_model(model_name))
+        self.store.make_dirs(model_dir)
+        self.store.write_atomic(f"{model_dir}/{RETRAIN}", to_json_bytes(note))
+
+    def retrain_note(self, symbol: str, model_name: str) -> dict[str, Any] | None:
+        """The last retraining attempt recorded for (symbol, model), or None."""
+        path = f"{self.store.path(check_symbol(symbol), check_model(model_name))}/{RETRAIN}"
+        if not self.store.is_file(path):
+            return None
+        return _parse_json(path, self.store.read_bytes(path))
 
     def _read_file(self, vdir: str, name: str) -> bytes:
         path = f"{vdir}/{name}"

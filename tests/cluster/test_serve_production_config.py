@@ -18,6 +18,7 @@ import yaml
 
 from deployments.ensemble import EnsembleUserConfig
 from deployments.neural import NeuralUserConfig
+from deployments.retrainer import RetrainUserConfig
 from deployments.settings import AppSettings
 from tests.cluster.serve_schema import (
     build_application,
@@ -29,10 +30,13 @@ ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "configs" / "serve_production.yaml"
 NEURAL = {"TransformerDeployment", "CnnLstmDeployment"}
 STATE = "StateDeployment"
+SINGLE = {STATE, "RetrainerDeployment"}
+"""One replica each: the SQLite writer and the retraining scheduler."""
 USER_CONFIGS = {
     "EnsembleDeployment": EnsembleUserConfig,
     "TransformerDeployment": NeuralUserConfig,
     "CnnLstmDeployment": NeuralUserConfig,
+    "RetrainerDeployment": RetrainUserConfig,
 }
 
 
@@ -75,7 +79,7 @@ def test_user_configs_are_accepted_by_their_deployments(app: dict[str, Any]) -> 
 
 def test_stateless_deployments_autoscale(app: dict[str, Any]) -> None:
     for name, dep in deployments_by_name(app).items():
-        if name == STATE:
+        if name in SINGLE:
             continue
         auto = dep["autoscaling_config"]
         assert "num_replicas" not in dep, name

@@ -116,6 +116,7 @@ def test_healthz_reports_every_deployment(api):
     assert r.status_code == 200
     assert set(r.json()["deployments"]) == {
         "ensemble", "state", "transformer", "cnn_lstm", "indicators", "smc", "regime",
+        "retrainer",
     }  # fmt: skip
     assert api.client.get("/docs").status_code == 200
     assert "/v1/predict" in api.client.get("/openapi.json").json()["paths"]

@@ -45,6 +45,7 @@ def _run(*args: str) -> subprocess.CompletedProcess:
         ((), "--registry is required"),
         (("--registry", "r", "--state-db", "/nonexistent/dir/s.db"), "--state-db"),
         (("--registry", "r", "--config", "missing.yaml"), "missing.yaml does not exist"),
+        (("--registry", "r", "--metrics-port", "70000"), "--metrics-port: must be 1-65535"),
     ],
 )
 def test_usage_errors_are_one_line(args, needle):

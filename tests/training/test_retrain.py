@@ -1,0 +1,34 @@
+"""The retraining job's data: the service's stored candles as a file the Tune trials read."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from models.data.loader import load_market_data
+from models.errors import DataValidationError
+from models.store import StateStore
+from models.training.retrain import RetrainJob, run_retraining, stored_candles_dir
+
+
+def test_stored_candles_round_trip_to_a_data_dir(btc: pl.DataFrame, tmp_path: Path) -> None:
+    db = tmp_path / "state.db"
+    store = StateStore(db)
+    store.append_candles("BTCUSDT", btc.slice(100, 300))
+    store.close()
+    out = tmp_path / "data"
+    out.mkdir()
+    stored_candles_dir(str(db), "BTCUSDT", out)
+    loaded = load_market_data(out, symbols=["BTCUSDT"])["BTCUSDT"]
+    columns = ["timestamp", "open", "high", "low", "close", "volume"]
+    assert loaded.select(columns).equals(btc.slice(100, 300).select(columns))
+
+
+def test_no_candles_or_no_source_is_a_named_error(tmp_path: Path) -> None:
+    with pytest.raises(DataValidationError, match="no stored candles of ETHUSDT"):
+        stored_candles_dir(str(tmp_path / "empty.db"), "ETHUSDT", tmp_path)
+    job = RetrainJob("BTCUSDT", "transformer", str(tmp_path / "r"), str(tmp_path / "t"))
+    with pytest.raises(DataValidationError, match="state_db or data_dir"):
+        run_retraining(job)
