@@ -145,3 +145,16 @@ def test_bad_inputs_raise_our_errors(registry: ModelRegistry, candles) -> None:
 
 def test_loads_from_an_artifact_path(registry: ModelRegistry, tmp_path: Path) -> None:
     assert LgbmPredictor.from_registry(str(registry.root), "BTCUSDT").predict_batch([]) == []
+
+
+def test_report_and_bench_scripts_read_the_registry(registry: ModelRegistry, capsys) -> None:
+    from tests.scripts.script_loader import load_script
+
+    assert load_script("lgbm_report").main(["--registry", str(registry.root), "--top", "5"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("| BTCUSDT |") == 2 and "(default)" in out and "| 5 | `" in out
+    bench = load_script("bench_lgbm")
+    args = ["--registry", str(registry.root), "--symbol", "ETHUSDT", "--batches", "1", "2"]
+    assert bench.main([*args, "--repeat", "1"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-2].split()[0] == "1" and lines[-1].split()[0] == "2"
