@@ -24,6 +24,7 @@ if str(REPO_ROOT) not in sys.path:  # run as a plain script from anywhere
 
 from models.cli import UsageError, run_cli  # noqa: E402
 from models.registry import ModelRegistry  # noqa: E402
+from models.training.lgbm import best_round, booster_from_state  # noqa: E402
 
 
 def _rows(registry: ModelRegistry) -> list[dict[str, Any]]:
@@ -40,6 +41,7 @@ def _rows(registry: ModelRegistry) -> list[dict[str, Any]]:
                     "variant": art.config["variant"],
                     "default": m["comparison"]["default"] == art.config["variant"],
                     "m": m,
+                    "rounds": best_round(booster_from_state(art.state_dict)),
                 }
             )
     return rows
@@ -93,13 +95,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         name = r["variant"] + (" (default)" if r["default"] else "")
         m = r["m"]
         print(f"| {r['symbol']} | {name} | {_fmt(m, 'val')} | {_fmt(m, 'test')} | "
-              f"{m['best_iteration']} |")  # fmt: skip
+              f"{r['rounds']} |")  # fmt: skip
     print("\nAll symbols' rows together (row-weighted):\n")
-    print("| variant | val LL | val prior LL | val acc | test LL | test prior LL | test acc |")
-    print("|---|" + "---:|" * 6)
+    print("| variant | val LL | val prior LL | val acc | val majority acc | test LL "
+          "| test prior LL | test acc | test majority acc |")  # fmt: skip
+    print("|---|" + "---:|" * 8)
     for v, t in sorted(_totals(rows).items()):
         print(f"| {v} | {t['val_ll']:.4f} | {t['val_base']:.4f} | {t['val_acc']:.3f} | "
-              f"{t['test_ll']:.4f} | {t['test_base']:.4f} | {t['test_acc']:.3f} |")  # fmt: skip
+              f"{t['val_base_acc']:.3f} | {t['test_ll']:.4f} | {t['test_base']:.4f} | "
+              f"{t['test_acc']:.3f} | {t['test_base_acc']:.3f} |")  # fmt: skip
     print(f"\nTop {args.top} features of the default variant by share of total gain:\n")
     print("| rank | feature | gain share |\n|---:|---|---:|")
     for i, (name, share) in enumerate(_top(rows, args.top), 1):

@@ -136,25 +136,30 @@ def fit_booster(
     )
 
 
+def best_round(booster: Any) -> int:
+    """Rounds in use: the early-stopping best, or every tree of a booster saved at its best
+    (a booster read back from text reports ``best_iteration`` -1)."""
+    best = int(booster.best_iteration or 0)
+    return best if best > 0 else int(booster.current_iteration())
+
+
 def predict_proba(booster: Any, X: np.ndarray) -> np.ndarray:
     """(n, 3) probabilities (down, flat, up) at the booster's best round."""
     if len(X) == 0:
         return np.zeros((0, N_CLASSES))
-    best = booster.best_iteration or None
-    return np.asarray(booster.predict(X, num_iteration=best), dtype=np.float64)
+    return np.asarray(booster.predict(X, num_iteration=best_round(booster)), dtype=np.float64)
 
 
 def gain_importance(booster: Any) -> dict[str, float]:
     """Total split gain per feature at the best round, largest first."""
-    best = booster.best_iteration or None
-    gains = booster.feature_importance(importance_type="gain", iteration=best)
+    gains = booster.feature_importance(importance_type="gain", iteration=best_round(booster))
     pairs = sorted(zip(booster.feature_name(), gains, strict=True), key=lambda p: -p[1])
     return {name: float(gain) for name, gain in pairs}
 
 
 def booster_state(booster: Any) -> dict[str, torch.Tensor]:
     """The booster (best round only) as the registry's state dict."""
-    text = booster.model_to_string(num_iteration=booster.best_iteration or None)
+    text = booster.model_to_string(num_iteration=best_round(booster))
     return {STATE_KEY: torch.frombuffer(bytearray(text.encode()), dtype=torch.uint8)}
 
 

@@ -22,6 +22,7 @@ from models.registry import ModelRegistry
 from models.training.baselines import baseline_metrics
 from models.training.lgbm import (
     SYMBOL_FEATURE,
+    best_round,
     booster_state,
     design_matrix,
     gain_importance,
@@ -120,7 +121,7 @@ def artifact_metrics(
         "test": scores.test,
         "baselines": {"val": baseline_metrics(data, "val"), "test": baseline_metrics(data, "test")},
         "samples": {p: len(getattr(data, p)) for p in ("train", "val", "test")},
-        "best_iteration": int(booster.best_iteration or booster.current_iteration()),
+        "best_iteration": best_round(booster),
         "feature_importance": {  # a list: JSON objects are written with sorted keys
             "type": "gain",
             "ranked": [[n, g] for n, g in gain_importance(booster).items()],

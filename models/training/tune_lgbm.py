@@ -26,6 +26,7 @@ from models.training.lgbm import (
     SYMBOL_FEATURE,
     VARIANTS,
     LgbmConfig,
+    best_round,
     design_matrix,
     fit_booster,
     predict_proba,
@@ -100,12 +101,12 @@ def lgbm_trial(config: dict[str, Any], datasets: list[TabularData], base: dict[s
     booster = fit_booster(train, val, cfg, names)
     metrics = classification_metrics(val[1], predict_proba(booster, val[0]))
     with tempfile.TemporaryDirectory() as tmp:
-        booster.save_model(str(Path(tmp) / MODEL_FILE), num_iteration=booster.best_iteration)
+        booster.save_model(str(Path(tmp) / MODEL_FILE), num_iteration=best_round(booster))
         tune.report(
             {
                 "val_loss": metrics["log_loss"],
                 "val_acc": metrics["accuracy"],
-                "best_iteration": int(booster.best_iteration),
+                "best_iteration": best_round(booster),
             },
             checkpoint=tune.Checkpoint.from_directory(tmp),
         )

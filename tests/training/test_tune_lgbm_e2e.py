@@ -40,6 +40,7 @@ def test_search_publishes_both_variants_default_last(
         assert f"lgbm:{latest.config['variant']}*" in defaults
         assert latest.config["tune"]["trials"] == 1
         assert latest.metrics["test"]["log_loss"] > 0
+        assert 1 <= latest.metrics["best_iteration"] <= 30  # read back from the checkpoint
         assert len(registry.versions(symbol, "lgbm")) == 2
     predictor = LgbmPredictor.from_registry(registry, "BTCUSDT")
     assert predictor.predict(btc.tail(predictor.min_bars)).model == "lgbm"
