@@ -1,9 +1,11 @@
-"""Tune, evaluate and publish the neural models of every symbol: ``python scripts/train.py``.
+"""Tune, evaluate and publish the trained models of every symbol: ``python scripts/train.py``.
 
-For each symbol and model a Ray Tune search (ASHA on validation loss, a checkpoint every
+For each symbol and network a Ray Tune search (ASHA on validation loss, a checkpoint every
 epoch, retries of failed trials) picks the best epoch of the best trial, scores it on the
 test split next to naive baselines on the same rows, and publishes it to the registry.
-Ends with a summary table. ``--resume`` continues an interrupted run of the same ``--name``.
+``lgbm`` (gradient-boosted trees) is searched per symbol and pooled across symbols; the
+variant with the lower validation log loss becomes the default. Ends with a summary table.
+``--resume`` continues an interrupted run of the same ``--name``.
 
     python scripts/train.py --symbols BTCUSDT ETHUSDT --small --num-samples 2 --max-epochs 3
 """
@@ -27,9 +29,12 @@ from models.cli import UsageError, run_cli  # noqa: E402
 from models.data.paths import default_data_dir  # noqa: E402
 
 if TYPE_CHECKING:  # imported lazily below: --help and usage errors must not load torch/Ray
+    from models.training.tune_lgbm import LgbmJob
     from models.training.tune_trial import TrialSetup
 
-MODELS = ("transformer", "cnn_lstm")
+NETWORKS = ("transformer", "cnn_lstm")
+TREES = ("lgbm",)
+MODELS = (*NETWORKS, *TREES)
 
 
 def _number(kind: type, low: float, *, strict: bool = False) -> Callable[[str], float]:
@@ -85,6 +90,17 @@ def _search_options(p: argparse._ArgumentGroup) -> None:
     p.add_argument("--seed", type=NONNEG_INT, default=0, help="training and search seed")
 
 
+def _tree_options(p: argparse._ArgumentGroup) -> None:
+    p.add_argument(
+        "--lgbm-variant",
+        choices=("auto", "per_symbol", "pooled"),
+        default="auto",
+        help="auto: train both, the lower validation log loss is the default",
+    )
+    p.add_argument("--lgbm-threads", type=POS_INT, default=1, help="OpenMP threads per fit")
+    p.add_argument("--lgbm-max-rounds", type=POS_INT, default=1000, help="boosting rounds cap")
+
+
 def _run_options(p: argparse._ArgumentGroup) -> None:
     p.add_argument("--cpus-per-trial", type=_number(float, 0.0, strict=True), default=1.0)
     p.add_argument("--gpus-per-trial", type=_number(float, 0.0), default=0.0, help="fractional ok")
@@ -107,6 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _data_options(parser.add_argument_group("data"))
     _search_options(parser.add_argument_group("search"))
+    _tree_options(parser.add_argument_group("lgbm (gradient-boosted trees)"))
     _run_options(parser.add_argument_group("resources, storage and resume"))
     return parser
 
@@ -150,8 +167,9 @@ def build_setups(args: argparse.Namespace) -> list[TrialSetup]:
     symbols = [s.upper() for s in args.symbols] if args.symbols else None
     found = load_market_data(data, symbols=symbols)  # names unknown symbols, bad files
     setups = []
-    for symbol in found:
-        for model in args.models:
+    networks = [m for m in args.models if m in NETWORKS]
+    for symbol in found if networks else ():
+        for model in networks:
             setups.append(_setup(args, data, symbol, model))
         # fail now, not inside every trial, when the bounded data is too short to split
         try:
@@ -161,6 +179,47 @@ def build_setups(args: argparse.Namespace) -> list[TrialSetup]:
                 f"{symbol}: too few candles (see --max-rows/--start/--end): {exc}"
             ) from None
     return setups
+
+
+def build_lgbm_job(args: argparse.Namespace) -> LgbmJob | None:
+    """Tree features and splits of every symbol (before Ray starts), or None without lgbm."""
+    if "lgbm" not in args.models:
+        return None
+    from models.data.loader import load_market_data
+    from models.errors import DataValidationError, InsufficientDataError
+    from models.features.tree_features import LEADER_SYMBOL
+    from models.training.labels import LabelConfig
+    from models.training.lgbm import LgbmConfig
+    from models.training.tabular import bounded, prepare_tabular_data
+    from models.training.tune_lgbm import LgbmJob
+
+    data = (args.data or default_data_dir()).expanduser().resolve()
+    symbols = [s.upper() for s in args.symbols] if args.symbols else None
+    frames = load_market_data(data, symbols=symbols)
+    try:
+        leader = load_market_data(data, symbols=[LEADER_SYMBOL])[LEADER_SYMBOL]
+    except DataValidationError as exc:
+        raise UsageError(f"--data: lgbm needs the leader {LEADER_SYMBOL}: {exc}") from None
+    leader = bounded(leader, args.start, args.end, None)
+    datasets = {}
+    for symbol, frame in frames.items():
+        try:
+            datasets[symbol] = prepare_tabular_data(
+                bounded(frame, args.start, args.end, args.max_rows),
+                symbol=symbol,
+                leader=leader,
+                label_cfg=LabelConfig(horizon=args.horizon),
+                val_frac=args.val_frac,
+                test_frac=args.test_frac,
+            )
+        except InsufficientDataError as exc:
+            raise UsageError(f"{symbol}: too few candles for lgbm: {exc}") from None
+    keys = ("start", "end", "max_rows", "val_frac", "test_frac", "seed")
+    provenance = {"data_path": str(data), **{k: getattr(args, k) for k in keys}}
+    base = LgbmConfig(
+        max_rounds=args.lgbm_max_rounds, num_threads=args.lgbm_threads, seed=args.seed
+    )
+    return LgbmJob(datasets, base, args.lgbm_variant, provenance)
 
 
 def start_ray(args: argparse.Namespace) -> float:
@@ -192,6 +251,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from models.training.tune import TuneOptions, existing_experiments, tune_and_publish
 
     setups = build_setups(args)
+    lgbm_job = build_lgbm_job(args)
     options = dict(
         storage=args.storage,
         name=args.name,
@@ -216,6 +276,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     gpus = start_ray(args)
     opts = TuneOptions(**options, gpus_per_trial=gpus)
     rows = [tune_and_publish(setup, opts, args.registry) for setup in setups]
+    if lgbm_job is not None:
+        from models.training.tune_lgbm import tune_lgbm
+
+        rows += tune_lgbm(lgbm_job, opts, args.registry)
     print(f"\nTraining summary ({time.perf_counter() - started:.0f}s)")
     print(format_summary(rows), flush=True)
     if args.summary_md:

@@ -12,6 +12,12 @@ from models.evaluation.period import DEFAULT_LOOKBACK
 NEURAL: tuple[str, ...] = ("transformer", "cnn_lstm")
 """Networks looked up in the registry for every symbol."""
 
+TREES: tuple[str, ...] = ("lgbm",)
+"""Tree models looked up in the registry for every symbol."""
+
+TRAINED: tuple[str, ...] = (*NEURAL, *TREES)
+"""Every registry-backed member (the ``neural`` setting's default)."""
+
 QUICK_LOOKBACK = timedelta(days=21)
 """Period of a ``--quick`` smoke run (at most; later if a model's window ends later)."""
 
@@ -33,7 +39,8 @@ class EvaluationConfig:
     quick: bool = False
     ensemble_config: dict[str, Any] | None = None
     device: str = "cpu"
-    neural: tuple[str, ...] = NEURAL
+    neural: tuple[str, ...] = TRAINED
+    """Registry-backed members to look up: networks and trees."""
 
     @property
     def lookback(self) -> timedelta:

@@ -1,5 +1,9 @@
 """The predictors evaluated for a symbol: the two rule-based ones always, trained networks
-when the registry has them (with the data window each was trained and validated on).
+and tree models when the registry has them (with the data window each was trained and
+validated on).
+
+The tree model (``lgbm``) also reads the leader's (BTCUSDT) candles, loaded from the same
+data directory; it is replayed in one feature pass over each row's whole history.
 
 Rule-based predictors have no training window. A network without an artifact for the symbol
 is left out and the reason is recorded, so the report can say which symbols were evaluated
@@ -14,10 +18,10 @@ from pathlib import Path
 from models.errors import ConfigError, ModelNotFoundError
 from models.evaluation.period import ModelWindow, model_window
 from models.evaluation.predict import PredictorSpec
-from models.evaluation.settings import NEURAL
-from models.predictors.base import create_predictor
+from models.evaluation.settings import TRAINED, TREES
+from models.predictors.base import Predictor, create_predictor
 from models.predictors.neural import NeuralPredictor
-from models.registry import ModelRegistry
+from models.registry import ModelArtifact, ModelRegistry
 
 RULE_BASED: tuple[str, ...] = ("indicators", "smc")
 
@@ -39,9 +43,14 @@ def load_sources(
     registry_root: str | Path | None,
     horizon: int,
     device: str = "cpu",
-    neural: tuple[str, ...] = NEURAL,
+    neural: tuple[str, ...] = TRAINED,
+    data_path: str | Path | None = None,
 ) -> Sources:
-    """Specs for ``symbol``: rule-based predictors plus every network found in the registry."""
+    """Specs for ``symbol``: rule-based predictors plus every trained model in the registry.
+
+    ``data_path``: where the leader's candles are (tree models; without it they are built
+    without, which is enough to read their windows but not to predict other symbols).
+    """
     sources = Sources()
     for name in RULE_BASED:
         sources.specs[name] = PredictorSpec(create_predictor(name, horizon_bars=horizon))
@@ -56,17 +65,36 @@ def load_sources(
             sources.notes.append(f"{name}: no trained model for {symbol} in {registry_root}")
             continue
         artifact = registry.load(symbol, name, version)
-        predictor = NeuralPredictor.from_artifact(artifact, device=device)
+        predictor = _trained(name, artifact, device, data_path)
         if predictor.horizon != horizon:
             raise ConfigError(
                 f"model {name!r} {version} of {symbol} predicts {predictor.horizon} bars ahead "
                 f"but --horizon is {horizon}: evaluate it with --horizon {predictor.horizon}"
             )
         sources.windows.append(model_window(symbol, name, version, artifact.manifest))
+        if name in TREES:
+            sources.specs[name] = PredictorSpec(predictor, window_bars=None, version=version)
+            continue
         sources.specs[name] = PredictorSpec(
             predictor, window_bars=predictor.min_bars, version=version, batch_rows=NEURAL_BATCH_ROWS
         )
     return sources
+
+
+def _trained(
+    name: str, artifact: ModelArtifact, device: str, data_path: str | Path | None
+) -> Predictor:
+    """The predictor of a registry artifact: a tree model or a network."""
+    if name not in TREES:
+        return NeuralPredictor.from_artifact(artifact, device=device)
+    from models.data.loader import load_market_data
+    from models.predictors.lgbm import LgbmPredictor
+
+    leader = artifact.config.get("leader", "BTCUSDT")
+    candles = None
+    if data_path is not None and artifact.symbol != leader:
+        candles = load_market_data(data_path, symbols=[leader])[leader]
+    return LgbmPredictor.from_artifact(artifact, leader_candles=candles)
 
 
 def _open(root: str | Path | None) -> ModelRegistry | None:

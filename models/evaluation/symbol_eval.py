@@ -23,7 +23,7 @@ from models.evaluation.outcomes import Outcomes, compute_outcomes
 from models.evaluation.period import Period, resolve_period
 from models.evaluation.predict import predict_period, regime_states
 from models.evaluation.replay import ALL_VARIANTS, Variant, replay
-from models.evaluation.settings import NEURAL
+from models.evaluation.settings import TRAINED
 from models.evaluation.signals import Signals, from_predictions
 from models.evaluation.sources import load_sources
 from models.features.indicators import ensure_indicators
@@ -43,7 +43,7 @@ class SymbolJob:
     end: datetime | None = None
     ensemble_config: dict[str, Any] | None = None
     variants: tuple[Variant, ...] = ALL_VARIANTS
-    neural: tuple[str, ...] = NEURAL
+    neural: tuple[str, ...] = TRAINED
     device: str = "cpu"
     threads: int | None = None
     reason: str | None = None
@@ -82,7 +82,9 @@ def evaluate_symbol(job: SymbolJob) -> SymbolResult:
     say = _progress(job.symbol)
     clock = time.perf_counter()
     candles = load_market_data(job.data_path, symbols=[job.symbol])[job.symbol]
-    sources = load_sources(job.symbol, job.registry, job.horizon, job.device, job.neural)
+    sources = load_sources(
+        job.symbol, job.registry, job.horizon, job.device, job.neural, data_path=job.data_path
+    )
     period = resolve_period(job.symbol, candles["timestamp"], sources.windows, job.start, job.end)
     if job.reason:
         period = replace(period, reason=job.reason)

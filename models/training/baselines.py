@@ -13,13 +13,37 @@ of one-hot guesses would measure the clipping constant, not the rule).
 from __future__ import annotations
 
 import math
+from typing import Protocol
 
 import numpy as np
 
 from models.errors import ConfigError
-from models.training.dataset import PreparedData, SplitPart
-from models.training.labels import DOWN, FLAT, UP
+from models.training.dataset import SplitPart
+from models.training.labels import DOWN, FLAT, UP, LabelConfig
 from models.training.metrics import N_CLASSES, classification_metrics, macro_f1
+
+
+class SplitData(Protocol):
+    """What the baselines read: the parts, the label definition, band and last return per
+    candle row (:class:`~models.training.dataset.PreparedData` and the tree models' data)."""
+
+    @property
+    def train(self) -> SplitPart: ...
+
+    @property
+    def val(self) -> SplitPart: ...
+
+    @property
+    def test(self) -> SplitPart: ...
+
+    @property
+    def label_cfg(self) -> LabelConfig: ...
+
+    @property
+    def band(self) -> np.ndarray: ...
+
+    @property
+    def last_return(self) -> np.ndarray: ...
 
 
 def _hard_metrics(y: np.ndarray, pred: np.ndarray) -> dict[str, float]:
@@ -34,7 +58,7 @@ def momentum_classes(last_return: np.ndarray, band: np.ndarray, horizon: int) ->
     return np.where(last_return > one_bar, UP, np.where(last_return < -one_bar, DOWN, FLAT))
 
 
-def baseline_metrics(data: PreparedData, part: str = "test") -> dict[str, dict[str, float]]:
+def baseline_metrics(data: SplitData, part: str = "test") -> dict[str, dict[str, float]]:
     """Metrics of every baseline on ``part`` (``"val"`` or ``"test"``) of ``data``."""
     if part not in ("train", "val", "test"):
         raise ConfigError(f"part: must be 'train', 'val' or 'test', got {part!r}")

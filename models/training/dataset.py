@@ -82,9 +82,12 @@ class Windows:
 
 @dataclass(frozen=True)
 class SplitPart:
-    """One chronological part: windows ``X``, class ids ``y`` and the rows they end at."""
+    """One chronological part: inputs ``X``, class ids ``y`` and the rows they end at.
 
-    X: Windows
+    ``X`` is lazy windows for the networks, a (rows, features) array for tree models.
+    """
+
+    X: Windows | np.ndarray
     y: np.ndarray
     ends: np.ndarray
     timestamps: np.ndarray = field(repr=False)

@@ -49,6 +49,8 @@ def _assert_usage_error(proc: subprocess.CompletedProcess, *needles: str) -> Non
         (["--gpus-per-trial", "half"], ["--gpus-per-trial", "not a number"]),
         (["--max-epochs", "2.5"], ["--max-epochs", "not an integer"]),
         (["--val-frac", "1.2"], ["--val-frac", "must be below 1"]),
+        (["--lgbm-variant", "both"], ["--lgbm-variant", "invalid choice: 'both'"]),
+        (["--lgbm-threads", "0"], ["--lgbm-threads", "must be >= 1"]),
     ],
 )
 def test_bad_numbers_and_names_are_usage_errors(args, needles):
@@ -72,6 +74,8 @@ def test_too_few_rows_and_bad_dates_are_named(real_data_dir):
     _assert_usage_error(
         _run(*base, "--val-frac", "0.5", "--test-frac", "0.5"), "--val-frac + --test-frac"
     )
+    lgbm = ["--data", str(real_data_dir), "--symbols", "ETHUSDT", "--models", "lgbm"]
+    _assert_usage_error(_run(*lgbm, "--max-rows", "900"), "ETHUSDT: too few candles for lgbm")
 
 
 def test_existing_run_needs_resume_or_a_new_name(real_data_dir, tmp_path):

@@ -1,0 +1,281 @@
+"""Causal, scale-free tabular features of the gradient-boosted tree predictor (``lgbm``).
+
+One row per hourly bar, built from what the library already computes causally:
+
+- the neural models' inputs (:mod:`models.features.model_features`: returns, volatility,
+  TA-Lib-exact indicators as ratios) plus longer returns and distances to the week's range;
+- Smart Money Concepts state and events (:func:`models.smc.analyze_smc`), distances in ATRs;
+- the seven regime scores, confidence and switch probability (:mod:`models.regime`);
+- 4h and 1d features from closed higher bars only (:mod:`models.features.htf_features`);
+- the leader's (BTCUSDT) features at the same closed bar, and returns relative to it.
+
+Every column is a return, ratio, bounded score, count or ATR-scaled distance, so one model
+can be pooled across symbols. :data:`FEATURE_SPECS` states each column's warm-up (the row
+from which it is defined on a gap-free series, at the latest: higher-timeframe columns start
+earlier when the series begins on a 4h / day boundary) and whether it may still be NaN after it
+("none": no active zone, no break yet). LightGBM routes NaN natively, so sparse columns
+stay NaN instead of being filled with made-up values. Row ``t`` reads bars ``<= t`` only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from models.data.validation import OHLCV_COLUMNS
+from models.errors import DataValidationError
+from models.features.htf_features import higher_timeframe_features, htf_feature_warmups
+from models.features.indicators import ensure_indicators, rolling_std
+from models.features.model_features import FEATURE_COLUMNS as NET_COLUMNS
+from models.features.model_features import compute_model_features
+from models.features.rolling import rolling_max, rolling_min
+from models.regime.config import RegimeConfig
+from models.regime.detector import SCORE_COLUMNS, detect_regimes
+from models.regime.inputs import warmup_bars
+from models.smc import analyze_smc
+
+LEADER_SYMBOL = "BTCUSDT"
+"""The market leader whose features every symbol also sees."""
+
+LEADER_COLUMNS: tuple[str, ...] = tuple(f"leader_{c}" for c in OHLCV_COLUMNS[1:])
+"""Columns a window may carry with the leader's candle at the same open time."""
+
+AGE_CAP = 240
+"""Bars after which the age of the last break / sweep is reported as this cap (ten days):
+older events say little, and the cap keeps the value the same on any long enough window."""
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """A feature column: first defined row on gap-free data, and whether NaN means "none"."""
+
+    name: str
+    warmup: int
+    sparse: bool = False
+
+
+_NET_WARMUP = {
+    "log_ret_1": 1,
+    "log_ret_4": 4,
+    "log_ret_12": 12,
+    "log_ret_24": 24,
+    "volatility_24": 24,
+    "close_location": 0,
+    "range_hl": 0,
+    "close_sma_20": 19,
+    "close_ema_12": 11,
+    "close_ema_26": 25,
+    "rsi": 14,
+    "macd_hist": 33,
+    "bb_pct_b": 19,
+    "bb_width": 19,
+    "atr": 14,
+    "adx": 27,
+    "di_diff": 14,
+    "stoch_k": 17,
+    "stoch_d": 17,
+    "volume_z": 168,
+    "hour_sin": 0,
+    "hour_cos": 0,
+}
+_EXTRA_WARMUP = {
+    "log_ret_48": 48,
+    "log_ret_168": 168,
+    "vol_ratio_168": 168,
+    "high_168_dist": 167,
+    "low_168_dist": 167,
+}
+_SMC_DENSE = (
+    "smc_trend",
+    "smc_last_break_dir",
+    "smc_bos",
+    "smc_choch",
+    "smc_sweep",
+    "smc_last_sweep_dir",
+    "smc_ob_bull_active",
+    "smc_ob_bear_active",
+    "smc_fvg_bull_active",
+    "smc_fvg_bear_active",
+)
+_SMC_SPARSE = (
+    "smc_last_break_age",
+    "smc_last_sweep_age",
+    "smc_ob_bull_dist",
+    "smc_ob_bear_dist",
+    "smc_fvg_bull_dist",
+    "smc_fvg_bear_dist",
+    "smc_swing_high_dist",
+    "smc_swing_low_dist",
+    "smc_liq_high_dist",
+    "smc_liq_low_dist",
+)
+_REGIME_COLUMNS = (*SCORE_COLUMNS, "regime_confidence", "regime_transition_probability")
+LEADER_SOURCES: tuple[str, ...] = (
+    "log_ret_1",
+    "log_ret_4",
+    "log_ret_24",
+    "log_ret_168",
+    "volatility_24",
+    "rsi",
+    "di_diff",
+    "bb_pct_b",
+    "d1_log_ret_1",
+    "d1_rsi",
+    "score_trending_bullish",
+    "score_trending_bearish",
+)
+"""Own features also taken from the leader (as ``leader_<name>``)."""
+
+
+def _own_specs() -> list[FeatureSpec]:
+    regime_warmup = warmup_bars(RegimeConfig())
+    specs = [FeatureSpec(n, w) for n, w in {**_NET_WARMUP, **_EXTRA_WARMUP}.items()]
+    specs += [FeatureSpec(n, 0) for n in _SMC_DENSE]
+    specs += [FeatureSpec(n, 14, sparse=True) for n in _SMC_SPARSE]
+    specs += [FeatureSpec(n, regime_warmup) for n in _REGIME_COLUMNS]
+    specs += [FeatureSpec(n, w) for n, w in htf_feature_warmups().items()]
+    return specs
+
+
+def _all_specs() -> tuple[FeatureSpec, ...]:
+    own = {s.name: s for s in _own_specs()}
+    # Leader columns are NaN where the leader has no bar at that time: sparse.
+    leader = [FeatureSpec(f"leader_{n}", own[n].warmup, sparse=True) for n in LEADER_SOURCES]
+    rel = [FeatureSpec(f"rel_ret_{lag}", lag, sparse=True) for lag in (24, 168)]
+    return (*own.values(), *leader, *rel)
+
+
+FEATURE_SPECS: tuple[FeatureSpec, ...] = _all_specs()
+TREE_FEATURES: tuple[str, ...] = tuple(s.name for s in FEATURE_SPECS)
+"""Feature names in the order of the model's input vector."""
+OWN_FEATURES: tuple[str, ...] = tuple(s.name for s in _own_specs())
+FEATURE_LOOKBACK: int = max(s.warmup for s in FEATURE_SPECS)
+"""Earlier bars a row needs before every feature is defined (the split's embargo uses it)."""
+WINDOW_BARS = 720
+"""Bars the predictor asks for (30 days): every feature defined, plus about two weeks for the
+recursive smoothers (EMA, Wilder) and the SMC state (trend, active zones) to forget where the
+window starts, so a live window gives nearly the features the model was trained on from the
+full history (measured in ``tests/predictors/test_lgbm.py``)."""
+
+
+def _extra_price_features(df: pl.DataFrame, net: pl.DataFrame) -> dict[str, np.ndarray]:
+    log_close = np.log(df["close"].to_numpy())
+    out = {}
+    for lag in (48, 168):
+        shifted = np.full_like(log_close, np.nan)
+        shifted[lag:] = log_close[:-lag]
+        out[f"log_ret_{lag}"] = log_close - shifted
+    ret1 = net["log_ret_1"].to_numpy()
+    vol_long = rolling_std(ret1, 168)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["vol_ratio_168"] = np.where(vol_long > 0, net["volatility_24"].to_numpy() / vol_long, 1)
+    out["vol_ratio_168"][np.isnan(vol_long)] = np.nan
+    out["high_168_dist"] = log_close - np.log(rolling_max(df["high"].to_numpy(), 168))
+    out["low_168_dist"] = log_close - np.log(rolling_min(df["low"].to_numpy(), 168))
+    return out
+
+
+def _smc_features(df: pl.DataFrame) -> dict[str, np.ndarray]:
+    smc = analyze_smc(df)
+
+    def col(name: str) -> np.ndarray:
+        return smc[name].cast(pl.Float64).fill_null(np.nan).to_numpy()
+
+    close, scale = df["close"].to_numpy(), df["atr_14"].to_numpy()
+    out = {
+        f"smc_{n}": col(n)
+        for n in ("trend", "last_break_dir", "bos", "choch", "sweep", "last_sweep_dir")
+    }
+    for kind in ("ob", "fvg"):
+        for side in ("bull", "bear"):
+            out[f"smc_{kind}_{side}_active"] = col(f"{kind}_{side}_active")
+    for name in ("last_break_age", "last_sweep_age"):
+        out[f"smc_{name}"] = np.minimum(col(name), AGE_CAP)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        below = {  # distance from a level below the close, in ATRs (>= 0 when below)
+            "ob_bull_dist": col("ob_bull_top"),
+            "fvg_bull_dist": col("fvg_bull_top"),
+            "swing_low_dist": col("swing_low_level"),
+            "liq_low_dist": col("liquidity_low"),
+        }
+        above = {
+            "ob_bear_dist": col("ob_bear_bottom"),
+            "fvg_bear_dist": col("fvg_bear_bottom"),
+            "swing_high_dist": col("swing_high_level"),
+            "liq_high_dist": col("liquidity_high"),
+        }
+        out.update({f"smc_{k}": (close - v) / scale for k, v in below.items()})
+        out.update({f"smc_{k}": (v - close) / scale for k, v in above.items()})
+    return out
+
+
+def _regime_features(df: pl.DataFrame) -> dict[str, np.ndarray]:
+    regimes = detect_regimes(df)
+    return {n: regimes[n].fill_null(np.nan).to_numpy() for n in _REGIME_COLUMNS}
+
+
+def own_features(candles: pl.DataFrame) -> pl.DataFrame:
+    """``timestamp`` plus :data:`OWN_FEATURES` of one symbol (no leader columns)."""
+    df = ensure_indicators(candles)
+    net = compute_model_features(df)
+    cols: dict[str, np.ndarray] = {n: net[n].to_numpy() for n in NET_COLUMNS}
+    cols.update(_extra_price_features(df, net))
+    cols.update(_smc_features(df))
+    cols.update(_regime_features(df))
+    htf = higher_timeframe_features(df)
+    cols.update({n: htf[n].to_numpy() for n in htf.columns if n != "timestamp"})
+    series = [pl.Series(n, cols[n], dtype=pl.Float64, nan_to_null=False) for n in OWN_FEATURES]
+    return pl.DataFrame([df["timestamp"], *series])
+
+
+def leader_candles(window: pl.DataFrame) -> pl.DataFrame | None:
+    """The leader's candles carried by ``window``'s ``leader_*`` columns (None without them)."""
+    present = [c for c in LEADER_COLUMNS if c in window.columns]
+    if not present:
+        return None
+    if len(present) != len(LEADER_COLUMNS):
+        missing = sorted(set(LEADER_COLUMNS) - set(present))
+        raise DataValidationError("leader columns come as a set", column=missing[0])
+    renamed = {f"leader_{c}": c for c in OHLCV_COLUMNS[1:]}
+    return window.select(["timestamp", *LEADER_COLUMNS]).rename(renamed).drop_nulls()
+
+
+def attach_leader(candles: pl.DataFrame, leader: pl.DataFrame) -> pl.DataFrame:
+    """``candles`` with the leader's OHLCV at the same open time as ``leader_*`` columns.
+
+    Both bars close at the same moment, so the leader's bar is known when the symbol's is.
+    Rows where the leader has no bar get nulls (their leader features are NaN).
+    """
+    renamed = {c: f"leader_{c}" for c in OHLCV_COLUMNS[1:]}
+    right = leader.select(list(OHLCV_COLUMNS)).rename(renamed)
+    base = candles.drop([c for c in LEADER_COLUMNS if c in candles.columns])
+    return base.join(right, on="timestamp", how="left", maintain_order="left")
+
+
+def tree_features(candles: pl.DataFrame, leader: pl.DataFrame | None = None) -> pl.DataFrame:
+    """``timestamp`` plus :data:`TREE_FEATURES` (Float64, NaN during warm-up / "none").
+
+    ``leader`` (the leader's candles) defaults to the window's ``leader_*`` columns; without
+    either, the leader columns are NaN (the predictor refuses that for models that use them).
+    """
+    own = own_features(candles)
+    leader = leader if leader is not None else leader_candles(candles)
+    names = [f"leader_{n}" for n in LEADER_SOURCES]
+    if leader is None or leader.height == 0:
+        lead = own.select("timestamp").with_columns(
+            pl.lit(np.nan, dtype=pl.Float64).alias(n) for n in names
+        )
+    else:
+        source = own_features(leader).select(["timestamp", *LEADER_SOURCES])
+        source = source.rename({n: f"leader_{n}" for n in LEADER_SOURCES})
+        lead = own.select("timestamp").join(
+            source, on="timestamp", how="left", maintain_order="left"
+        )
+        lead = lead.with_columns(pl.col(names).fill_null(np.nan))
+    out = own.with_columns(lead.select(names))
+    return out.with_columns(
+        (pl.col(f"log_ret_{lag}") - pl.col(f"leader_log_ret_{lag}")).alias(f"rel_ret_{lag}")
+        for lag in (24, 168)
+    ).select(["timestamp", *TREE_FEATURES])

@@ -1,0 +1,160 @@
+"""The lgbm predictor on real data: train -> publish (both variants) -> load -> predict.
+
+Checks the predictor contract (min_bars, predict_batch == predict, prefix-causal replay,
+bad input errors), that serving sees the features the model was trained on, and how far
+a live ``min_bars`` window moves probabilities from the full-history ones.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from models.errors import ConfigError, CorruptModelError, DataValidationError, InsufficientDataError
+from models.features.tree_features import TREE_FEATURES, WINDOW_BARS
+from models.predictors.lgbm import LgbmPredictor
+from models.registry import ModelRegistry
+from models.training.lgbm import LgbmConfig, design_matrix, fit_booster, predict_proba
+from models.training.lgbm_publish import FittedVariant, publish_variants
+from models.training.tabular import TabularData, pool, prepare_tabular_data
+
+SYMBOLS = ("BTCUSDT", "ETHUSDT")
+CFG = LgbmConfig(max_rounds=40, min_data_in_leaf=50, early_stopping_rounds=10)
+
+
+@pytest.fixture(scope="module")
+def candles(real_candles) -> dict[str, pl.DataFrame]:
+    return {s: real_candles(s).slice(7000, 3200) for s in SYMBOLS}
+
+
+@pytest.fixture(scope="module")
+def datasets(candles) -> dict[str, TabularData]:
+    leader = candles["BTCUSDT"]
+    return {s: prepare_tabular_data(c, symbol=s, leader=leader) for s, c in candles.items()}
+
+
+def _info(pooled: bool) -> dict:
+    search = {"symbol_feature": True} if pooled else {}
+    return {"params": CFG.to_dict(), "search": search, "trials": 1}
+
+
+@pytest.fixture(scope="module")
+def registry(datasets, tmp_path_factory) -> ModelRegistry:
+    names = list(datasets["BTCUSDT"].feature_names)
+    per = {
+        s: fit_booster((d.train.X, d.train.y), (d.val.X, d.val.y), CFG, names)
+        for s, d in datasets.items()
+    }
+    parts = [pool(list(datasets.values()), p) for p in ("train", "val")]
+    arrays = [(design_matrix(p.X, p.symbol_index), p.y) for p in parts]
+    shared = fit_booster(arrays[0], arrays[1], CFG, [*names, "symbol_id"])
+    fitted = [
+        FittedVariant("per_symbol", per, False, SYMBOLS, dict.fromkeys(SYMBOLS, _info(False)),
+                      dict.fromkeys(SYMBOLS, 1.0), 1),
+        FittedVariant("pooled", dict.fromkeys(SYMBOLS, shared), True, SYMBOLS,
+                      dict.fromkeys(SYMBOLS, _info(True)), dict.fromkeys(SYMBOLS, 1.0), 1),
+    ]  # fmt: skip
+    root = tmp_path_factory.mktemp("lgbm-registry")
+    rows = publish_variants(fitted, datasets, str(root), {"data_path": "test"})
+    assert len(rows) == 4 and sum(r.model.endswith("*") for r in rows) == 2
+    return ModelRegistry(root)
+
+
+def test_published_artifact_and_default_is_latest(registry: ModelRegistry, datasets) -> None:
+    for symbol in SYMBOLS:
+        versions = registry.versions(symbol, "lgbm")
+        assert len(versions) == 2
+        latest = registry.load(symbol, "lgbm")
+        comparison = latest.metrics["comparison"]
+        assert latest.config["variant"] == comparison["default"]
+        losses = comparison["val_log_loss"]
+        assert losses[comparison["default"]] == min(losses.values())
+        ranked = latest.metrics["feature_importance"]["ranked"]
+        gains = [g for _, g in ranked]
+        assert gains == sorted(gains, reverse=True) and len(ranked) >= len(TREE_FEATURES)
+        assert set(latest.metrics["baselines"]["test"]) == {"majority", "always_flat", "momentum"}
+        assert latest.manifest["data_window"]["embargo_bars"] == datasets[symbol].embargo
+
+
+@pytest.mark.parametrize("version_index", [0, 1])
+def test_predictor_contract_on_real_windows(
+    registry: ModelRegistry, candles, datasets, version_index: int
+) -> None:
+    version = registry.versions("ETHUSDT", "lgbm")[version_index]
+    predictor = LgbmPredictor.from_registry(
+        registry, "ETHUSDT", version, leader_candles=candles["BTCUSDT"]
+    )
+    assert predictor.min_bars == WINDOW_BARS and predictor.name == "lgbm"
+    frame = candles["ETHUSDT"]
+    data = datasets["ETHUSDT"]
+    rows = [int(r) for r in data.test.ends[[0, 7, 100]]]
+    # Full-history replay equals the trained model on the training-time features, exactly.
+    replay = predictor.predict_frame(frame, rows)
+    artifact = registry.load("ETHUSDT", "lgbm", version)
+    X = data.test.X[[0, 7, 100]]
+    if artifact.config["symbol_feature"]:
+        X = design_matrix(X, np.full(3, SYMBOLS.index("ETHUSDT")))
+    expected = predict_proba(predictor.booster, np.asarray(X, dtype=np.float64))
+    got = np.array([p.probabilities for p in replay])
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
+    # Prefix-causal: each row equals predict() on the history up to it.
+    for t, p in zip(rows, replay, strict=True):
+        assert predict_frame_row(predictor, frame, t) == p.probabilities
+    # predict_batch == predict, on live-size windows (leader from the window's columns too).
+    windows = [frame.slice(t + 1 - WINDOW_BARS, WINDOW_BARS) for t in rows]
+    batch = predictor.predict_batch(windows)
+    for w, b in zip(windows, batch, strict=True):
+        assert predictor.predict(w).probabilities == b.probabilities
+        assert b.confidence == pytest.approx(
+            sorted(b.probabilities)[2] - sorted(b.probabilities)[1]
+        )
+    # A live window moves probabilities a little from the full-history ones.
+    skew = np.abs(np.array([b.probabilities for b in batch]) - got).max()
+    assert skew < 0.05, f"live window vs full history: {skew:.4f}"
+
+
+def predict_frame_row(predictor: LgbmPredictor, frame: pl.DataFrame, t: int) -> tuple:
+    return predictor.predict(frame.head(t + 1)).probabilities
+
+
+def test_bad_inputs_raise_our_errors(registry: ModelRegistry, candles) -> None:
+    eth = candles["ETHUSDT"]
+    predictor = LgbmPredictor.from_registry(registry, "ETHUSDT")
+    with pytest.raises(DataValidationError, match="leader_close"):
+        predictor.predict(eth.tail(WINDOW_BARS))  # no leader anywhere
+    with pytest.raises(InsufficientDataError, match=str(WINDOW_BARS)):
+        predictor.predict(eth.tail(WINDOW_BARS - 1))
+    btc = LgbmPredictor.from_registry(registry, "BTCUSDT")  # the leader needs no leader
+    assert btc.predict(candles["BTCUSDT"].tail(WINDOW_BARS)).model == "lgbm"
+    with pytest.raises(ConfigError, match="num_threads"):
+        LgbmPredictor.from_registry(registry, "BTCUSDT", num_threads=0)
+    artifact = registry.load("BTCUSDT", "lgbm")
+    broken = type(artifact)(**{**artifact.__dict__, "state_dict": {}})
+    with pytest.raises(CorruptModelError, match="lgbm_model"):
+        LgbmPredictor(broken)
+    renamed = type(artifact)(**{**artifact.__dict__, "model_name": "cnn_lstm"})
+    with pytest.raises(ConfigError, match="model"):
+        LgbmPredictor(renamed)
+    features = {**artifact.config, "feature_names": ["x"]}
+    with pytest.raises(ConfigError, match="feature_names"):
+        LgbmPredictor(type(artifact)(**{**artifact.__dict__, "config": features}))
+
+
+def test_loads_from_an_artifact_path(registry: ModelRegistry, tmp_path: Path) -> None:
+    assert LgbmPredictor.from_registry(str(registry.root), "BTCUSDT").predict_batch([]) == []
+
+
+def test_report_and_bench_scripts_read_the_registry(registry: ModelRegistry, capsys) -> None:
+    from tests.scripts.script_loader import load_script
+
+    assert load_script("lgbm_report").main(["--registry", str(registry.root), "--top", "5"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("| BTCUSDT |") == 2 and "(default)" in out and "| 5 | `" in out
+    bench = load_script("bench_lgbm")
+    args = ["--registry", str(registry.root), "--symbol", "ETHUSDT", "--batches", "1", "2"]
+    assert bench.main([*args, "--repeat", "1"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-2].split()[0] == "1" and lines[-1].split()[0] == "2"
