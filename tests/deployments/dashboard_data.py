@@ -27,6 +27,16 @@ class Seeded:
     until: str
 
 
+_SEEDED: dict[str, Seeded] = {}
+
+
+def seed_once(api: ServeApp, symbol: str, frame: pl.DataFrame) -> Seeded:
+    """:func:`seed` once per test session and symbol (the app's state is session-wide)."""
+    if symbol not in _SEEDED:
+        _SEEDED[symbol] = seed(api, symbol, frame, stored=300, step=6)
+    return _SEEDED[symbol]
+
+
 def seed(api: ServeApp, symbol: str, frame: pl.DataFrame, stored: int, step: int) -> Seeded:
     """Post ``frame[:stored]``, predict every ``step`` bars over its last 60, then post 20
     more candles (resolving them all) and predict once on the newest bar (pending)."""

@@ -8,7 +8,7 @@ from importlib import resources
 
 import pytest
 
-from tests.deployments.dashboard_data import START, Seeded, seed
+from tests.deployments.dashboard_data import START, Seeded, seed_once
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
 SYMBOL = "BNBUSDT"
@@ -16,7 +16,7 @@ SYMBOL = "BNBUSDT"
 
 @pytest.fixture(scope="module")
 def bnb(serve_app, real_candles) -> Seeded:
-    return seed(serve_app, SYMBOL, real_candles(SYMBOL).slice(START, 400), stored=300, step=6)
+    return seed_once(serve_app, SYMBOL, real_candles(SYMBOL).slice(START, 400))
 
 
 def _mine(api, seeded: Seeded, **params) -> dict:
