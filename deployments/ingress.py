@@ -17,6 +17,7 @@ from ray import serve
 
 from deployments.auth import ApiKeyAuth, bearer
 from deployments.compat import enhanced_body
+from deployments.compression import GzipReads
 from deployments.frames import candles_to_frame, frame_to_candles
 from deployments.http_errors import ApiError, install, library_error
 from deployments.limits import BodyLimit
@@ -45,6 +46,7 @@ app = FastAPI(
 )
 install(app)
 app.add_middleware(BodyLimit)
+app.add_middleware(GzipReads)
 
 SymbolPath = Annotated[str, Path(pattern=SYMBOL_PATTERN, description="e.g. BTCUSDT")]
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]

@@ -48,6 +48,15 @@ def test_predictions_newest_last_with_answers_and_outcomes(api, bnb):
     assert body["degraded"]["of"] == len(bnb.ids)
 
 
+def test_large_reads_are_gzipped_for_clients_that_accept_it(api, bnb):
+    url = f"/v1/predictions/{SYMBOL}"
+    packed = api.client.get(url, headers={"Accept-Encoding": "gzip"})
+    plain = api.client.get(url, headers={"Accept-Encoding": "identity"})
+    assert packed.headers["content-encoding"] == "gzip" and "content-encoding" not in plain.headers
+    assert packed.json() == plain.json()
+    assert int(packed.headers["content-length"]) < len(plain.content) / 2
+
+
 def test_paging_returns_each_prediction_once(api, bnb):
     seen, until = [], bnb.until
     while until is not None:
