@@ -7,15 +7,17 @@ Endpoints and fields are documented in docs/api.md; OpenAPI is served at ``/docs
 
 import time
 from collections.abc import Sequence
+from datetime import datetime, timezone
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Path, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials
 from ray import serve
 
 from deployments.auth import ApiKeyAuth, bearer
 from deployments.compat import enhanced_body
+from deployments.compression import GzipReads
 from deployments.frames import candles_to_frame, frame_to_candles
 from deployments.http_errors import ApiError, install, library_error
 from deployments.limits import BodyLimit
@@ -34,6 +36,7 @@ from deployments.schemas import (
     PredictResponse,
 )
 from deployments.settings import SYMBOL_PATTERN, AppSettings
+from deployments.ui import PLOTLY_ROUTE, dashboard, plotly_bundle
 from models.errors import DataValidationError, SmartMarketError
 
 app = FastAPI(
@@ -43,11 +46,34 @@ app = FastAPI(
 )
 install(app)
 app.add_middleware(BodyLimit)
+app.add_middleware(GzipReads)
 
 SymbolPath = Annotated[str, Path(pattern=SYMBOL_PATTERN, description="e.g. BTCUSDT")]
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 Limit = Annotated[int, Query(ge=1, le=1_000_000, description="newest candles to return")]
+Since = Annotated[
+    datetime | None, Query(description="as_of at or after (ISO 8601, UTC if no offset)")
+]
+Until = Annotated[datetime | None, Query(description="as_of before (exclusive)")]
+Page = Annotated[int, Query(ge=1, le=5_000, description="newest predictions to return")]
 HEALTH_TIMEOUT_S = 5.0
+
+
+def _us(value: datetime | None) -> int | None:
+    """Microseconds since the epoch (a time without an offset is UTC)."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return int(value.timestamp() * 1_000_000)
+
+
+def time_range(since: datetime | None, until: datetime | None) -> tuple[int | None, int | None]:
+    """``since`` / ``until`` in microseconds; 422 naming ``since`` when it is not before."""
+    lo, hi = _us(since), _us(until)
+    if lo is not None and hi is not None and lo >= hi:
+        raise ApiError(422, "since", f"must be before until ({since} >= {until})")
+    return lo, hi
 
 
 def require_key(request: Request, credentials: Credentials) -> None:
@@ -206,6 +232,49 @@ class Ingress:
     async def performance(self, symbol: SymbolPath) -> dict[str, Any]:
         """Per-model accuracy and weights, the adaptive threshold, prediction counts."""
         return await call(self.state.performance.remote(self._symbol(symbol)))
+
+    # history views (the dashboard's data) ------------------------------------------
+    @app.get("/v1/symbols", tags=["state"], dependencies=READ)
+    async def symbols(self) -> dict[str, Any]:
+        """Symbols with stored candles and how many each has."""
+        stored = await call(self.state.symbols.remote())
+        return {"symbols": [{"symbol": s, "candles": n} for s, n in sorted(stored.items())]}
+
+    @app.get("/v1/predictions/{symbol}", tags=["state"], dependencies=READ)
+    async def predictions(
+        self, symbol: SymbolPath, since: Since = None, until: Until = None, limit: Page = 500
+    ) -> dict[str, Any]:
+        """Stored predictions (newest ``limit`` in range, oldest first) with outcomes."""
+        lo, hi = time_range(since, until)
+        return await call(self.state.predictions.remote(self._symbol(symbol), lo, hi, limit))
+
+    @app.get("/v1/calibration/{symbol}", tags=["state"], dependencies=READ)
+    async def calibration(
+        self,
+        symbol: SymbolPath,
+        limit: Annotated[int, Query(ge=1, le=100_000, description="newest resolved")] = 20_000,
+        bins: Annotated[int, Query(ge=2, le=50, description="buckets over [0, 1]")] = 10,
+    ) -> dict[str, Any]:
+        """Reliability and accuracy by confidence bucket of resolved predictions."""
+        return await call(self.state.calibration.remote(self._symbol(symbol), limit, bins))
+
+    @app.get("/v1/weights/{symbol}", tags=["state"], dependencies=READ)
+    async def weights(
+        self, symbol: SymbolPath, since: Since = None, until: Until = None, limit: Page = 500
+    ) -> dict[str, Any]:
+        """Each expert's mixture weight at every stored prediction in range."""
+        lo, hi = time_range(since, until)
+        return await call(self.state.weights.remote(self._symbol(symbol), lo, hi, limit))
+
+    # dashboard -----------------------------------------------------------------------
+    @app.get("/ui", response_class=HTMLResponse, tags=["ui"], dependencies=READ)
+    async def ui(self) -> HTMLResponse:
+        """The dashboard (one page over the read endpoints above)."""
+        return dashboard()
+
+    @app.get(PLOTLY_ROUTE, tags=["ui"], include_in_schema=False)
+    async def plotly_js(self, request: Request) -> Response:
+        return plotly_bundle(request)
 
     # models and health ---------------------------------------------------------------
     @app.get("/v1/models", tags=["models"], dependencies=READ)

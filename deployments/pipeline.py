@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any
 
@@ -75,6 +75,19 @@ def _model_entry(signal: EnsembleSignal, name: str, reply: Reply) -> dict[str, A
     }
 
 
+STORED_ANSWER_FIELDS: tuple[str, ...] = (
+    "signal",
+    "probabilities",
+    "quality",
+    "regime",
+    "models",
+    "experts",
+    "degraded",
+    "unavailable",
+)
+"""Answer fields kept with the stored prediction (what ``GET /v1/predictions`` shows)."""
+
+
 @dataclass(frozen=True)
 class Answer:
     """The JSON body of a prediction and the pending record to store for it."""
@@ -125,7 +138,9 @@ def assemble(
         "experts": signal.to_dict()["experts"],
         "created_at": created.isoformat(),
     }
-    return Answer(body, _pending(prediction_id, symbol, window, label_cfg, record, created))
+    shown = {k: body[k] for k in STORED_ANSWER_FIELDS}
+    stored = _pending(prediction_id, symbol, window, label_cfg, record, created)
+    return Answer(body, replace(stored, answer=shown))
 
 
 def _pending(

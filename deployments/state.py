@@ -80,6 +80,22 @@ class StateDeployment:
     async def performance(self, symbol: str) -> dict[str, Any]:
         return self.state.performance(symbol)
 
+    async def symbols(self) -> dict[str, int]:
+        return self.state.symbols()
+
+    async def predictions(
+        self, symbol: str, since: int | None, until: int | None, limit: int
+    ) -> dict[str, Any]:
+        return self.state.predictions(symbol, since, until, limit)
+
+    async def calibration(self, symbol: str, limit: int, bins: int) -> dict[str, Any]:
+        return self.state.calibration(symbol, limit, bins)
+
+    async def weights(
+        self, symbol: str, since: int | None, until: int | None, limit: int
+    ) -> dict[str, Any]:
+        return self.state.weights(symbol, since, until, limit)
+
     async def tracker_state(self) -> tuple[dict[str, Any], int]:
         return self.state.tracker_state()
 

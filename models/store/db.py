@@ -3,7 +3,10 @@
 The serving layer acknowledges a write only after it is committed, so the connection runs
 in WAL mode with ``synchronous=FULL``: a committed transaction survives a crash or restart
 of the process. The schema is versioned with ``PRAGMA user_version`` so a later migration
-can tell old files from new ones.
+can tell old files from new ones. Version 2 added ``predictions.answer`` (what the answer
+said beyond the ensemble's learning record: per-model entries, expert weights, signal,
+degraded reasons) for the dashboard; version-1 files are migrated in place on open and their
+old rows keep ``answer`` NULL (shown without those fields, never guessed).
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from pathlib import Path
 
 from models.errors import ConfigError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS candles (
@@ -36,10 +39,12 @@ CREATE TABLE IF NOT EXISTS predictions (
     record TEXT NOT NULL,
     created_at INTEGER NOT NULL,
     resolved_at INTEGER,
-    realized_return REAL
+    realized_return REAL,
+    answer TEXT
 );
 CREATE INDEX IF NOT EXISTS predictions_pending
     ON predictions (symbol, as_of) WHERE resolved_at IS NULL;
+CREATE INDEX IF NOT EXISTS predictions_by_time ON predictions (symbol, as_of);
 
 CREATE TABLE IF NOT EXISTS state (
     key TEXT PRIMARY KEY,
@@ -75,6 +80,23 @@ def open_db(path: str | Path) -> sqlite3.Connection:
             f"state_db: {target} has schema version {version}, newer than this code "
             f"({SCHEMA_VERSION}); upgrade SmartMarket"
         )
-    conn.executescript(_SCHEMA)
-    conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        _migrate(conn)
+        for statement in _SCHEMA.split(";"):  # executescript would commit: one by one
+            if statement.strip():
+                conn.execute(statement)
+        conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        conn.close()
+        raise
+    conn.execute("COMMIT")
     return conn
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Bring an older file's tables up to this schema (before the CREATEs add what is new)."""
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(predictions)")}
+    if columns and "answer" not in columns:  # version 1: no stored answer
+        conn.execute("ALTER TABLE predictions ADD COLUMN answer TEXT")

@@ -2,7 +2,9 @@
 
 A prediction keeps the close it was made at (``entry_close``) so its realized log return
 can be computed from stored closes even when the window it was made on never entered the
-stored history. The ensemble's own record of it (``record``) is opaque JSON here.
+stored history. The ensemble's own record of it (``record``) and what the answer said
+beyond it (``answer``: per-model entries, expert weights, signal; None for rows stored
+before schema version 2) are opaque JSON here.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ class StoredPrediction:
     created_at: int = 0
     resolved_at: int | None = None
     realized_return: float | None = None
+    answer: Mapping[str, Any] | None = None
 
     @property
     def pending(self) -> bool:
@@ -34,7 +37,8 @@ class StoredPrediction:
 
 
 _COLUMNS = (
-    "id, symbol, as_of, horizon_bars, entry_close, record, created_at, resolved_at, realized_return"
+    "id, symbol, as_of, horizon_bars, entry_close, record, created_at, resolved_at, "
+    "realized_return, answer"
 )
 
 
@@ -49,13 +53,14 @@ def _from_row(row: tuple) -> StoredPrediction:
         created_at=row[6],
         resolved_at=row[7],
         realized_return=row[8],
+        answer=None if row[9] is None else json.loads(row[9]),
     )
 
 
 def insert(conn: sqlite3.Connection, predictions: list[StoredPrediction]) -> None:
     """Insert new pending predictions (inside the caller's transaction)."""
     conn.executemany(
-        f"INSERT INTO predictions ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL)",
+        f"INSERT INTO predictions ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL, ?)",
         [
             (
                 p.id,
@@ -65,6 +70,7 @@ def insert(conn: sqlite3.Connection, predictions: list[StoredPrediction]) -> Non
                 p.entry_close,
                 json.dumps(p.record, allow_nan=False),
                 p.created_at,
+                None if p.answer is None else json.dumps(p.answer, allow_nan=False),
             )
             for p in predictions
         ],
@@ -108,3 +114,26 @@ def counts(conn: sqlite3.Connection, symbol: str) -> dict[str, int]:
         (symbol,),
     ).fetchone()
     return {"pending": int(row[0]), "resolved": int(row[1])}
+
+
+def in_range(
+    conn: sqlite3.Connection, symbol: str, since: int | None, until: int | None, limit: int
+) -> list[StoredPrediction]:
+    """The newest ``limit`` predictions of ``symbol`` with ``since <= as_of < until`` (either
+    bound optional), newest first (the caller pages backwards from the oldest it got)."""
+    rows = conn.execute(
+        f"SELECT {_COLUMNS} FROM predictions WHERE symbol = ? AND as_of >= ? AND as_of < ? "
+        "ORDER BY as_of DESC, created_at DESC LIMIT ?",
+        (symbol, -(2**62) if since is None else since, 2**62 if until is None else until, limit),
+    ).fetchall()
+    return [_from_row(r) for r in rows]
+
+
+def newest_resolved(conn: sqlite3.Connection, symbol: str, limit: int) -> list[StoredPrediction]:
+    """The ``limit`` most recently made resolved predictions of ``symbol``, newest first."""
+    rows = conn.execute(
+        f"SELECT {_COLUMNS} FROM predictions WHERE symbol = ? AND resolved_at IS NOT NULL "
+        "ORDER BY as_of DESC, created_at DESC LIMIT ?",
+        (symbol, limit),
+    ).fetchall()
+    return [_from_row(r) for r in rows]

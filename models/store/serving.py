@@ -23,6 +23,7 @@ import polars as pl
 from models.data.validation import validate_ohlcv
 from models.ensemble import Ensemble, SignalRecord
 from models.errors import ConflictError, NotFoundError
+from models.store import views
 from models.store.predictions import StoredPrediction
 from models.store.store import StateStore
 from models.training.labels import LabelConfig, make_labels
@@ -157,6 +158,40 @@ class ServingState:
             "predictions": self.store.prediction_counts(symbol),
             "stored_candles": self.store.symbols().get(symbol, 0),
         }
+
+    def symbols(self) -> dict[str, int]:
+        """Symbols with stored candles and how many each has."""
+        return self.store.symbols()
+
+    def predictions(
+        self, symbol: str, since: int | None, until: int | None, limit: int
+    ) -> dict[str, Any]:
+        """Stored predictions with ``since <= as_of < until`` (microseconds), the newest
+        ``limit`` of them oldest first, with their outcomes and the page's degraded count."""
+        rows = self.store.predictions_in_range(symbol, since, until, limit + 1)
+        kept, next_until = views.page(rows, limit)
+        return {
+            "symbol": symbol,
+            "count": len(kept),
+            "predictions": [views.prediction_view(p) for p in kept],
+            "next_until": None if next_until is None else views.iso_us(next_until),
+            "degraded": views.degraded_summary(kept),
+        }
+
+    def calibration(self, symbol: str, limit: int, bins: int) -> dict[str, Any]:
+        """Calibration of the newest ``limit`` resolved predictions; the threshold marked is
+        the one the newest stored prediction was made with."""
+        rows = self.store.resolved_predictions(symbol, limit)
+        newest = self.store.predictions_in_range(symbol, None, None, 1)
+        threshold = float(newest[0].record["threshold"]) if newest else None
+        return {"symbol": symbol, **views.calibration(rows, threshold, bins)}
+
+    def weights(
+        self, symbol: str, since: int | None, until: int | None, limit: int
+    ) -> dict[str, Any]:
+        """Expert weights at each of the newest ``limit`` stored predictions in range."""
+        rows = self.store.predictions_in_range(symbol, since, until, limit)
+        return {"symbol": symbol, **views.weights_history(rows[::-1])}
 
     def tracker_state(self) -> tuple[dict[str, Any], int]:
         """The ensemble's learned state and its version (what serving replicas load)."""

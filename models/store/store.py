@@ -89,6 +89,18 @@ class StateStore:
         with self._lock:
             return _predictions.counts(self._conn, symbol)
 
+    def predictions_in_range(
+        self, symbol: str, since: int | None, until: int | None, limit: int
+    ) -> list[StoredPrediction]:
+        """Newest first: see :func:`models.store.predictions.in_range`."""
+        with self._lock:
+            return _predictions.in_range(self._conn, symbol, since, until, limit)
+
+    def resolved_predictions(self, symbol: str, limit: int) -> list[StoredPrediction]:
+        """The ``limit`` newest resolved predictions of ``symbol``, newest first."""
+        with self._lock:
+            return _predictions.newest_resolved(self._conn, symbol, limit)
+
     def pending_symbols(self) -> list[str]:
         with self._lock:
             rows = self._conn.execute(

@@ -34,6 +34,11 @@ READS = {
     ("GET", "/v1/candles/{symbol}"),
     ("GET", "/v1/performance/{symbol}"),
     ("GET", "/v1/models"),
+    ("GET", "/v1/symbols"),
+    ("GET", "/v1/predictions/{symbol}"),
+    ("GET", "/v1/calibration/{symbol}"),
+    ("GET", "/v1/weights/{symbol}"),
+    ("GET", "/ui"),
 }
 OPEN = {("GET", "/healthz")}
 

@@ -39,6 +39,9 @@ KEYS = (
     "POST /v1/outcomes",
     "GET /v1/candles/{symbol}",
     "GET /v1/performance/{symbol}",
+    "GET /v1/predictions/{symbol}",
+    "GET /v1/calibration/{symbol}",
+    "GET /v1/weights/{symbol}",
 )
 STATELESS = ("POST /v1/predict", "GET /v1/candles/{symbol}")  # the ones with numeric ranges
 
@@ -63,6 +66,12 @@ def examples(window) -> dict[str, dict[str, Any]]:
         "POST /v1/outcomes": {"body": {"prediction_id": "0" * 32, "realized_return": 0.0}},
         "GET /v1/candles/{symbol}": {"path": {"symbol": "BTCUSDT"}, "query": {"limit": 10}},
         "GET /v1/performance/{symbol}": {"path": {"symbol": "BTCUSDT"}},
+        "GET /v1/predictions/{symbol}": {"path": {"symbol": "BTCUSDT"}, "query": {"limit": 10}},
+        "GET /v1/calibration/{symbol}": {
+            "path": {"symbol": "BTCUSDT"},
+            "query": {"limit": 10, "bins": 10},
+        },
+        "GET /v1/weights/{symbol}": {"path": {"symbol": "BTCUSDT"}, "query": {"limit": 10}},
     }
 
 
