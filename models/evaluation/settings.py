@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from models.evaluation.period import DEFAULT_LOOKBACK
+from models.predictors.registry import trained_names
 
-NEURAL: tuple[str, ...] = ("transformer", "cnn_lstm")
-"""Networks looked up in the registry for every symbol."""
+TRAINED: tuple[str, ...] = trained_names()
+"""Trained predictors looked up in the model registry for every symbol."""
 
 QUICK_LOOKBACK = timedelta(days=21)
 """Period of a ``--quick`` smoke run (at most; later if a model's window ends later)."""
@@ -33,7 +34,7 @@ class EvaluationConfig:
     quick: bool = False
     ensemble_config: dict[str, Any] | None = None
     device: str = "cpu"
-    neural: tuple[str, ...] = NEURAL
+    trained: tuple[str, ...] = TRAINED
 
     @property
     def lookback(self) -> timedelta:

@@ -1,9 +1,10 @@
-"""The predictors evaluated for a symbol: the two rule-based ones always, trained networks
-when the registry has them (with the data window each was trained and validated on).
+"""The predictors evaluated for a symbol: the rule-based ones always, trained ones (neural
+networks, trees) when the model registry has them, with the data window each was trained
+and validated on.
 
-Rule-based predictors have no training window. A network without an artifact for the symbol
-is left out and the reason is recorded, so the report can say which symbols were evaluated
-without it instead of silently scoring fewer models.
+Rule-based predictors have no training window. A trained predictor without an artifact for
+the symbol is left out and the reason is recorded, so the report can say which symbols were
+evaluated without it instead of silently scoring fewer models.
 """
 
 from __future__ import annotations
@@ -14,12 +15,12 @@ from pathlib import Path
 from models.errors import ConfigError, ModelNotFoundError
 from models.evaluation.period import ModelWindow, model_window
 from models.evaluation.predict import PredictorSpec
-from models.evaluation.settings import NEURAL
-from models.predictors.base import create_predictor
-from models.predictors.neural import NeuralPredictor
+from models.evaluation.settings import TRAINED
+from models.predictors.base import create_predictor, predictor_class
+from models.predictors.registry import predictor_names
 from models.registry import ModelRegistry
 
-RULE_BASED: tuple[str, ...] = ("indicators", "smc")
+RULE_BASED: tuple[str, ...] = predictor_names("rule")
 
 NEURAL_BATCH_ROWS = 512
 """Rows per forward pass of a network (bounds memory of the attention maps)."""
@@ -39,14 +40,14 @@ def load_sources(
     registry_root: str | Path | None,
     horizon: int,
     device: str = "cpu",
-    neural: tuple[str, ...] = NEURAL,
+    trained: tuple[str, ...] = TRAINED,
 ) -> Sources:
-    """Specs for ``symbol``: rule-based predictors plus every network found in the registry."""
+    """Specs for ``symbol``: rule-based predictors plus every trained one in the registry."""
     sources = Sources()
     for name in RULE_BASED:
         sources.specs[name] = PredictorSpec(create_predictor(name, horizon_bars=horizon))
     registry = _open(registry_root)
-    for name in neural:
+    for name in trained:
         if registry is None:
             sources.notes.append(f"{name}: no registry at {registry_root}")
             continue
@@ -56,7 +57,7 @@ def load_sources(
             sources.notes.append(f"{name}: no trained model for {symbol} in {registry_root}")
             continue
         artifact = registry.load(symbol, name, version)
-        predictor = NeuralPredictor.from_artifact(artifact, device=device)
+        predictor = predictor_class(name).from_artifact(artifact, device=device)
         if predictor.horizon != horizon:
             raise ConfigError(
                 f"model {name!r} {version} of {symbol} predicts {predictor.horizon} bars ahead "
