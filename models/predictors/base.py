@@ -65,30 +65,6 @@ class Prediction:
         probs = self.probabilities
         return max(range(3), key=probs.__getitem__) - 1
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "model": self.model,
-            "probabilities": dict(zip(CLASSES, self.probabilities, strict=True)),
-            "confidence": self.confidence,
-            "horizon_bars": self.horizon_bars,
-            "version": self.version,
-            "details": dict(self.details),
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Prediction:
-        probs = data["probabilities"]
-        if isinstance(probs, Mapping):
-            probs = tuple(probs[c] for c in CLASSES)
-        return cls(
-            model=data["model"],
-            probabilities=tuple(probs),
-            confidence=data["confidence"],
-            horizon_bars=data.get("horizon_bars", DEFAULT_HORIZON),
-            version=data.get("version"),
-            details=data.get("details", {}),
-        )
-
 
 def probabilities_from_score(score: float, flat_mass: float = 0.5) -> tuple[float, float, float]:
     """Map a signed rule score in [-1, 1] to (down, flat, up).
