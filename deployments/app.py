@@ -17,24 +17,35 @@ from ray.serve.deployment import Deployment
 
 from deployments.ensemble import EnsembleDeployment
 from deployments.ingress import Ingress
-from deployments.neural import CnnLstmDeployment, TransformerDeployment
 from deployments.retrainer import RetrainerDeployment
-from deployments.rules import IndicatorsDeployment, RegimeDeployment, SmcDeployment
+from deployments.rules import RegimeDeployment, RuleDeployment
 from deployments.settings import AppSettings
 from deployments.state import StateDeployment
+from deployments.trained import TrainedDeployment
+from models.predictors.registry import PREDICTORS, Kind
+
+KIND_DEPLOYMENTS: dict[Kind, Deployment] = {
+    "rule": RuleDeployment,
+    "neural": TrainedDeployment,
+    "tree": TrainedDeployment,
+}
+"""The deployment class that serves each kind of predictor."""
+
+SERVED = tuple(e for e in PREDICTORS if e.served)
+PREDICTOR_ROLES: tuple[str, ...] = tuple(e.name for e in SERVED)
+"""Roles that are predictors: one deployment each, bound with its name."""
 
 DEPLOYMENTS: dict[str, Deployment] = {
-    "indicators": IndicatorsDeployment,
-    "smc": SmcDeployment,
+    **{e.name: KIND_DEPLOYMENTS[e.kind].options(name=e.deployment_name) for e in SERVED},
     "regime": RegimeDeployment,
-    "transformer": TransformerDeployment,
-    "cnn_lstm": CnnLstmDeployment,
     "state": StateDeployment,
     "ensemble": EnsembleDeployment,
     "retrainer": RetrainerDeployment,
     "ingress": Ingress,
 }
-"""Role -> deployment. Deployment names (for Serve configs) are the class names."""
+"""Role -> deployment: one per registered predictor (named ``entry.deployment_name``, e.g.
+``TransformerDeployment``), then the fixed ones (named by their class). Serve configs list
+deployments by these names."""
 
 
 def _absolute(settings: AppSettings) -> AppSettings:
@@ -59,15 +70,18 @@ def compose(
     opts = options or {}
 
     def node(role: str) -> Deployment:
-        return parts[role].options(**opts[role]) if role in opts else parts[role]
+        deployment = parts[role]
+        if role in PREDICTOR_ROLES:  # a replacement keeps the name configs know it by
+            deployment = deployment.options(name=DEPLOYMENTS[role].name)
+        return deployment.options(**opts[role]) if role in opts else deployment
 
     s = _absolute(settings).model_dump(mode="json")
-    rules = [node(role).bind() for role in ("indicators", "smc", "regime")]
-    state = node("state").bind(s)
-    transformer, cnn_lstm = node("transformer").bind(s), node("cnn_lstm").bind(s)
-    ensemble = node("ensemble").bind(*rules, transformer, cnn_lstm, state, s)
-    retrainer = node("retrainer").bind(transformer, cnn_lstm, s)
-    return node("ingress").bind(ensemble, state, transformer, cnn_lstm, *rules, s, retrainer)
+    predictors = {name: node(name).bind(name, s) for name in PREDICTOR_ROLES}
+    regime, state = node("regime").bind(), node("state").bind(s)
+    ensemble = node("ensemble").bind(predictors, regime, state, s)
+    neural = {e.name: predictors[e.name] for e in SERVED if e.kind == "neural"}
+    retrainer = node("retrainer").bind(neural, s)
+    return node("ingress").bind(ensemble, state, predictors, regime, s, retrainer)
 
 
 def build_app(args: dict[str, Any] | None = None) -> Application:

@@ -2,7 +2,7 @@
 
 One batch of requests (:class:`~deployments.batching.AdaptiveBatcher`: no timer, the
 backlog is the batch) costs one call per rule predictor and the regime detector, plus one
-call per (neural model, symbol) in the batch, and one state write: the handle-call count
+call per (trained predictor, symbol) in the batch, and one state write: the handle-call count
 per request falls as load rises. A predictor that fails or misses the deadline is
 dropped and the answer is marked ``degraded``.
 
@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import polars as pl
@@ -30,19 +30,13 @@ from ray import serve
 
 from deployments import metrics
 from deployments.batching import AdaptiveBatcher
-from deployments.pipeline import (
-    NEURAL_MODELS,
-    RULE_MODELS,
-    Answer,
-    assemble,
-    new_prediction_id,
-    prepare_window,
-)
+from deployments.pipeline import Answer, assemble, new_prediction_id, prepare_window
 from deployments.remote import gather_with_deadline
 from deployments.replies import Reply
 from deployments.settings import AppSettings, parse_section
 from deployments.tracker_config import load_ensemble_config
 from models.ensemble import Ensemble
+from models.predictors.registry import predictor_entry
 from models.training.labels import LabelConfig
 
 logger = logging.getLogger("ray.serve")
@@ -86,9 +80,19 @@ class _Clock:
         self._last = now
 
 
-CALL_ORDER: tuple[str, ...] = ("transformer", "smc", "cnn_lstm", "regime", "indicators")
-"""Order the fan-out's calls leave this replica's event loop in: longest work first, since
-they go out one after another and the slowest one sets the batch's latency."""
+REGIME = "regime"
+REGIME_COST = 20
+"""The regime detector's place among the predictors' ``cost`` (registry entries)."""
+
+
+def call_order(predictors: Iterable[str]) -> tuple[str, ...]:
+    """Order the fan-out's calls leave this replica's event loop in: costliest first (each
+    entry's ``cost``), since they go out one after another and the slowest one sets the
+    batch's latency."""
+    costs = {name: predictor_entry(name).cost for name in predictors}
+    costs[REGIME] = REGIME_COST
+    return tuple(sorted(costs, key=lambda name: -costs[name]))
+
 
 _Call = tuple[str, pl.DataFrame, bool, int]
 """One request to the ensemble: symbol, candle frame, store as pending, learned-state
@@ -111,17 +115,16 @@ def _record(answers: list[Answer | Exception], call_ms: dict[str, float]) -> Non
 class EnsembleDeployment:
     def __init__(
         self,
-        indicators: Any,
-        smc: Any,
+        predictors: Mapping[str, Any],
         regime: Any,
-        transformer: Any,
-        cnn_lstm: Any,
         state: Any,
         settings: dict[str, Any] | None = None,
     ) -> None:
+        """``predictors``: name -> handle of every served predictor (registry names)."""
         app = AppSettings.parse(settings)
-        self.rules = {"indicators": indicators, "smc": smc}
-        self.neural = {"transformer": transformer, "cnn_lstm": cnn_lstm}
+        self.predictors = dict(predictors)
+        self.trained = tuple(n for n in self.predictors if predictor_entry(n).trained)
+        self.call_order = call_order(self.predictors)
         self.regime, self.state = regime, state
         self.ensemble = Ensemble(load_ensemble_config(app))
         self.label_cfg = LabelConfig()
@@ -189,8 +192,8 @@ class EnsembleDeployment:
         self, symbol: str, window: pl.DataFrame, replies: dict[str, list[Reply]], i: int
     ) -> Answer | Exception:
         """The answer for request ``i`` of a batch, or its error (the others still answer)."""
-        mine = {name: rs[i] for name, rs in replies.items() if name != "regime"}
-        regime = replies["regime"][i]
+        mine = {name: rs[i] for name, rs in replies.items() if name != REGIME}
+        regime = replies[REGIME][i]
         try:
             return assemble(
                 self.ensemble, symbol, window, mine, regime, self.label_cfg, new_prediction_id()
@@ -207,22 +210,25 @@ class EnsembleDeployment:
         for i, symbol in enumerate(symbols):
             groups.setdefault(symbol, []).append(i)
         calls: dict[tuple[str, str], Any] = {}
-        for name in CALL_ORDER:
-            if name in self.neural:
+        for name in self.call_order:
+            if name in self.trained:
                 for symbol, rows in groups.items():
-                    handle = self.neural[name].options(multiplexed_model_id=symbol)
+                    handle = self.predictors[name].options(multiplexed_model_id=symbol)
                     batch = [windows[i] for i in rows]
                     calls[(name, symbol)] = handle.predict.remote(symbol, batch)
-            elif name == "regime":
+            elif name == REGIME:
                 calls[(name, "")] = self.regime.current.remote(windows)
             else:
-                calls[(name, "")] = self.rules[name].predict.remote(windows)
+                calls[(name, "")] = self.predictors[name].predict.remote(windows)
         durations: dict[tuple[str, str], float] = {}
         results = await gather_with_deadline(calls, self.deadline_s, durations)
         call_ms = {f"call:{n}:{s}" if s else f"call:{n}": d for (n, s), d in durations.items()}
         n = len(windows)
-        out = {name: _spread(results[(name, "")], n) for name in (*RULE_MODELS, "regime")}
-        for name in NEURAL_MODELS:
+        out: dict[str, list[Reply]] = {}
+        for name in (*self.predictors, REGIME):
+            if name not in self.trained:
+                out[name] = _spread(results[(name, "")], n)
+                continue
             per_window: list[Reply] = [Reply("missing")] * n
             for symbol, rows in groups.items():
                 for i, reply in zip(rows, _spread(results[(name, symbol)], len(rows)), strict=True):

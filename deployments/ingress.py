@@ -6,7 +6,7 @@ Endpoints and fields are documented in docs/api.md; OpenAPI is served at ``/docs
 """
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Annotated, Any
 
@@ -38,6 +38,7 @@ from deployments.schemas import (
 from deployments.settings import SYMBOL_PATTERN, AppSettings
 from deployments.ui import PLOTLY_ROUTE, dashboard, plotly_bundle
 from models.errors import DataValidationError, SmartMarketError
+from models.predictors.registry import predictor_entry
 
 app = FastAPI(
     title="SmartMarket",
@@ -114,21 +115,19 @@ class Ingress:
         self,
         ensemble: Any,
         state: Any,
-        transformer: Any,
-        cnn_lstm: Any,
-        indicators: Any,
-        smc: Any,
+        predictors: Mapping[str, Any],
         regime: Any,
         settings: dict[str, Any] | None = None,
         retrainer: Any = None,
     ) -> None:
+        """``predictors``: name -> handle of every served predictor (registry names)."""
         self.settings = AppSettings.parse(settings)
         self.ensemble, self.state = ensemble, state
-        self.neural = {"transformer": transformer, "cnn_lstm": cnn_lstm}
-        others = {"indicators": indicators, "smc": smc, "regime": regime}
+        self.trained = {n: h for n, h in predictors.items() if predictor_entry(n).trained}
+        others = {**predictors, "regime": regime}
         if retrainer is not None:  # pinged by /healthz, which also starts its timer
             others["retrainer"] = retrainer
-        self.pingable = {"ensemble": ensemble, "state": state, **self.neural, **others}
+        self.pingable = {"ensemble": ensemble, "state": state, **others}
         app.state.auth = ApiKeyAuth(self.settings.api_key_env)
         self.min_bars = required_bars()
         app.state.max_body_bytes = self.settings.max_body_bytes
@@ -280,7 +279,7 @@ class Ingress:
     @app.get("/v1/models", tags=["models"], dependencies=READ)
     async def models(self) -> dict[str, Any]:
         """Per symbol and model: registry versions, LATEST, and the version loaded."""
-        described = {n: await call(h.describe.remote()) for n, h in self.neural.items()}
+        described = {n: await call(h.describe.remote()) for n, h in self.trained.items()}
         out: dict[str, dict[str, Any]] = {}
         for name, info in described.items():
             symbols = set(info["versions"]) | set(info["loaded"])
@@ -299,7 +298,7 @@ class Ingress:
     @app.post("/v1/models/reload", tags=["models"], dependencies=WRITE)
     async def reload(self) -> dict[str, Any]:
         """Load newly published versions without a restart."""
-        return {"reloaded": {n: await call(h.reload.remote()) for n, h in self.neural.items()}}
+        return {"reloaded": {n: await call(h.reload.remote()) for n, h in self.trained.items()}}
 
     @app.get("/healthz", tags=["health"])
     async def healthz(self) -> JSONResponse:

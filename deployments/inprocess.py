@@ -3,7 +3,7 @@ and the reference the integration tests compare the Serve answers with.
 
 Same functions as the deployments (:mod:`deployments.pipeline`, :mod:`deployments.replies`,
 :mod:`deployments.neural_models`), same batching: one ``predict_batch`` per rule predictor
-per batch of requests, one forward pass per (neural model, symbol).
+per batch of requests, one forward pass per (trained predictor, symbol).
 """
 
 from __future__ import annotations
@@ -13,17 +13,11 @@ from collections.abc import Sequence
 import polars as pl
 
 from deployments import neural_models
-from deployments.pipeline import (
-    NEURAL_MODELS,
-    RULE_MODELS,
-    Answer,
-    assemble,
-    new_prediction_id,
-    prepare_window,
-)
+from deployments.pipeline import Answer, assemble, new_prediction_id, prepare_window
 from deployments.replies import Reply, batch_or_each, each_window
 from models.ensemble import Ensemble
 from models.predictors.base import create_predictor
+from models.predictors.registry import PREDICTORS
 from models.regime.detector import RegimeDetector
 from models.registry import ModelRegistry
 from models.training.labels import LabelConfig
@@ -39,7 +33,9 @@ class InProcessEnsemble:
         window_bars: int = 512,
         precision: str = "auto",
     ) -> None:
-        self.rules = {name: create_predictor(name) for name in RULE_MODELS}
+        served = [e for e in PREDICTORS if e.served]
+        self.rules = {e.name: create_predictor(e.name) for e in served if not e.trained}
+        self.trained = tuple(e.name for e in served if e.trained)
         self.detector = RegimeDetector()
         self.registry = ModelRegistry(registry) if registry else None
         self.ensemble = ensemble or Ensemble()
@@ -54,7 +50,7 @@ class InProcessEnsemble:
             self._models[key] = neural_models.load(self.registry, symbol, name, self.precision)
         return self._models[key]
 
-    def _neural(self, name: str, symbols: Sequence[str], windows: list[pl.DataFrame]) -> list:
+    def _trained(self, name: str, symbols: Sequence[str], windows: list[pl.DataFrame]) -> list:
         out: list[Reply | None] = [None] * len(windows)
         groups: dict[str, list[int]] = {}
         for i, symbol in enumerate(symbols):
@@ -69,12 +65,15 @@ class InProcessEnsemble:
         """Answers for a batch of requests (nothing is stored)."""
         symbols = [symbol for symbol, _ in requests]
         windows = [prepare_window(frame, self.window_bars) for _, frame in requests]
-        replies = {
-            name: batch_or_each(p.predict_batch, p.predict, windows, None)
-            for name, p in self.rules.items()
-        }
-        for name in NEURAL_MODELS:
-            replies[name] = self._neural(name, symbols, windows)
+        replies: dict[str, list[Reply | None]] = {}
+        for entry in PREDICTORS:
+            if not entry.served:
+                continue
+            if entry.trained:
+                replies[entry.name] = self._trained(entry.name, symbols, windows)
+            else:
+                p = self.rules[entry.name]
+                replies[entry.name] = batch_or_each(p.predict_batch, p.predict, windows, None)
         regimes = each_window(self.detector.current, windows)
         return [
             assemble(

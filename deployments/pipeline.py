@@ -20,19 +20,17 @@ from models.data.intervals import bar_index, bar_step_us
 from models.ensemble import Ensemble, EnsembleSignal
 from models.features.indicators import ensure_indicators
 from models.predictors.base import CLASSES, Prediction, create_predictor
+from models.predictors.registry import predictor_names
 from models.regime.detector import RegimeDetector
 from models.store import StoredPrediction
 from models.training.labels import LabelConfig, flat_band
 
-RULE_MODELS: tuple[str, ...] = ("indicators", "smc")
-NEURAL_MODELS: tuple[str, ...] = ("transformer", "cnn_lstm")
-
 
 def required_bars(label_cfg: LabelConfig | None = None) -> int:
     """Fewest candles a request needs: the most any rule predictor, the regime detector
-    or the flat band needs (a neural model needing more only reports ``insufficient_data``)."""
+    or the flat band needs (a trained model needing more only reports ``insufficient_data``)."""
     cfg = label_cfg or LabelConfig()
-    needs = [create_predictor(name).min_bars for name in RULE_MODELS]
+    needs = [create_predictor(name).min_bars for name in predictor_names("rule")]
     needs += [RegimeDetector().min_bars, cfg.vol_window + 1]
     return max(needs)
 

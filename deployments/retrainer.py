@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 import tempfile
+from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -67,9 +68,10 @@ class RayPending:
 
 @serve.deployment(num_replicas=1, ray_actor_options={"num_cpus": 0.1}, max_ongoing_requests=16)
 class RetrainerDeployment:
-    def __init__(self, transformer: Any, cnn_lstm: Any, settings: dict[str, Any] | None = None):
+    def __init__(self, neural: Mapping[str, Any], settings: dict[str, Any] | None = None):
+        """``neural``: name -> handle of every neural predictor (what retraining covers)."""
         self.app = AppSettings.parse(settings)
-        self.neural = {"transformer": transformer, "cnn_lstm": cnn_lstm}
+        self.neural = dict(neural)
         self.config = RetrainUserConfig()
         self.scheduler: RetrainScheduler | None = None
         if self.app.registry and self.app.retrain_after is not None:
@@ -79,6 +81,7 @@ class RetrainerDeployment:
                 self._submit,
                 lambda: datetime.now(timezone.utc),
                 symbols=self.app.symbols,
+                models=tuple(self.neural),
             )
         self._loop: asyncio.Task | None = None
         self._lock = asyncio.Lock()  # the timer's tick and a called one never overlap

@@ -1,5 +1,8 @@
 """Deployments of the rule-based predictors and the regime detector.
 
+One class serves every rule-based predictor: the predictor's name is its first constructor
+argument (``deployments.app`` binds one per registry entry of kind ``rule``).
+
 Each takes a list of windows per call (the ensemble sends one call per batch of requests)
 and answers one :class:`~deployments.replies.Reply` per window. The windows already carry
 the indicator columns, computed once by the ensemble.
@@ -8,23 +11,28 @@ the indicator columns, computed once by the ensemble.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import Any
 
 import polars as pl
 from ray import serve
 
 from deployments.replies import Reply, batch_or_each, each_window
 from models.predictors.base import create_predictor
+from models.predictors.registry import predictor_entry
 from models.regime.detector import RegimeDetector
 
 
 class RulePredictor:
-    """Shared body of the rule-based predictor deployments; ``model_name`` picks one."""
+    """Serves the rule-based predictor ``name`` (``settings`` is accepted for a uniform
+    bind; a rule predictor needs none)."""
 
-    model_name: ClassVar[str] = ""
-
-    def __init__(self) -> None:
-        self.predictor = create_predictor(self.model_name)
+    def __init__(self, name: str, settings: dict[str, Any] | None = None) -> None:
+        entry = predictor_entry(name)
+        if entry.kind != "rule":
+            raise ValueError(f"{name} is a {entry.kind} predictor, not a rule-based one")
+        self.model_name = name
+        self.predictor = create_predictor(name)
+        self.predictor.set_threads(entry.threads)
 
     async def predict(self, windows: Sequence[pl.DataFrame]) -> list[Reply]:
         p = self.predictor
@@ -34,14 +42,10 @@ class RulePredictor:
         return {"model": self.model_name, "min_bars": self.predictor.min_bars}
 
 
-@serve.deployment(ray_actor_options={"num_cpus": 0.2}, max_ongoing_requests=64)
-class IndicatorsDeployment(RulePredictor):
-    model_name = "indicators"
-
-
-@serve.deployment(ray_actor_options={"num_cpus": 0.2}, max_ongoing_requests=64)
-class SmcDeployment(RulePredictor):
-    model_name = "smc"
+RuleDeployment = serve.deployment(ray_actor_options={"num_cpus": 0.2}, max_ongoing_requests=64)(
+    RulePredictor
+)
+"""Serve deployment of :class:`RulePredictor`; ``deployments.app`` names one per entry."""
 
 
 @serve.deployment(ray_actor_options={"num_cpus": 0.2}, max_ongoing_requests=64)

@@ -30,11 +30,13 @@ from models.cli import UsageError, run_cli
 from models.data.loader import load_market_data
 from models.data.paths import default_data_dir
 from models.errors import ModelNotFoundError
+from models.predictors.registry import PREDICTORS
 from models.registry import ModelRegistry
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS = ROOT / "scripts"
-NEURAL_MODELS = ("transformer", "cnn_lstm")
+TRAINED_MODELS = tuple(e.name for e in PREDICTORS if e.trained and e.default_member and e.served)
+"""The ensemble's default members that need a trained model per symbol."""
 REQUEST_CANDLES = 256
 NO_DATA_HELP = (
     "no market data: there is no local data and the download from Binance's public data "
@@ -115,12 +117,12 @@ def find_data(args: argparse.Namespace) -> Path:
 
 
 def missing_models(registry: str, symbols: Sequence[str]) -> list[str]:
-    """Symbols lacking a published Transformer or CNN-LSTM."""
+    """Symbols lacking a published model of a trained default member."""
     reg = ModelRegistry(registry)
     missing = []
     for symbol in symbols:
         try:
-            for model in NEURAL_MODELS:
+            for model in TRAINED_MODELS:
                 reg.latest(symbol, model)
         except ModelNotFoundError:
             missing.append(symbol)
@@ -130,7 +132,7 @@ def missing_models(registry: str, symbols: Sequence[str]) -> list[str]:
 def train(args: argparse.Namespace, data: Path, symbols: Sequence[str]) -> None:
     code = run_tool(
         "train.py", "--data", str(data), "--symbols", *symbols,
-        "--models", *NEURAL_MODELS, "--num-samples", "1", "--max-epochs", str(args.max_epochs),
+        "--models", *TRAINED_MODELS, "--num-samples", "1", "--max-epochs", str(args.max_epochs),
         "--small", "--max-rows", str(args.train_rows), "--cpus-per-trial", "1",
         "--max-batches-per-epoch", str(args.batches_per_epoch),
         "--storage", args.storage, "--name", f"main-{int(time.time())}",

@@ -27,14 +27,22 @@ if str(REPO_ROOT) not in sys.path:  # run as a plain script from anywhere
 
 from models.cli import UsageError, run_cli  # noqa: E402
 from models.data.paths import default_data_dir  # noqa: E402
+from models.predictors.registry import (  # noqa: E402
+    load_target,
+    predictor_entry,
+    predictor_names,
+    trained_names,
+)
 
 if TYPE_CHECKING:  # imported lazily below: --help and usage errors must not load torch/Ray
+    from models.training.summary import SummaryRow
     from models.training.tune_lgbm import LgbmJob
     from models.training.tune_trial import TrialSetup
 
-NETWORKS = ("transformer", "cnn_lstm")
-TREES = ("lgbm",)
-MODELS = (*NETWORKS, *TREES)
+MODELS = trained_names()
+"""Every predictor that is trained per symbol (the predictor registry's trained kinds)."""
+NETWORKS = predictor_names("neural")
+TREES = predictor_names("tree")
 
 
 def _number(kind: type, low: float, *, strict: bool = False) -> Callable[[str], float]:
@@ -245,10 +253,15 @@ def start_ray(args: argparse.Namespace) -> float:
     return args.gpus_per_trial
 
 
+def _trainer(model: str) -> Callable[..., SummaryRow]:
+    """The registry entry's trainer: tunes and publishes one (symbol, model)."""
+    return load_target(predictor_entry(model).trainer or "")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from models.training.summary import format_markdown, format_summary
-    from models.training.tune import TuneOptions, existing_experiments, tune_and_publish
+    from models.training.tune import TuneOptions, existing_experiments
 
     setups = build_setups(args)
     lgbm_job = build_lgbm_job(args)
@@ -275,11 +288,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
     gpus = start_ray(args)
     opts = TuneOptions(**options, gpus_per_trial=gpus)
-    rows = [tune_and_publish(setup, opts, args.registry) for setup in setups]
-    if lgbm_job is not None:
-        from models.training.tune_lgbm import tune_lgbm
-
-        rows += tune_lgbm(lgbm_job, opts, args.registry)
+    rows = [_trainer(setup.model)(setup, opts, args.registry) for setup in setups]
+    if lgbm_job is not None:  # one search over every symbol (per-symbol and pooled variants)
+        rows += _trainer("lgbm")(lgbm_job, opts, args.registry)
     print(f"\nTraining summary ({time.perf_counter() - started:.0f}s)")
     print(format_summary(rows), flush=True)
     if args.summary_md:

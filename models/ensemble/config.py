@@ -29,6 +29,7 @@ from models.ensemble.learning_config import LearningConfig
 from models.ensemble.sections import Section as _Section
 from models.ensemble.sections import check_unit as _check_unit
 from models.errors import ConfigError
+from models.predictors.registry import default_weights
 from models.regime.state import REGIMES
 
 ENV_PREFIX = "SMARTMARKET_ENSEMBLE_"
@@ -40,12 +41,17 @@ CONFIG_PATH_ENV = "SMARTMARKET_ENSEMBLE_CONFIG"
 VotingMethod = Literal["weighted", "confidence_weighted", "majority"]
 EnsembleMode = Literal["learned", "original"]
 
-DEFAULT_WEIGHTS: dict[str, float] = {
+DEFAULT_WEIGHTS: dict[str, float] = default_weights()
+"""The default members and static weights: the predictor registry's default members."""
+
+ORIGINAL_WEIGHTS: dict[str, float] = {
     "transformer": 0.4,
     "cnn_lstm": 0.3,
     "indicators": 0.2,
     "smc": 0.1,
 }
+"""The static weights of the system this replaces (``preset("original")``): its four
+models, whatever the registry holds today."""
 
 DEFAULT_MULTIPLIERS: dict[str, dict[str, float]] = {
     # Trends reward sequence models and trend-following indicators; SMC reversal setups
@@ -268,6 +274,7 @@ class EnsembleConfig(BaseSettings):
             return cls.from_dict(
                 {
                     "mode": "original",
+                    "weights": dict(ORIGINAL_WEIGHTS),
                     "voting_method": "confidence_weighted",
                     "confidence_threshold": 0.7,
                     "adaptive_threshold": {"enabled": False},

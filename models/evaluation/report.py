@@ -19,6 +19,7 @@ from models.evaluation.markdown import cell, pct, table
 from models.evaluation.replay import ALL_VARIANTS, ORIGINAL
 from models.evaluation.run import Evaluation
 from models.evaluation.tables import POOLED
+from models.predictors.registry import predictor_names, trained_names
 
 FMT = {
     "coverage": ".1%",
@@ -99,7 +100,7 @@ def _highlight(evaluation: Evaluation) -> list[str]:
         evaluation.tables["classification"].select("strategy", "kind").unique().iter_rows()
     )
     predictors = [s for s, k in kinds.items() if k == "predictor"]
-    order = ["indicators", "smc", "transformer", "cnn_lstm"]
+    order = [*predictor_names("rule"), *trained_names()]
     predictors.sort(key=lambda s: order.index(s) if s in order else len(order))
     return [*predictors, f"{svc}_filtered", f"{svc}_unfiltered", "sma_cross", "buy_and_hold"]
 

@@ -89,7 +89,7 @@ def plan(config: EvaluationConfig, say: Callable[[str], None]) -> list[SymbolJob
     frames = load_market_data(config.data, symbols=symbols)
     jobs = []
     for symbol in symbols:
-        src = load_sources(symbol, config.registry, config.horizon, config.device, config.neural)
+        src = load_sources(symbol, config.registry, config.horizon, config.device, config.trained)
         period = resolve_period(
             symbol,
             frames[symbol]["timestamp"],
@@ -110,7 +110,7 @@ def plan(config: EvaluationConfig, say: Callable[[str], None]) -> list[SymbolJob
                 end=config.end,
                 ensemble_config=config.ensemble_config,
                 variants=_variants(service_variant(config)),
-                neural=config.neural,
+                trained=config.trained,
                 device=config.device,
                 threads=1 if config.jobs > 1 else None,
                 reason=period.reason,
@@ -167,7 +167,7 @@ def _claims(
         tables["classification"],
         tables["strategy"],
         ensemble,
-        [*RULE_BASED, *config.neural],
+        [*RULE_BASED, *config.trained],
         config.headline_cost,
         profile,
     )

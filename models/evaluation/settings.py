@@ -8,15 +8,13 @@ from pathlib import Path
 from typing import Any
 
 from models.evaluation.period import DEFAULT_LOOKBACK
+from models.predictors.registry import predictor_names, trained_names
 
-NEURAL: tuple[str, ...] = ("transformer", "cnn_lstm")
-"""Networks looked up in the registry for every symbol."""
+TRAINED: tuple[str, ...] = trained_names()
+"""Trained predictors looked up in the model registry for every symbol."""
 
-TREES: tuple[str, ...] = ("lgbm",)
-"""Tree models looked up in the registry for every symbol."""
-
-TRAINED: tuple[str, ...] = (*NEURAL, *TREES)
-"""Every registry-backed member (the ``neural`` setting's default)."""
+TREES: tuple[str, ...] = predictor_names("tree")
+"""Tree models (their specs replay each row's whole history in one feature pass)."""
 
 QUICK_LOOKBACK = timedelta(days=21)
 """Period of a ``--quick`` smoke run (at most; later if a model's window ends later)."""
@@ -39,7 +37,7 @@ class EvaluationConfig:
     quick: bool = False
     ensemble_config: dict[str, Any] | None = None
     device: str = "cpu"
-    neural: tuple[str, ...] = TRAINED
+    trained: tuple[str, ...] = TRAINED
     """Registry-backed members to look up: networks and trees."""
 
     @property

@@ -1,13 +1,13 @@
-"""The predictors evaluated for a symbol: the two rule-based ones always, trained networks
-and tree models when the registry has them (with the data window each was trained and
-validated on).
+"""The predictors evaluated for a symbol: the rule-based ones always, trained ones (neural
+networks, trees) when the model registry has them, with the data window each was trained
+and validated on.
 
-The tree model (``lgbm``) also reads the leader's (BTCUSDT) candles, loaded from the same
+A tree model (``lgbm``) also reads the leader's (BTCUSDT) candles, loaded from the same
 data directory; it is replayed in one feature pass over each row's whole history.
 
-Rule-based predictors have no training window. A network without an artifact for the symbol
-is left out and the reason is recorded, so the report can say which symbols were evaluated
-without it instead of silently scoring fewer models.
+Rule-based predictors have no training window. A trained predictor without an artifact for
+the symbol is left out and the reason is recorded, so the report can say which symbols were
+evaluated without it instead of silently scoring fewer models.
 """
 
 from __future__ import annotations
@@ -19,11 +19,11 @@ from models.errors import ConfigError, ModelNotFoundError
 from models.evaluation.period import ModelWindow, model_window
 from models.evaluation.predict import PredictorSpec
 from models.evaluation.settings import TRAINED, TREES
-from models.predictors.base import Predictor, create_predictor
-from models.predictors.neural import NeuralPredictor
+from models.predictors.base import Predictor, create_predictor, predictor_class
+from models.predictors.registry import predictor_names
 from models.registry import ModelArtifact, ModelRegistry
 
-RULE_BASED: tuple[str, ...] = ("indicators", "smc")
+RULE_BASED: tuple[str, ...] = predictor_names("rule")
 
 NEURAL_BATCH_ROWS = 512
 """Rows per forward pass of a network (bounds memory of the attention maps)."""
@@ -43,10 +43,10 @@ def load_sources(
     registry_root: str | Path | None,
     horizon: int,
     device: str = "cpu",
-    neural: tuple[str, ...] = TRAINED,
+    trained: tuple[str, ...] = TRAINED,
     data_path: str | Path | None = None,
 ) -> Sources:
-    """Specs for ``symbol``: rule-based predictors plus every trained model in the registry.
+    """Specs for ``symbol``: rule-based predictors plus every trained one in the registry.
 
     ``data_path``: where the leader's candles are (tree models; without it they are built
     without, which is enough to read their windows but not to predict other symbols).
@@ -55,7 +55,7 @@ def load_sources(
     for name in RULE_BASED:
         sources.specs[name] = PredictorSpec(create_predictor(name, horizon_bars=horizon))
     registry = _open(registry_root)
-    for name in neural:
+    for name in trained:
         if registry is None:
             sources.notes.append(f"{name}: no registry at {registry_root}")
             continue
@@ -84,9 +84,10 @@ def load_sources(
 def _trained(
     name: str, artifact: ModelArtifact, device: str, data_path: str | Path | None
 ) -> Predictor:
-    """The predictor of a registry artifact: a tree model or a network."""
+    """The predictor of a registry artifact: a tree model (with the leader's candles) or
+    a network."""
     if name not in TREES:
-        return NeuralPredictor.from_artifact(artifact, device=device)
+        return predictor_class(name).from_artifact(artifact, device=device)
     from models.data.loader import load_market_data
     from models.predictors.lgbm import LgbmPredictor
 

@@ -27,6 +27,8 @@ from models.evaluation.settings import TRAINED
 from models.evaluation.signals import Signals, from_predictions
 from models.evaluation.sources import load_sources
 from models.features.indicators import ensure_indicators
+from models.predictors.base import predictor_class
+from models.predictors.registry import predictor_names
 from models.regime.detector import detect_regimes
 from models.training.labels import LabelConfig
 
@@ -43,7 +45,7 @@ class SymbolJob:
     end: datetime | None = None
     ensemble_config: dict[str, Any] | None = None
     variants: tuple[Variant, ...] = ALL_VARIANTS
-    neural: tuple[str, ...] = TRAINED
+    trained: tuple[str, ...] = TRAINED
     device: str = "cpu"
     threads: int | None = None
     reason: str | None = None
@@ -76,14 +78,13 @@ def _progress(symbol: str):
 def evaluate_symbol(job: SymbolJob) -> SymbolResult:
     """Load, predict, replay and collect every strategy for ``job.symbol``."""
     if job.threads:
-        import torch
-
-        torch.set_num_threads(job.threads)
+        for name in (*predictor_names("rule"), *job.trained):
+            predictor_class(name).set_threads(job.threads)
     say = _progress(job.symbol)
     clock = time.perf_counter()
     candles = load_market_data(job.data_path, symbols=[job.symbol])[job.symbol]
     sources = load_sources(
-        job.symbol, job.registry, job.horizon, job.device, job.neural, data_path=job.data_path
+        job.symbol, job.registry, job.horizon, job.device, job.trained, data_path=job.data_path
     )
     period = resolve_period(job.symbol, candles["timestamp"], sources.windows, job.start, job.end)
     if job.reason:

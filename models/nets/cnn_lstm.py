@@ -7,6 +7,8 @@ and its last hidden state, which has seen the whole window, feeds the head.
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 import torch
 from torch import nn
 
@@ -17,6 +19,13 @@ class CnnLstmClassifier(nn.Module):
     runs_in_bf16: bool = False
     """The recurrence needs float32 weights (see :meth:`forward`); on CPU bf16 also gains
     nothing here (batch of 16: 4.2 ms either way)."""
+    search_depths: ClassVar[dict[str, tuple[int, ...]]] = {"full": (1, 2, 3), "small": (1, 2)}
+    """LSTM layers the Tune search samples (``models.training.tune_space``), per preset."""
+
+    @staticmethod
+    def search_hparams(width: int, depth: int, dropout: float) -> dict[str, Any]:
+        """Keyword hparams for the Tune search's architecture-neutral ``width`` and ``depth``."""
+        return {"channels": width, "hidden": width, "lstm_layers": depth, "dropout": dropout}
 
     def __init__(
         self,

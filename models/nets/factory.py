@@ -8,14 +8,12 @@ from typing import Any
 from torch import nn
 
 from models.errors import ConfigError
-from models.nets.cnn_lstm import CnnLstmClassifier
-from models.nets.transformer import TransformerClassifier
+from models.predictors.registry import PREDICTORS, load_target
 
 NETWORKS: dict[str, type[nn.Module]] = {
-    "transformer": TransformerClassifier,
-    "cnn_lstm": CnnLstmClassifier,
+    e.name: load_target(e.network) for e in PREDICTORS if e.network is not None
 }
-"""Model name (as registered for predictors) -> network class."""
+"""Predictor name -> network class, from the neural entries of the predictor registry."""
 
 
 def hparam_names(name: str) -> tuple[str, ...]:

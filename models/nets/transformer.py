@@ -10,6 +10,7 @@ suits price series where the last few bars usually matter most.
 from __future__ import annotations
 
 import math
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
@@ -51,6 +52,16 @@ class TransformerClassifier(nn.Module):
 
     runs_in_bf16: bool = True
     """Every layer accepts bf16 weights and activations (used for CPU inference)."""
+    search_depths: ClassVar[dict[str, tuple[int, ...]]] = {"full": (2, 4, 6), "small": (1, 2)}
+    """Encoder layers the Tune search samples (``models.training.tune_space``), per preset."""
+
+    @staticmethod
+    def search_hparams(width: int, depth: int, dropout: float) -> dict[str, Any]:
+        """Keyword hparams for the Tune search's architecture-neutral ``width`` and ``depth``."""
+        nhead = 8 if width >= 128 else 4
+        if width % nhead or width % 2:
+            raise ConfigError(f"width: {width} must be even and divisible by {nhead} heads")
+        return {"d_model": width, "nhead": nhead, "num_layers": depth, "dropout": dropout}
 
     def __init__(
         self,

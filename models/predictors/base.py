@@ -5,12 +5,11 @@ A predictor says how many bars it needs (``min_bars``) and turns a window of can
 volume``; extra indicator columns may already be there and are reused) into a
 :class:`Prediction`: probabilities for down / flat / up over the label horizon and a
 confidence in [0, 1]. The ensemble only ever sees this contract, so adding a predictor
-never edits the ensemble: register it by name with :func:`register_predictor`.
+never edits the ensemble: give it an entry in :mod:`models.predictors.registry`.
 """
 
 from __future__ import annotations
 
-import importlib
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -19,7 +18,8 @@ from typing import Any, ClassVar, TypeVar
 
 import polars as pl
 
-from models.errors import ConfigError, InsufficientDataError, UnknownPredictorError
+from models.errors import ConfigError, InsufficientDataError
+from models.predictors.registry import PREDICTORS, load_target, predictor_entry
 
 CLASSES: tuple[str, str, str] = ("down", "flat", "up")
 """Class order of every probability vector in the project."""
@@ -65,30 +65,6 @@ class Prediction:
         probs = self.probabilities
         return max(range(3), key=probs.__getitem__) - 1
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "model": self.model,
-            "probabilities": dict(zip(CLASSES, self.probabilities, strict=True)),
-            "confidence": self.confidence,
-            "horizon_bars": self.horizon_bars,
-            "version": self.version,
-            "details": dict(self.details),
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Prediction:
-        probs = data["probabilities"]
-        if isinstance(probs, Mapping):
-            probs = tuple(probs[c] for c in CLASSES)
-        return cls(
-            model=data["model"],
-            probabilities=tuple(probs),
-            confidence=data["confidence"],
-            horizon_bars=data.get("horizon_bars", DEFAULT_HORIZON),
-            version=data.get("version"),
-            details=data.get("details", {}),
-        )
-
 
 def probabilities_from_score(score: float, flat_mass: float = 0.5) -> tuple[float, float, float]:
     """Map a signed rule score in [-1, 1] to (down, flat, up).
@@ -118,6 +94,12 @@ class Predictor(ABC):
     @abstractmethod
     def predict(self, window: pl.DataFrame) -> Prediction:
         """Predict from ``window`` (oldest first); only its last row is 'now'."""
+
+    @classmethod
+    def set_threads(cls, threads: int) -> None:
+        """Use ``threads`` OpenMP / intra-op threads in this process (a Serve replica calls
+        it once); predictors without a threaded library ignore it."""
+        del threads
 
     def predict_batch(self, windows: Sequence[pl.DataFrame]) -> list[Prediction]:
         """Predict many windows; neural predictors override this to batch on the device."""
@@ -175,22 +157,22 @@ def window_starts(
 
 P = TypeVar("P", bound=type[Predictor])
 
-# name -> class, or "module:Class" imported on first use (keeps torch off the import path
-# of code that only needs the rule-based predictors).
-_REGISTRY: dict[str, type[Predictor] | str] = {
-    "indicators": "models.predictors.technical:TechnicalPredictor",
-    "smc": "models.predictors.smc_predictor:SmcPredictor",
-    "transformer": "models.predictors.transformer:TransformerPredictor",
-    "cnn_lstm": "models.predictors.cnn_lstm:CnnLstmPredictor",
-}
+# name -> class, or the entry's "module:Class" imported on first use (keeps torch off the
+# import path of code that only needs the rule-based predictors).
+_CLASSES: dict[str, type[Predictor] | str] = {e.name: e.target for e in PREDICTORS}
 
 
 def register_predictor(name: str) -> Callable[[P], P]:
-    """Class decorator: make a predictor constructible by ``name``."""
+    """Class decorator: the class of registry entry ``name`` (:mod:`models.predictors.registry`).
+
+    A name without an entry is refused: the entry is what the service, the ensemble and the
+    training CLI read, so a class alone would be a predictor nothing serves.
+    """
 
     def decorate(cls: P) -> P:
+        predictor_entry(name)
         cls.name = name
-        _REGISTRY[name] = cls
+        _CLASSES[name] = cls
         return cls
 
     return decorate
@@ -198,15 +180,10 @@ def register_predictor(name: str) -> Callable[[P], P]:
 
 def predictor_class(name: str) -> type[Predictor]:
     """The class registered under ``name`` (imported on first use)."""
-    try:
-        entry = _REGISTRY[name]
-    except KeyError:
-        known = ", ".join(sorted(_REGISTRY))
-        raise UnknownPredictorError(f"unknown predictor {name!r}; known: {known}") from None
+    entry = _CLASSES.get(name) or predictor_entry(name).target  # unknown: names the known
     if isinstance(entry, str):
-        module_name, _, attr = entry.partition(":")
-        cls = getattr(importlib.import_module(module_name), attr)
-        _REGISTRY[name] = cls
+        cls = load_target(entry)
+        _CLASSES[name] = cls
         cls.name = name
         return cls
     return entry
@@ -215,8 +192,3 @@ def predictor_class(name: str) -> type[Predictor]:
 def create_predictor(name: str, **kwargs: Any) -> Predictor:
     """Build the predictor registered under ``name`` with ``kwargs``."""
     return predictor_class(name)(**kwargs)
-
-
-def available_predictors() -> list[str]:
-    """Registered predictor names, sorted."""
-    return sorted(_REGISTRY)

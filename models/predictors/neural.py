@@ -74,6 +74,10 @@ class NeuralPredictor(Predictor):
         self.use_amp = precision != "float32"  # bf16 autocast, which only CUDA uses
 
     @classmethod
+    def set_threads(cls, threads: int) -> None:
+        torch.set_num_threads(threads)  # intra-op threads only contend on a shared machine
+
+    @classmethod
     def from_artifact(
         cls, artifact: ModelArtifact, device: str = "auto", precision: str = "float32"
     ) -> NeuralPredictor:

@@ -1,7 +1,8 @@
 """Tune search spaces: a few architecture-neutral knobs mapped onto each network's hparams.
 
 Tune samples ``lr, dropout, width, depth, seq_len``; :func:`network_hparams` turns ``width``
-and ``depth`` into the keyword arguments of the named network, so the search space, the
+and ``depth`` into the keyword arguments of the named network (its ``search_hparams``; the
+depths it allows are its ``search_depths``), so the search space, the
 reporter columns and the summary read the same for every model. The ``small`` preset keeps
 trials affordable on a 2-core machine; the full preset is meant for GPU workers.
 """
@@ -22,22 +23,20 @@ _FULL = {
     "lr": (1e-4, 3e-3),
     "dropout": (0.05, 0.4),
     "width": [64, 128, 256],
-    "depth": {"transformer": [2, 4, 6], "cnn_lstm": [1, 2, 3]},
     "seq_len": [32, 64, 128],
 }
 _SMALL = {
     "lr": (3e-4, 3e-3),
     "dropout": (0.0, 0.3),
     "width": [16, 32],
-    "depth": {"transformer": [1, 2], "cnn_lstm": [1, 2]},
     "seq_len": [16, 32],
 }
 
 
 def check_model(model: str) -> None:
     """Raise :class:`ConfigError` for a network name we cannot build."""
-    if model not in NETWORKS or model not in _FULL["depth"]:
-        raise ConfigError(f"model: unknown {model!r}; known: {sorted(_FULL['depth'])}")
+    if model not in NETWORKS:
+        raise ConfigError(f"model: unknown {model!r}; known: {sorted(NETWORKS)}")
 
 
 def search_space(model: str, *, small: bool = False) -> dict[str, Any]:
@@ -48,7 +47,7 @@ def search_space(model: str, *, small: bool = False) -> dict[str, Any]:
         "lr": tune.loguniform(*preset["lr"]),
         "dropout": tune.uniform(*preset["dropout"]),
         "width": tune.choice(preset["width"]),
-        "depth": tune.choice(preset["depth"][model]),
+        "depth": tune.choice(list(NETWORKS[model].search_depths["small" if small else "full"])),
         "seq_len": tune.choice(preset["seq_len"]),
     }
 
@@ -73,11 +72,4 @@ def network_hparams(model: str, config: dict[str, Any]) -> dict[str, Any]:
     dropout = float(config.get("dropout", 0.1))
     if not 0.0 <= dropout < 1.0:
         raise ConfigError(f"dropout: must be in [0, 1), got {dropout!r}")
-    if model == "transformer":
-        nhead = 8 if width >= 128 else 4
-        if width % nhead or width % 2:
-            raise ConfigError(f"width: {width} must be even and divisible by {nhead} heads")
-        return {"d_model": width, "nhead": nhead, "num_layers": depth, "dropout": dropout}
-    if model == "cnn_lstm":
-        return {"channels": width, "hidden": width, "lstm_layers": depth, "dropout": dropout}
-    raise ConfigError(f"model: no width/depth mapping for {model!r} in the Tune search space")
+    return NETWORKS[model].search_hparams(width, depth, dropout)

@@ -17,9 +17,10 @@ import pytest
 import yaml
 
 from deployments.ensemble import EnsembleUserConfig
-from deployments.neural import NeuralUserConfig
 from deployments.retrainer import RetrainUserConfig
 from deployments.settings import AppSettings
+from deployments.trained import TrainedUserConfig
+from models.predictors.registry import PREDICTORS
 from tests.cluster.serve_schema import (
     build_application,
     deployments_by_name,
@@ -28,16 +29,16 @@ from tests.cluster.serve_schema import (
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "configs" / "serve_production.yaml"
-NEURAL = {"TransformerDeployment", "CnnLstmDeployment"}
+NEURAL = {e.deployment_name for e in PREDICTORS if e.kind == "neural"}
 STATE = "StateDeployment"
 SINGLE = {STATE, "RetrainerDeployment"}
 """One replica each: the SQLite writer and the retraining scheduler."""
 USER_CONFIGS = {
     "EnsembleDeployment": EnsembleUserConfig,
-    "TransformerDeployment": NeuralUserConfig,
-    "CnnLstmDeployment": NeuralUserConfig,
+    **{e.deployment_name: TrainedUserConfig for e in PREDICTORS if e.trained and e.served},
     "RetrainerDeployment": RetrainUserConfig,
 }
+"""Deployments with runtime knobs (``reconfigure``) and the model each user_config parses as."""
 
 
 @pytest.fixture(scope="module")
@@ -72,9 +73,14 @@ def test_app_args_are_valid_settings_with_a_shared_registry(app: dict[str, Any])
 
 
 def test_user_configs_are_accepted_by_their_deployments(app: dict[str, Any]) -> None:
-    for name, dep in deployments_by_name(app).items():
-        if "user_config" in dep:
-            USER_CONFIGS[name].model_validate(dep["user_config"])
+    configured = {
+        n: d["user_config"] for n, d in deployments_by_name(app).items() if "user_config" in d
+    }
+    assert set(configured) <= set(USER_CONFIGS), "user_config on a deployment without knobs"
+    # production tunes the ensemble's batching and every network's batching and version checks
+    assert {"EnsembleDeployment", *NEURAL} <= set(configured)
+    for name, user_config in configured.items():
+        USER_CONFIGS[name].model_validate(user_config)
 
 
 def test_stateless_deployments_autoscale(app: dict[str, Any]) -> None:

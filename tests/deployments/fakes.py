@@ -17,6 +17,9 @@ def failing_predictor() -> Deployment:
 
     @serve.deployment(ray_actor_options={"num_cpus": 0.1})
     class FailingPredictor:
+        def __init__(self, *args: Any) -> None:  # bound like the real one: (name, settings)
+            pass
+
         async def predict(self, windows: Any) -> Any:
             raise RuntimeError("predictor crashed")
 
@@ -31,6 +34,9 @@ def slow_predictor(delay_s: float = 60.0) -> Deployment:
 
     @serve.deployment(ray_actor_options={"num_cpus": 0.1}, max_ongoing_requests=64)
     class SlowPredictor:
+        def __init__(self, *args: Any) -> None:  # bound like the real one: (name, settings)
+            pass
+
         async def predict(self, windows: Any) -> Any:
             import asyncio
 

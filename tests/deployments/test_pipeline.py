@@ -159,9 +159,11 @@ def test_answers_are_prefix_causal(btc):
     assert_prefix_causal(compute, frame, [first + 3, first + 8], ["up", "confidence"])
 
 
-def test_the_ensemble_calls_every_predictor_and_the_regime_once():
-    from deployments.ensemble import CALL_ORDER
-    from deployments.pipeline import NEURAL_MODELS, RULE_MODELS
+def test_the_ensemble_calls_every_predictor_and_the_regime_once_costliest_first():
+    from deployments.ensemble import call_order
+    from models.predictors.registry import predictor_names
 
-    assert sorted(CALL_ORDER) == sorted({*RULE_MODELS, *NEURAL_MODELS, "regime"})
-    assert len(CALL_ORDER) == len(set(CALL_ORDER))
+    order = call_order(predictor_names())
+    assert sorted(order) == sorted({*predictor_names(), "regime"})
+    assert len(order) == len(set(order))
+    assert order == ("transformer", "smc", "cnn_lstm", "regime", "indicators")

@@ -10,15 +10,16 @@ import yaml
 from deployments.app import DEPLOYMENTS
 from deployments.config_file import load_serve_config
 from deployments.ensemble import EnsembleUserConfig
-from deployments.neural import NeuralUserConfig
 from deployments.settings import AppSettings
+from deployments.trained import TrainedUserConfig
 from models.errors import ConfigError
+from models.predictors.registry import PREDICTORS
 from tests.cluster.serve_schema import build_application, validate_serve_config
 
 ROOT = Path(__file__).resolve().parents[2]
 LOCAL = ROOT / "configs" / "serve_local.yaml"
-USER_CONFIGS = {"ensemble": EnsembleUserConfig, "transformer": NeuralUserConfig}
-USER_CONFIGS["cnn_lstm"] = NeuralUserConfig
+USER_CONFIGS = {"ensemble": EnsembleUserConfig}
+USER_CONFIGS.update({e.name: TrainedUserConfig for e in PREDICTORS if e.trained and e.served})
 
 
 def test_local_config_is_valid_and_builds_every_deployment():

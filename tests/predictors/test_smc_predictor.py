@@ -124,7 +124,7 @@ def test_many_random_real_windows(real_candles) -> None:
             assert all(0.0 <= p <= 1.0 for p in pred.probabilities)
             assert 0.0 <= pred.confidence <= 1.0
             assert -1.0 <= pred.details["score"] <= 1.0
-            json.dumps(pred.to_dict(), allow_nan=False)
+            json.dumps(dict(pred.details), allow_nan=False)  # details must be JSON-safe
             directions.add(pred.direction)
     assert {-1, 1} <= directions
 

@@ -55,10 +55,8 @@ def delayable_indicators() -> Deployment:
 
     @serve.deployment(ray_actor_options={"num_cpus": 0.1}, max_ongoing_requests=64)
     class DelayableIndicators(RulePredictor):
-        model_name = "indicators"
-
-        def __init__(self) -> None:
-            RulePredictor.__init__(self)
+        def __init__(self, name: str, settings: Any = None) -> None:
+            RulePredictor.__init__(self, name, settings)
             self.delay_s = 0.0
 
         async def predict(self, windows: Any) -> Any:
@@ -167,7 +165,8 @@ class ReliabilityApp:
 
     def set_delay(self, seconds: float) -> None:
         """Make every indicators call take ``seconds`` longer (0 restores it)."""
-        self.handle("DelayableIndicators").set_delay.remote(seconds).result(timeout_s=30)
+        handle = self.handle("IndicatorsDeployment")  # a replacement keeps the role's name
+        handle.set_delay.remote(seconds).result(timeout_s=30)
 
     def replicas(self, deployment: str) -> list[str]:
         """Names of the live replica actors of ``deployment`` (from the GCS: the state API

@@ -1,4 +1,6 @@
-"""Transformer and CNN-LSTM deployments: per-symbol models, multiplexed and batched.
+"""The deployment of a trained predictor (neural or tree): per-symbol models, multiplexed
+and batched. One class for every trained predictor: the predictor's name is its first
+constructor argument (``deployments.app`` binds one per registry entry).
 
 Callers pick the symbol with ``handle.options(multiplexed_model_id=symbol)``; each replica
 keeps an LRU of loaded symbols (``max_models_per_replica``) and batches concurrent calls
@@ -18,10 +20,9 @@ import time
 import weakref
 from collections.abc import Sequence
 from datetime import datetime, timezone
-from typing import Any, ClassVar
+from typing import Any
 
 import polars as pl
-import torch
 from pydantic import BaseModel, ConfigDict, Field
 from ray import serve
 
@@ -29,11 +30,13 @@ from deployments import metrics, neural_models
 from deployments.replies import EXPIRED, NO_MODEL, Reply, reply_for
 from deployments.settings import AppSettings, parse_section
 from models.errors import ModelNotFoundError, SmartMarketError
+from models.predictors.base import predictor_class
+from models.predictors.registry import predictor_entry
 from models.registry import ModelRegistry
 from models.registry.lifecycle import age_seconds, created_at
 
 
-class NeuralUserConfig(BaseModel):
+class TrainedUserConfig(BaseModel):
     """Runtime knobs (the deployment's ``user_config``)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -42,23 +45,29 @@ class NeuralUserConfig(BaseModel):
     max_batch_size: int = Field(32, ge=1, le=1024)
     batch_wait_timeout_s: float = Field(0.0, ge=0, le=1)
     version_check_s: float = Field(10.0, gt=0)
+    threads: int | None = Field(
+        None, ge=1, le=64, description="OpenMP / intra-op threads; None: the registry default"
+    )
 
 
-class NeuralModels:
-    """Shared body of both neural deployments; ``model_name`` picks the network."""
+class TrainedPredictor:
+    """Serves the per-symbol models of the trained predictor ``name``."""
 
-    model_name: ClassVar[str] = ""
-
-    def __init__(self, settings: dict[str, Any] | None = None) -> None:
+    def __init__(self, name: str, settings: dict[str, Any] | None = None) -> None:
         app = AppSettings.parse(settings)
-        torch.set_num_threads(1)  # replicas share few cores; intra-op threads only contend
+        entry = predictor_entry(name)
+        if not entry.trained:
+            raise ValueError(f"{name} is a {entry.kind} predictor, not a trained one")
+        self.model_name = name
+        self._threads = entry.threads
+        predictor_class(name).set_threads(entry.threads)  # replicas share few cores
         self._registry = ModelRegistry(app.registry) if app.registry else None
         self._precision = app.inference_precision
         self._holders: weakref.WeakValueDictionary[str, neural_models.SymbolModel] = (
             weakref.WeakValueDictionary()
         )
         self._absent: dict[str, float] = {}
-        self._config = NeuralUserConfig()
+        self._config = TrainedUserConfig()
         self._lifecycle = app.lifecycle()
         self._loads = 0
 
@@ -70,7 +79,10 @@ class NeuralModels:
         )
 
     def reconfigure(self, user_config: dict[str, Any] | None) -> None:
-        cfg = parse_section(NeuralUserConfig, user_config, f"{self.model_name} user_config")
+        cfg = parse_section(TrainedUserConfig, user_config, f"{self.model_name} user_config")
+        if cfg.threads is not None and cfg.threads != self._threads:
+            predictor_class(self.model_name).set_threads(cfg.threads)
+            self._threads = cfg.threads
         if cfg.registry is not None:
             self._registry = ModelRegistry(cfg.registry)
             self._absent.clear()
@@ -168,7 +180,7 @@ class NeuralModels:
         return {s: h.version for s, h in sorted(self._holders.items())}
 
     async def describe(self) -> dict[str, Any]:
-        """Registry versions of this network per symbol, and what this replica has loaded."""
+        """Registry versions of this predictor per symbol, and what this replica has loaded."""
         versions: dict[str, list[str]] = {}
         if self._registry is not None:
             for symbol, models in self._registry.list_models().items():
@@ -204,11 +216,7 @@ class NeuralModels:
         return {"model": self.model_name, "loaded": len(self._holders)}
 
 
-@serve.deployment(ray_actor_options={"num_cpus": 0.25}, max_ongoing_requests=64)
-class TransformerDeployment(NeuralModels):
-    model_name = "transformer"
-
-
-@serve.deployment(ray_actor_options={"num_cpus": 0.25}, max_ongoing_requests=64)
-class CnnLstmDeployment(NeuralModels):
-    model_name = "cnn_lstm"
+TrainedDeployment = serve.deployment(ray_actor_options={"num_cpus": 0.25}, max_ongoing_requests=64)(
+    TrainedPredictor
+)
+"""Serve deployment of :class:`TrainedPredictor`; ``deployments.app`` names one per entry."""

@@ -1,0 +1,154 @@
+"""The predictor set as data: one entry per predictor, read by everything that lists them.
+
+The Serve app builds one deployment per entry, the ensemble's default members, the
+evaluation's sources, the training CLI's ``--models`` and the network factory all come from
+:data:`PREDICTORS`, so adding a predictor is its own module(s) plus one entry here (and its
+Serve config entries). Kinds:
+
+- ``rule``: built with no trained model (``create_predictor(name)``), one shared instance.
+- ``neural`` / ``tree``: a model per symbol published to the model registry and loaded with
+  ``<target>.from_artifact``; served per symbol (multiplexed), trained by ``trainer``.
+
+This module imports nothing heavy: ``scripts/train.py --help`` and the live service's
+light modules read it without loading torch or Ray.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from models.errors import UnknownPredictorError
+
+Kind = Literal["rule", "neural", "tree"]
+KINDS: tuple[Kind, ...] = ("rule", "neural", "tree")
+TRAINED_KINDS: tuple[Kind, ...] = ("neural", "tree")
+"""Kinds whose predictors are trained per symbol and loaded from the model registry."""
+
+
+@dataclass(frozen=True)
+class PredictorEntry:
+    """One predictor: what it is, how to build it, and its defaults."""
+
+    name: str
+    kind: Kind
+    target: str
+    """``module:Class`` of the :class:`~models.predictors.base.Predictor` (imported on use)."""
+    cost: int
+    """Relative cost of one call; the ensemble sends costlier calls first (its fan-out's
+    calls leave one after another, and the slowest one sets a batch's latency)."""
+    default_member: bool = True
+    """In the ensemble's default members (``EnsembleConfig.weights``)."""
+    default_weight: float = 1.0
+    """Its value in the default ``weights`` (the static weight of ``original`` mode)."""
+    threads: int = 1
+    """OpenMP / intra-op threads per Serve replica (replicas share few cores)."""
+    network: str | None = None
+    """``module:Class`` of the network (``neural`` kind): what ``build_model`` builds."""
+    trainer: str | None = None
+    """``module:function(setup, options, registry) -> SummaryRow``: tunes and publishes one
+    (symbol, model) for ``scripts/train.py`` (trained kinds). A ``tree`` trainer takes one
+    job over every symbol instead (``LgbmJob``: per-symbol and pooled variants) and returns
+    a row per (symbol, variant)."""
+    deployment: str | None = None
+    """Serve deployment name; default: CamelCase of ``name`` + ``Deployment``."""
+    served: bool = True
+    """Built into the Serve app. ``lgbm`` is not yet: its features need the leader's
+    (BTCUSDT) candles beside every window, which the request path does not carry, and cost
+    ~35 ms of CPU per window (scripts/bench_lgbm.py); it is trained and evaluated."""
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"{self.name}: kind must be one of {KINDS}, got {self.kind!r}")
+        if self.trained and self.trainer is None:
+            raise ValueError(f"{self.name}: a {self.kind} predictor needs a trainer")
+        if self.kind == "neural" and self.network is None:
+            raise ValueError(f"{self.name}: a neural predictor needs a network")
+        if self.threads < 1 or self.default_weight < 0:
+            raise ValueError(f"{self.name}: threads must be >= 1 and default_weight >= 0")
+
+    @property
+    def trained(self) -> bool:
+        """Needs a trained model per symbol from the model registry."""
+        return self.kind in TRAINED_KINDS
+
+    @property
+    def deployment_name(self) -> str:
+        """The name of its Serve deployment (what Serve config files list)."""
+        if self.deployment:
+            return self.deployment
+        return "".join(part.capitalize() for part in self.name.split("_")) + "Deployment"
+
+
+_NEURAL_TRAINER = "models.training.tune:tune_and_publish"
+
+PREDICTORS: tuple[PredictorEntry, ...] = (
+    PredictorEntry(
+        "transformer",
+        "neural",
+        "models.predictors.transformer:TransformerPredictor",
+        cost=50,
+        default_weight=0.4,
+        network="models.nets.transformer:TransformerClassifier",
+        trainer=_NEURAL_TRAINER,
+    ),
+    PredictorEntry(
+        "cnn_lstm",
+        "neural",
+        "models.predictors.cnn_lstm:CnnLstmPredictor",
+        cost=30,
+        default_weight=0.3,
+        network="models.nets.cnn_lstm:CnnLstmClassifier",
+        trainer=_NEURAL_TRAINER,
+    ),
+    PredictorEntry(
+        "indicators",
+        "rule",
+        "models.predictors.technical:TechnicalPredictor",
+        cost=10,
+        default_weight=0.2,
+    ),
+    PredictorEntry(
+        "smc", "rule", "models.predictors.smc_predictor:SmcPredictor", cost=40, default_weight=0.1
+    ),
+    PredictorEntry(
+        "lgbm",
+        "tree",
+        "models.predictors.lgbm:LgbmPredictor",
+        cost=60,
+        trainer="models.training.tune_lgbm:tune_lgbm",
+        served=False,
+    ),
+)
+"""Every predictor, in the order of the ensemble's default members."""
+
+
+def predictor_entry(name: str) -> PredictorEntry:
+    """The entry of ``name``; :class:`UnknownPredictorError` naming the known ones."""
+    for entry in PREDICTORS:
+        if entry.name == name:
+            return entry
+    known = ", ".join(e.name for e in PREDICTORS)
+    raise UnknownPredictorError(f"unknown predictor {name!r}; known: {known}")
+
+
+def predictor_names(*kinds: Kind) -> tuple[str, ...]:
+    """Registered names (of ``kinds`` only, when given), in registry order."""
+    return tuple(e.name for e in PREDICTORS if not kinds or e.kind in kinds)
+
+
+def trained_names() -> tuple[str, ...]:
+    """Names of the predictors that need a trained model per symbol."""
+    return predictor_names(*TRAINED_KINDS)
+
+
+def default_weights() -> dict[str, float]:
+    """The ensemble's default members and their weights."""
+    return {e.name: e.default_weight for e in PREDICTORS if e.default_member}
+
+
+def load_target(path: str) -> Any:
+    """The object a ``module:attr`` path names (its module imported on first use)."""
+    module_name, _, attr = path.partition(":")
+    return getattr(importlib.import_module(module_name), attr)
