@@ -94,3 +94,17 @@ class NotFoundError(SmartMarketError, LookupError):
 class ConflictError(SmartMarketError):
     """A request that contradicts the stored state: an outcome for a prediction that is
     already resolved, or a prediction on a stored history that is still too short."""
+
+
+class FeedError(SmartMarketError):
+    """The exchange feed could not get usable klines this time (connection dropped or
+    stalled, rate limited, a 5xx, a malformed answer). The feed retries after
+    ``retry_after`` seconds when the exchange said how long (429 / 418 ``Retry-After``),
+    else after its own backoff; ``status`` is the HTTP status when there was one."""
+
+    def __init__(
+        self, message: str, *, status: int | None = None, retry_after: float | None = None
+    ) -> None:
+        self.status = status
+        self.retry_after = retry_after
+        super().__init__(message)
