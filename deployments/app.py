@@ -16,6 +16,7 @@ from ray.serve import Application
 from ray.serve.deployment import Deployment
 
 from deployments.ensemble import EnsembleDeployment
+from deployments.feed import FeedDeployment
 from deployments.ingress import Ingress
 from deployments.neural import CnnLstmDeployment, TransformerDeployment
 from deployments.rules import IndicatorsDeployment, RegimeDeployment, SmcDeployment
@@ -30,6 +31,7 @@ DEPLOYMENTS: dict[str, Deployment] = {
     "cnn_lstm": CnnLstmDeployment,
     "state": StateDeployment,
     "ensemble": EnsembleDeployment,
+    "feed": FeedDeployment,
     "ingress": Ingress,
 }
 """Role -> deployment. Deployment names (for Serve configs) are the class names."""
@@ -64,7 +66,8 @@ def compose(
     state = node("state").bind(s)
     transformer, cnn_lstm = node("transformer").bind(s), node("cnn_lstm").bind(s)
     ensemble = node("ensemble").bind(*rules, transformer, cnn_lstm, state, s)
-    return node("ingress").bind(ensemble, state, transformer, cnn_lstm, *rules, s)
+    feed = node("feed").bind(state, ensemble, s)  # idles unless args.feed is set
+    return node("ingress").bind(ensemble, state, transformer, cnn_lstm, *rules, s, feed=feed)
 
 
 def build_app(args: dict[str, Any] | None = None) -> Application:

@@ -16,6 +16,7 @@ from ray import serve
 
 from deployments.auth import ApiKeyAuth, bearer
 from deployments.compat import enhanced_body
+from deployments.feed_schemas import FeedResponse
 from deployments.frames import candles_to_frame, frame_to_candles
 from deployments.http_errors import ApiError, install, library_error
 from deployments.limits import BodyLimit
@@ -94,8 +95,10 @@ class Ingress:
         smc: Any,
         regime: Any,
         settings: dict[str, Any] | None = None,
+        feed: Any = None,
     ) -> None:
         self.settings = AppSettings.parse(settings)
+        self.feed = feed
         self.ensemble, self.state = ensemble, state
         self.neural = {"transformer": transformer, "cnn_lstm": cnn_lstm}
         others = {"indicators": indicators, "smc": smc, "regime": regime}
@@ -225,6 +228,13 @@ class Ingress:
     async def reload(self) -> dict[str, Any]:
         """Load newly published versions without a restart."""
         return {"reloaded": {n: await call(h.reload.remote()) for n, h in self.neural.items()}}
+
+    @app.get("/v1/feed", response_model=FeedResponse, tags=["feed"], dependencies=READ)
+    async def feed_status(self) -> dict[str, Any]:
+        """Per followed symbol: the newest stored bar, its lag, the feed's state and error."""
+        if self.feed is None:
+            return {"enabled": False, "symbols": {}}
+        return await call(self.feed.status.remote())
 
     @app.get("/healthz", tags=["health"])
     async def healthz(self) -> JSONResponse:

@@ -11,9 +11,17 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from models.errors import ConfigError
+from models.feed.config import FeedSettings
 
 SYMBOL_PATTERN = r"^[A-Z0-9]{2,20}$"
 SYMBOL_RE = re.compile(SYMBOL_PATTERN)
@@ -38,6 +46,7 @@ class AppSettings(BaseModel):
         "auto", description="neural inference precision (auto: bf16 where it is fast)"
     )
     symbols: tuple[str, ...] | None = Field(None, description="allowed symbols (None: any)")
+    feed: FeedSettings | None = Field(None, description="live candle feed (None: off)")
 
     @field_validator("symbols")
     @classmethod
@@ -46,6 +55,16 @@ class AppSettings(BaseModel):
             if not SYMBOL_RE.match(symbol):
                 raise ValueError(f"{symbol!r} does not match {SYMBOL_PATTERN}")
         return value
+
+    @model_validator(mode="after")
+    def _feed_symbols_allowed(self) -> AppSettings:
+        if self.feed is not None:
+            for symbol in self.feed.symbols:
+                if not SYMBOL_RE.match(symbol):
+                    raise ValueError(f"feed.symbols: {symbol!r} does not match {SYMBOL_PATTERN}")
+                if self.symbols is not None and symbol not in self.symbols:
+                    raise ValueError(f"feed.symbols: {symbol} is not in symbols")
+        return self
 
     @classmethod
     def parse(cls, data: dict[str, Any] | None = None, **overrides: Any) -> AppSettings:

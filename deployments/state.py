@@ -73,6 +73,9 @@ class StateDeployment:
     async def performance(self, symbol: str) -> dict[str, Any]:
         return self.state.performance(symbol)
 
+    async def feed_cursor(self, symbol: str) -> tuple[int | None, int | None]:
+        return self.state.feed_cursor(symbol)
+
     async def tracker_state(self) -> tuple[dict[str, Any], int]:
         return self.state.tracker_state()
 

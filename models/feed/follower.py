@@ -113,6 +113,9 @@ class SymbolFeed:
         except DataValidationError as exc:  # the stored history moved (a client appended)
             self._resumed = False
             return self._failed(f"store refused bars: {exc}", None)
+        except Exception as exc:  # the store is unreachable (its replica restarting)
+            self._resumed = False  # an append may have landed: re-read where we are
+            return self._failed(f"store unavailable: {type(exc).__name__}: {exc}", None)
         if problem is not None:
             self.status.rows_rejected += 1
             return self._failed(problem, None)
@@ -137,7 +140,7 @@ class SymbolFeed:
         """Read where the stored state is; signal a stored bar whose signal was lost."""
         last_bar, last_signal = await self.sink.cursor(self.symbol)
         self.status.last_bar_ms, self.status.last_signal_ms = last_bar, last_signal
-        self._live = last_signal is not None
+        self._live = self._live or last_signal is not None
         self._resumed = True
         unsignalled = last_bar is not None and last_bar > (last_signal or 0)
         if unsignalled and self._signal_due(last_bar, now_ms):

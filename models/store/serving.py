@@ -158,6 +158,10 @@ class ServingState:
             "stored_candles": self.store.symbols().get(symbol, 0),
         }
 
+    def feed_cursor(self, symbol: str) -> tuple[int | None, int | None]:
+        """(newest stored bar, newest prediction) of ``symbol`` in µs; see the feed."""
+        return self.store.feed_cursor(symbol)
+
     def tracker_state(self) -> tuple[dict[str, Any], int]:
         """The ensemble's learned state and its version (what serving replicas load)."""
         return self.ensemble.state_dict(), self.version

@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "configs" / "serve_production.yaml"
 NEURAL = {"TransformerDeployment", "CnnLstmDeployment"}
 STATE = "StateDeployment"
+FEED = "FeedDeployment"
 USER_CONFIGS = {
     "EnsembleDeployment": EnsembleUserConfig,
     "TransformerDeployment": NeuralUserConfig,
@@ -75,7 +76,7 @@ def test_user_configs_are_accepted_by_their_deployments(app: dict[str, Any]) -> 
 
 def test_stateless_deployments_autoscale(app: dict[str, Any]) -> None:
     for name, dep in deployments_by_name(app).items():
-        if name == STATE:
+        if name in (STATE, FEED):
             continue
         auto = dep["autoscaling_config"]
         assert "num_replicas" not in dep, name
@@ -92,6 +93,11 @@ def test_neural_predictors_share_gpus_and_the_rest_use_cpus(app: dict[str, Any])
             assert 0 < options["num_gpus"] < 1, name
         else:
             assert options.get("num_gpus", 0) == 0, name
+
+
+def test_feed_is_one_replica(app: dict[str, Any]) -> None:
+    feed = deployments_by_name(app)[FEED]
+    assert feed["num_replicas"] == 1 and "autoscaling_config" not in feed
 
 
 def test_state_is_one_replica_on_the_head_node(app: dict[str, Any]) -> None:

@@ -221,3 +221,23 @@ def test_backoff_has_jitter_a_cap_and_resets() -> None:
     assert backoff.next(retry_after=30) == 30 and backoff.next(retry_after=10_000) == 600
     backoff.reset()
     assert backoff.next() <= 1.0
+
+
+def test_an_unreachable_store_is_retried_from_the_stored_cursor(exchange, btc) -> None:
+    sink = MemorySink()
+    feed = make(exchange, sink)
+    run(cycles(feed))
+    exchange.advance(2)
+    real_append = sink.append
+
+    async def lands_then_fails(symbol, bars):
+        await real_append(symbol, bars)
+        raise ConnectionError("state replica died")
+
+    sink.append = lands_then_fails
+    run(cycles(feed))
+    assert "store unavailable" in feed.status.last_error and len(sink.bars) == 301
+    sink.append = real_append
+    run(cycles(feed))
+    assert_matches_exchange(sink, btc, START_ROW + 1)
+    assert [s[0] for s in sink.signals] == [b.open_ms for b in sink.bars[-2:]]
