@@ -48,17 +48,32 @@ class ServeSink:
     def __init__(self, state: Any, ensemble: Any, window_bars: int, min_bars: int) -> None:
         self.state, self.ensemble = state, ensemble
         self.window_bars, self.min_bars = window_bars, min_bars
+        self._windows: dict[str, tuple[int, Any]] = {}
 
     async def cursor(self, symbol: str) -> tuple[int | None, int | None]:
         last_bar, last_signal = await self.state.feed_cursor.remote(symbol)
         return _ms(last_bar), _ms(last_signal)
 
     async def append(self, symbol: str, bars: list[Bar]) -> int:
-        done = _checked(await self.state.append_candles.remote(symbol, bars_frame(bars)))
+        """History in one ``append_candles``; a live bar through ``append_bar`` (the same
+        validated append), which also returns the window its signal needs: one call."""
+        if len(bars) > 1:
+            done = _checked(await self.state.append_candles.remote(symbol, bars_frame(bars)))
+            return int(done["learned_version"])
+        bar = bars_frame(bars).to_dicts()[0]
+        call = self.state.append_bar.remote(symbol, bar, self.window_bars)
+        window, done = _checked(await call)
+        self._windows[symbol] = (bars[0].open_ms, window)
         return int(done["learned_version"])
 
+    async def _window(self, symbol: str, as_of_ms: int) -> Any:
+        cached = self._windows.pop(symbol, None)
+        if cached is not None and cached[0] == as_of_ms:
+            return cached[1]
+        return _checked(await self.state.candles.remote(symbol, self.window_bars))
+
     async def signal(self, symbol: str, as_of_ms: int, min_version: int) -> bool:
-        window = _checked(await self.state.candles.remote(symbol, self.window_bars))
+        window = await self._window(symbol, as_of_ms)
         if window.height < self.min_bars:
             return False
         newest = int(window["timestamp"][-1].timestamp() * 1000)
