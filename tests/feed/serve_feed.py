@@ -51,6 +51,11 @@ class FeedApp:
             route_prefix=self.prefix,
         )
 
+    def restart(self) -> None:
+        """Delete the whole app (every replica stops), then deploy it again."""
+        serve.delete(self.name)
+        self.deploy()
+
     def feed(self) -> dict[str, Any]:
         response = self.client.get("/v1/feed")
         response.raise_for_status()

@@ -2,7 +2,8 @@
 
 Candles are stored through the state's validated path, a signal is stored for each new
 bar, pending predictions resolve as later bars arrive, a malformed row is refused and the
-feed goes on, and killing the feed replica in the middle loses nothing.
+feed goes on, and neither killing the feed replica in the middle nor restarting the whole
+app loses or repeats a bar or a signal.
 """
 
 from __future__ import annotations
@@ -80,7 +81,12 @@ def test_feed_follows_stores_signals_and_survives_a_replica_kill(feed_app, btc) 
     exchange.advance(2)
     app.wait(_following_at(open_ms(btc, START_ROW + 7), True), timeout_s=120, what="resume")
 
-    bars = 8
+    app.restart()  # the whole app, while the exchange moves on
+    exchange.advance(3)
+    app.wait(_following_at(open_ms(btc, START_ROW + 10), True), timeout_s=120, what="restart")
+    assert "/v1/feed" in app.client.get("/openapi.json").json()["paths"]
+
+    bars = 11
     stored = app.query("SELECT ts, close FROM candles ORDER BY ts")
     real = btc.slice(START_ROW - HISTORY, HISTORY + bars)
     assert [t // 1000 for t, _ in stored] == [open_ms(real, i) for i in range(real.height)]
