@@ -90,8 +90,8 @@ class ServeSink:
 @serve.deployment(num_replicas=1, ray_actor_options={"num_cpus": 0.05}, max_ongoing_requests=16)
 class FeedDeployment:
     async def __init__(self, state: Any, ensemble: Any, settings: dict[str, Any] | None = None):
-        self.cfg = AppSettings.parse(settings).feed
-        self.window_bars = AppSettings.parse(settings).window_bars
+        app = AppSettings.parse(settings)
+        self.cfg, self.window_bars = app.feed, app.window_bars
         self.feeds: list[SymbolFeed] = []
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task] = []

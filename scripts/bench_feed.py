@@ -15,6 +15,7 @@ no hole.
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import sys
 import tempfile
@@ -40,6 +41,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--start-row", type=int, default=20_000, help="first replayed row")
     parser.add_argument("--kill-at", type=int, default=12, help="kill after this bar (0: no)")
     parser.add_argument("--num-cpus", type=int, default=2)
+    parser.add_argument("--verbose", action="store_true", help="print every bar's delay")
     parser.add_argument("--timeout", type=float, default=300.0, help="bound on the replay")
     args = parser.parse_args(argv)
     require_positive(args, "bars", "history", "num_cpus", "timeout")
@@ -88,6 +90,27 @@ def _iso_ms(iso: str) -> int:
     return int(datetime.fromisoformat(iso).timestamp() * 1000)
 
 
+def recovery(rows: list[tuple], closes: dict[int, float], killed_at: float) -> dict[str, float]:
+    """Seconds from the kill to the first signal of the restarted replica (the one after
+    the longest pause), and how fast the bars that piled up meanwhile were then followed
+    (the feed's rate when arrivals do not limit it). A signal in flight at the kill still
+    lands (the ensemble stores it), so the first one after the kill is not the restart."""
+    made = sorted(r[1] / 1e6 for r in rows if r[1] / 1e6 > killed_at)
+    if len(made) < 2:
+        return {}
+    times = [killed_at, *made]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    resumed = times[gaps.index(max(gaps)) + 1]
+    backlog = sorted(
+        r[1] / 1e6 for r in rows if r[1] / 1e6 >= resumed and closes[r[0] // 1000] < resumed
+    )
+    out = {"kill -> restarted feed's first signal (s)": resumed - killed_at}
+    if len(backlog) > 1:
+        rate = (len(backlog) - 1) / (backlog[-1] - backlog[0])
+        out[f"catch-up of {len(backlog)} piled-up bars (bars/s)"] = rate
+    return out
+
+
 def report(args: argparse.Namespace, app, exchange, frame, run: dict) -> int:
     """Print the table; non-zero exit when what is stored is not what must be."""
     offset = time.time() - time.monotonic()
@@ -115,6 +138,12 @@ def report(args: argparse.Namespace, app, exchange, frame, run: dict) -> int:
         if before:
             label = "  bars before the kill: p50 / p99 (ms)"
             print(f"{label:<44} {percentile(before, 50):>4.0f} / {percentile(before, 99):.0f}")
+    if args.verbose:
+        for r, d in zip(rows, delays, strict=True):
+            print(f"  bar {r[0] // 1000}: close -> stored signal {d:9.1f} ms")
+    if run["killed_at"]:
+        for name, value in recovery(rows, closes, run["killed_at"]).items():
+            print(f"{name:<44} {value:>10.2f}")
     checks = {
         "new candles stored": (new, args.bars),
         "predictions stored": (len(rows), args.bars),
