@@ -50,9 +50,9 @@ class ServeSink:
         self.window_bars, self.min_bars = window_bars, min_bars
         self._windows: dict[str, tuple[int, Any]] = {}
 
-    async def cursor(self, symbol: str) -> tuple[int | None, int | None]:
-        last_bar, last_signal = await self.state.feed_cursor.remote(symbol)
-        return _ms(last_bar), _ms(last_signal)
+    async def cursor(self, symbol: str) -> tuple[int | None, int | None, int]:
+        last_bar, last_signal, version = await self.state.feed_cursor.remote(symbol)
+        return _ms(last_bar), _ms(last_signal), version
 
     async def append(self, symbol: str, bars: list[Bar]) -> int:
         """History in one ``append_candles``; a live bar through ``append_bar`` (the same

@@ -73,7 +73,7 @@ class StateDeployment:
     async def performance(self, symbol: str) -> dict[str, Any]:
         return self.state.performance(symbol)
 
-    async def feed_cursor(self, symbol: str) -> tuple[int | None, int | None]:
+    async def feed_cursor(self, symbol: str) -> tuple[int | None, int | None, int]:
         return self.state.feed_cursor(symbol)
 
     async def tracker_state(self) -> tuple[dict[str, Any], int]:

@@ -39,8 +39,9 @@ STATES = ("starting", "backfilling", "following", "retrying")
 class Sink(Protocol):
     """Where bars and signals go (the state and ensemble deployments in the app)."""
 
-    async def cursor(self, symbol: str) -> tuple[int | None, int | None]:
-        """(newest stored bar, newest stored signal) open times in ms, None when none."""
+    async def cursor(self, symbol: str) -> tuple[int | None, int | None, int]:
+        """(newest stored bar, newest stored signal) open times in ms, None when none, and
+        the learned-state version."""
 
     async def append(self, symbol: str, bars: list[Bar]) -> int:
         """Store bars after the stored history; the learned-state version after it."""
@@ -138,13 +139,13 @@ class SymbolFeed:
 
     async def _resume(self, now_ms: int) -> None:
         """Read where the stored state is; signal a stored bar whose signal was lost."""
-        last_bar, last_signal = await self.sink.cursor(self.symbol)
+        last_bar, last_signal, version = await self.sink.cursor(self.symbol)
         self.status.last_bar_ms, self.status.last_signal_ms = last_bar, last_signal
         self._live = self._live or last_signal is not None
         self._resumed = True
         unsignalled = last_bar is not None and last_bar > (last_signal or 0)
         if unsignalled and self._signal_due(last_bar, now_ms):
-            await self._signal(last_bar, 0)
+            await self._signal(last_bar, version)
 
     def _signal_due(self, open_ms: int, now_ms: int) -> bool:
         oldest = now_ms - (self.settings.signal_catchup_bars + 1) * self.step_ms

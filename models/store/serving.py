@@ -158,9 +158,10 @@ class ServingState:
             "stored_candles": self.store.symbols().get(symbol, 0),
         }
 
-    def feed_cursor(self, symbol: str) -> tuple[int | None, int | None]:
-        """(newest stored bar, newest prediction) of ``symbol`` in µs; see the feed."""
-        return self.store.feed_cursor(symbol)
+    def feed_cursor(self, symbol: str) -> tuple[int | None, int | None, int]:
+        """(newest stored bar, newest prediction) of ``symbol`` in µs and the learned-state
+        version: where a candle feed resumes."""
+        return (*self.store.feed_cursor(symbol), self.version)
 
     def tracker_state(self) -> tuple[dict[str, Any], int]:
         """The ensemble's learned state and its version (what serving replicas load)."""

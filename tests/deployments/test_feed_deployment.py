@@ -74,14 +74,14 @@ def parts(tmp_path, btc):
 
 def test_history_and_live_bars_take_the_validated_append_and_predict(parts) -> None:
     state, ensemble, sink, bars = parts
-    assert asyncio.run(sink.cursor("BTCUSDT")) == (None, None)
+    assert asyncio.run(sink.cursor("BTCUSDT")) == (None, None, 0)
     asyncio.run(sink.append("BTCUSDT", bars[:299]))
     version = asyncio.run(sink.append("BTCUSDT", bars[299:]))
     assert asyncio.run(sink.signal("BTCUSDT", bars[-1].open_ms, version))
     symbol, height, store, min_version, newest = ensemble.calls[-1]
     assert (symbol, height, store, min_version) == ("BTCUSDT", 256, True, version)
     assert int(newest.timestamp() * 1000) == bars[-1].open_ms
-    assert asyncio.run(sink.cursor("BTCUSDT")) == (bars[-1].open_ms, None)
+    assert asyncio.run(sink.cursor("BTCUSDT")) == (bars[-1].open_ms, None, state.version)
     assert state.store.candles("BTCUSDT").height == 300
 
 

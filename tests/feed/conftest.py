@@ -27,9 +27,9 @@ class MemorySink:
         self.min_bars = min_bars
         self.appends: list[int] = []
 
-    async def cursor(self, symbol: str) -> tuple[int | None, int | None]:
+    async def cursor(self, symbol: str) -> tuple[int | None, int | None, int]:
         last_bar = self.bars[-1].open_ms if self.bars else None
-        return last_bar, (self.signals[-1][0] if self.signals else None)
+        return last_bar, (self.signals[-1][0] if self.signals else None), self.version
 
     async def append(self, symbol: str, bars: list[Bar]) -> int:
         if self.bars and bars[0].open_ms <= self.bars[-1].open_ms:

@@ -159,7 +159,7 @@ def test_a_signal_lost_between_append_and_predict_is_made_on_resume(exchange) ->
     assert sink.signals[-1][0] == bar.open_ms  # newest bar stored, its signal lost
     sink.signal = real_signal
     run(cycles(make(exchange, sink)))
-    assert sink.signals[-1][0] == sink.bars[-1].open_ms and len(sink.signals) == 2
+    assert sink.signals[-1] == (sink.bars[-1].open_ms, sink.version) and len(sink.signals) == 2
 
 
 def test_after_a_long_outage_only_the_newest_bars_are_signalled(exchange) -> None:
