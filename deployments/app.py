@@ -16,6 +16,7 @@ from ray.serve import Application
 from ray.serve.deployment import Deployment
 
 from deployments.ensemble import EnsembleDeployment
+from deployments.feed import FeedDeployment
 from deployments.ingress import Ingress
 from deployments.retrainer import RetrainerDeployment
 from deployments.rules import RegimeDeployment, RuleDeployment
@@ -41,6 +42,7 @@ DEPLOYMENTS: dict[str, Deployment] = {
     "state": StateDeployment,
     "ensemble": EnsembleDeployment,
     "retrainer": RetrainerDeployment,
+    "feed": FeedDeployment,
     "ingress": Ingress,
 }
 """Role -> deployment: one per registered predictor (named ``entry.deployment_name``, e.g.
@@ -81,7 +83,10 @@ def compose(
     ensemble = node("ensemble").bind(predictors, regime, state, s)
     neural = {e.name: predictors[e.name] for e in SERVED if e.kind == "neural"}
     retrainer = node("retrainer").bind(neural, s)
-    return node("ingress").bind(ensemble, state, predictors, regime, s, retrainer)
+    feed = node("feed").bind(state, ensemble, s)  # idles unless args.feed is set
+    return node("ingress").bind(
+        ensemble, state, predictors, regime, s, retrainer=retrainer, feed=feed
+    )
 
 
 def build_app(args: dict[str, Any] | None = None) -> Application:

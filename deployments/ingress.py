@@ -18,6 +18,7 @@ from ray import serve
 from deployments.auth import ApiKeyAuth, bearer
 from deployments.compat import enhanced_body
 from deployments.compression import GzipReads
+from deployments.feed_schemas import FeedResponse
 from deployments.frames import candles_to_frame, frame_to_candles
 from deployments.http_errors import ApiError, install, library_error
 from deployments.limits import BodyLimit
@@ -119,9 +120,11 @@ class Ingress:
         regime: Any,
         settings: dict[str, Any] | None = None,
         retrainer: Any = None,
+        feed: Any = None,
     ) -> None:
         """``predictors``: name -> handle of every served predictor (registry names)."""
         self.settings = AppSettings.parse(settings)
+        self.feed = feed
         self.ensemble, self.state = ensemble, state
         self.trained = {n: h for n, h in predictors.items() if predictor_entry(n).trained}
         others = {**predictors, "regime": regime}
@@ -299,6 +302,13 @@ class Ingress:
     async def reload(self) -> dict[str, Any]:
         """Load newly published versions without a restart."""
         return {"reloaded": {n: await call(h.reload.remote()) for n, h in self.trained.items()}}
+
+    @app.get("/v1/feed", response_model=FeedResponse, tags=["feed"], dependencies=READ)
+    async def feed_status(self) -> dict[str, Any]:
+        """Per followed symbol: the newest stored bar, its lag, the feed's state and error."""
+        if self.feed is None:
+            return {"enabled": False, "symbols": {}}
+        return await call(self.feed.status.remote())
 
     @app.get("/healthz", tags=["health"])
     async def healthz(self) -> JSONResponse:

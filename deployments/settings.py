@@ -12,9 +12,17 @@ import re
 from datetime import timedelta
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from models.errors import ConfigError
+from models.feed.config import FeedSettings
 from models.registry.lifecycle import Lifecycle
 
 SYMBOL_PATTERN = r"^[A-Z0-9]{2,20}$"
@@ -52,6 +60,7 @@ class AppSettings(BaseModel):
     retrain_data: str | None = Field(
         None, description="data directory to retrain on (None: the stored candles)"
     )
+    feed: FeedSettings | None = Field(None, description="live candle feed (None: off)")
 
     @field_validator("symbols")
     @classmethod
@@ -64,6 +73,16 @@ class AppSettings(BaseModel):
     def lifecycle(self) -> Lifecycle:
         """The retraining / expiry / purge policy these settings describe."""
         return Lifecycle(self.retrain_after, self.expire_after, self.keep_versions)
+
+    @model_validator(mode="after")
+    def _feed_symbols_allowed(self) -> AppSettings:
+        if self.feed is not None:
+            for symbol in self.feed.symbols:
+                if not SYMBOL_RE.match(symbol):
+                    raise ValueError(f"feed.symbols: {symbol!r} does not match {SYMBOL_PATTERN}")
+                if self.symbols is not None and symbol not in self.symbols:
+                    raise ValueError(f"feed.symbols: {symbol} is not in symbols")
+        return self
 
     @classmethod
     def parse(cls, data: dict[str, Any] | None = None, **overrides: Any) -> AppSettings:

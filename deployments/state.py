@@ -96,6 +96,9 @@ class StateDeployment:
     ) -> dict[str, Any]:
         return self.state.weights(symbol, since, until, limit)
 
+    async def feed_cursor(self, symbol: str) -> tuple[int | None, int | None, int]:
+        return self.state.feed_cursor(symbol)
+
     async def tracker_state(self) -> tuple[dict[str, Any], int]:
         return self.state.tracker_state()
 

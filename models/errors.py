@@ -98,3 +98,17 @@ class ConflictError(SmartMarketError):
 
 class RetrainError(SmartMarketError):
     """A scheduled retraining ended without publishing a version."""
+
+
+class FeedError(SmartMarketError):
+    """The exchange feed could not get usable klines this time (connection dropped or
+    stalled, rate limited, a 5xx, a malformed answer). The feed retries after
+    ``retry_after`` seconds when the exchange said how long (429 / 418 ``Retry-After``),
+    else after its own backoff; ``status`` is the HTTP status when there was one."""
+
+    def __init__(
+        self, message: str, *, status: int | None = None, retry_after: float | None = None
+    ) -> None:
+        self.status = status
+        self.retry_after = retry_after
+        super().__init__(message)

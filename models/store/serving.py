@@ -193,6 +193,11 @@ class ServingState:
         rows = self.store.predictions_in_range(symbol, since, until, limit)
         return {"symbol": symbol, **views.weights_history(rows[::-1])}
 
+    def feed_cursor(self, symbol: str) -> tuple[int | None, int | None, int]:
+        """(newest stored bar, newest prediction) of ``symbol`` in µs and the learned-state
+        version: where a candle feed resumes."""
+        return (*self.store.feed_cursor(symbol), self.version)
+
     def tracker_state(self) -> tuple[dict[str, Any], int]:
         """The ensemble's learned state and its version (what serving replicas load)."""
         return self.ensemble.state_dict(), self.version

@@ -75,6 +75,16 @@ class StateStore:
         with self._lock:
             return _candles.symbols(self._conn)
 
+    def feed_cursor(self, symbol: str) -> tuple[int | None, int | None]:
+        """Newest stored candle and newest prediction of ``symbol`` (µs, None when none):
+        where a candle feed resumes after a restart."""
+        with self._lock:
+            last_bar = _candles.last_timestamp(self._conn, symbol)
+            row = self._conn.execute(
+                "SELECT MAX(as_of) FROM predictions WHERE symbol = ?", (symbol,)
+            ).fetchone()
+        return last_bar, row[0]
+
     # predictions ---------------------------------------------------------------------
     def add_predictions(self, items: Sequence[StoredPrediction]) -> None:
         """Store new pending predictions in one transaction."""

@@ -31,8 +31,8 @@ ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "configs" / "serve_production.yaml"
 NEURAL = {e.deployment_name for e in PREDICTORS if e.kind == "neural"}
 STATE = "StateDeployment"
-SINGLE = {STATE, "RetrainerDeployment"}
-"""One replica each: the SQLite writer and the retraining scheduler."""
+SINGLE = {STATE, "RetrainerDeployment", "FeedDeployment"}
+"""One replica each: the SQLite writer, the retraining scheduler and the candle feed."""
 USER_CONFIGS = {
     "EnsembleDeployment": EnsembleUserConfig,
     **{e.deployment_name: TrainedUserConfig for e in PREDICTORS if e.trained and e.served},
@@ -102,6 +102,11 @@ def test_neural_predictors_share_gpus_and_the_rest_use_cpus(app: dict[str, Any])
             assert 0 < options["num_gpus"] < 1, name
         else:
             assert options.get("num_gpus", 0) == 0, name
+
+
+def test_feed_is_one_replica(app: dict[str, Any]) -> None:
+    feed = deployments_by_name(app)["FeedDeployment"]
+    assert feed["num_replicas"] == 1 and "autoscaling_config" not in feed
 
 
 def test_state_is_one_replica_on_the_head_node(app: dict[str, Any]) -> None:

@@ -153,3 +153,14 @@ def test_bad_paths_and_newer_schema(tmp_path):
     conn.close()
     with pytest.raises(ConfigError, match="schema version 99"):
         StateStore(path)
+
+
+def test_feed_cursor_is_the_newest_bar_and_the_newest_prediction(store) -> None:
+    frame = _synthetic(10)
+    assert store.feed_cursor("BTCUSDT") == (None, None)
+    store.append_candles("BTCUSDT", frame)
+    stamps = frame["timestamp"].dt.epoch("us").to_list()
+    assert store.feed_cursor("BTCUSDT") == (stamps[-1], None)
+    store.add_predictions([_prediction("a" * 32, frame, 5), _prediction("b" * 32, frame, 3)])
+    assert store.feed_cursor("BTCUSDT") == (stamps[-1], stamps[5])
+    assert store.feed_cursor("ETHUSDT") == (None, None)
