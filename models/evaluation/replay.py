@@ -52,11 +52,11 @@ class Variant:
 
     def config(self, base: EnsembleConfig) -> EnsembleConfig:
         """The preset (``configured``: ``base`` itself, the service's configuration, the
-        learned ensemble by default; ``original``: the original system's, with ``base``'s
+        learned ensemble by default; ``original``: the original system's, its own four
         members) with the changes."""
         data = base.to_dict()
         if self.preset == "original":
-            data = {**EnsembleConfig.preset("original").to_dict(), "weights": data["weights"]}
+            data = EnsembleConfig.preset("original").to_dict()
         elif self.preset != "configured":
             raise ConfigError(f"variant {self.name}: unknown preset {self.preset!r}")
         for path, value in self.changes:

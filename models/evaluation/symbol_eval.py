@@ -135,6 +135,9 @@ def _ensemble_signals(
         if job.ensemble_config is not None
         else EnsembleConfig()
     )
+    if base.mode == "learned":  # every evaluated predictor is a member (e.g. lgbm, unserved)
+        extra = {name: 1.0 for name in predictions if name not in base.weights}
+        base = EnsembleConfig.from_dict({**base.to_dict(), "weights": {**base.weights, **extra}})
     out: list[Signals] = []
     weights: dict[str, dict[str, np.ndarray]] = {}
     for variant in job.variants:

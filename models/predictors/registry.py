@@ -56,7 +56,8 @@ class PredictorEntry:
     served: bool = True
     """Built into the Serve app. ``lgbm`` is not yet: its features need the leader's
     (BTCUSDT) candles beside every window, which the request path does not carry, and cost
-    ~35 ms of CPU per window (scripts/bench_lgbm.py); it is trained and evaluated."""
+    ~35 ms of CPU per window (scripts/bench_lgbm.py); it is trained and evaluated (the
+    evaluation's learned ensemble takes every evaluated predictor as a member)."""
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -118,6 +119,7 @@ PREDICTORS: tuple[PredictorEntry, ...] = (
         "models.predictors.lgbm:LgbmPredictor",
         cost=60,
         trainer="models.training.tune_lgbm:tune_lgbm",
+        default_member=False,
         served=False,
     ),
 )

@@ -160,10 +160,10 @@ def test_answers_are_prefix_causal(btc):
 
 
 def test_the_ensemble_calls_every_predictor_and_the_regime_once_costliest_first():
+    from deployments.app import PREDICTOR_ROLES
     from deployments.ensemble import call_order
-    from models.predictors.registry import predictor_names
 
-    order = call_order(predictor_names())
-    assert sorted(order) == sorted({*predictor_names(), "regime"})
+    order = call_order(PREDICTOR_ROLES)  # the served predictors
+    assert sorted(order) == sorted({*PREDICTOR_ROLES, "regime"})
     assert len(order) == len(set(order))
     assert order == ("transformer", "smc", "cnn_lstm", "regime", "indicators")

@@ -105,7 +105,8 @@ def test_variant_configs_are_the_preset_with_their_changes():
     base = EnsembleConfig(weights={"transformer": 1.0, "smc": 1.0})
     assert SERVICE.config(base) == base
     original = ORIGINAL.config(base)
-    assert original.mode == "original" and original.weights == base.weights
+    assert original.mode == "original"
+    assert original.weights == EnsembleConfig.preset("original").weights
     assert original.voting_method == "confidence_weighted"
     assert original.confidence_threshold == 0.7 and not original.adaptive_threshold.enabled
     no_stacker = next(v for v in ALL_VARIANTS if v.name == "ens_learned_no_stacker")

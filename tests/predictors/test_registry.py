@@ -34,6 +34,7 @@ def test_built_in_set_and_its_serve_names():
     assert names["cnn_lstm"] == "CnnLstmDeployment" and names["smc"] == "SmcDeployment"
     assert names["lgbm"] == "LgbmDeployment" and predictor_entry("lgbm").trained
     assert [e.name for e in PREDICTORS if not e.served] == ["lgbm"]
+    assert [e.name for e in PREDICTORS if not e.default_member] == ["lgbm"]
     other = PredictorEntry("other_tree", "tree", "x:Y", cost=1, trainer="x:train")
     assert other.deployment_name == "OtherTreeDeployment" and other.served
 

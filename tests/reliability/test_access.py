@@ -38,6 +38,7 @@ READS = {
     ("GET", "/v1/predictions/{symbol}"),
     ("GET", "/v1/calibration/{symbol}"),
     ("GET", "/v1/weights/{symbol}"),
+    ("GET", "/v1/feed"),
     ("GET", "/ui"),
 }
 OPEN = {("GET", "/healthz")}
