@@ -12,7 +12,6 @@ import re
 import shutil
 import signal
 import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -21,6 +20,8 @@ from pathlib import Path
 import httpx
 import polars as pl
 import pytest
+
+from tests.scripts.processes import start_until
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "serve.py"
@@ -66,23 +67,6 @@ def _value(text: str, name: str, **tags: str) -> float | None:
     return total if found else None
 
 
-def _start(cmd: list[str], env: dict[str, str]) -> tuple[subprocess.Popen, str]:
-    proc = subprocess.Popen(
-        cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
-        start_new_session=True,
-    )  # fmt: skip
-    lines: list[str] = []
-    deadline = time.monotonic() + 240
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if not line and proc.poll() is not None:
-            break
-        lines.append(line)
-        if "metrics: http" in line:
-            return proc, "".join(lines)
-    return proc, "".join(lines)
-
-
 def _exercise(client: httpx.Client, btc: pl.DataFrame) -> list[str]:
     """Store history, predict, store the bars that resolve them, report one outcome."""
     history = btc.slice(9000, HISTORY)
@@ -113,7 +97,7 @@ def test_metrics_port_exposes_the_service_metrics(btc, tmp_path):
         str(port), "--state-db", str(tmp_path / "state.db"), "--num-cpus", "2",
         "--metrics-port", str(metrics_port),
     ]  # fmt: skip
-    proc, out = _start(cmd, env)
+    proc, out = start_until(cmd, env, "metrics: http")
     try:
         assert f"metrics: http://127.0.0.1:{metrics_port}/metrics" in out, out
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:

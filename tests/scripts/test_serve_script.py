@@ -9,11 +9,12 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import httpx
 import pytest
+
+from tests.scripts.processes import start_until
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "serve.py"
@@ -79,21 +80,9 @@ def test_starts_answers_and_stops_on_sigint(tmp_path):
         sys.executable, str(SCRIPT), "--registry", str(tmp_path / "registry"), "--port",
         str(port), "--state-db", str(tmp_path / "state.db"), "--num-cpus", "2",
     ]  # fmt: skip
-    proc = subprocess.Popen(
-        cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=_env(tmpdir),
-        start_new_session=True,
-    )  # fmt: skip
+    proc, out = start_until(cmd, _env(tmpdir), "listening on")
     try:
-        lines = []
-        deadline = time.monotonic() + 240
-        while time.monotonic() < deadline:
-            line = proc.stdout.readline()
-            if not line and proc.poll() is not None:
-                break
-            lines.append(line)
-            if "listening on" in line:
-                break
-        assert f"listening on http://127.0.0.1:{port}" in "".join(lines), "".join(lines)
+        assert f"listening on http://127.0.0.1:{port}" in out, out
         health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=30)
         assert health.status_code == 200 and health.json()["status"] == "ok"
         # throughput-optimised mode (the script's default): the ingress replica's own port
