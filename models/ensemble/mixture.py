@@ -145,22 +145,41 @@ class FixedShareMixture:
         }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        """Restore weights saved with the same experts and number of copies."""
-        if not isinstance(state, Mapping) or list(state.get("experts", ())) != list(self.experts):
-            got = state.get("experts") if isinstance(state, Mapping) else state
+        """Restore weights saved with the same number of copies.
+
+        Saved with other experts (a member added to or removed from the configuration), the
+        weights are carried over as if each new expert had slept through every bar so far:
+        it gets its prior share and the kept experts share the rest in their saved ratios
+        (a sleeping expert keeps its weight, so this is exactly the state the mixture would
+        have reached); a removed expert's weight is dropped.
+        """
+        saved = list(state.get("experts", ())) if isinstance(state, Mapping) else None
+        if not saved or len(set(saved)) != len(saved):
             raise EnsembleInputError(
-                f"ensemble state mixture.experts: saved {got!r}, configured {list(self.experts)}"
+                f"ensemble state mixture.experts: need distinct names, got {saved!r}"
             )
         loaded: dict[str, list[np.ndarray]] = {}
         for symbol, copies in dict(state.get("weights", {})).items():
             arrays = [np.asarray(w, dtype=float) for w in copies]
             ok = len(arrays) == self.copies and all(
-                a.shape == (len(self.experts),) and np.all(a >= 0) and a.sum() > 0 for a in arrays
+                a.shape == (len(saved),) and np.all(a >= 0) and a.sum() > 0 for a in arrays
             )
             if not ok:
                 raise EnsembleInputError(
                     f"ensemble state mixture.weights.{symbol}: need {self.copies} copies of "
-                    f"{len(self.experts)} non-negative weights"
+                    f"{len(saved)} non-negative weights"
                 )
-            loaded[symbol] = arrays
+            loaded[symbol] = [self._carried(saved, a) for a in arrays]
         self._weights = loaded
+
+    def _carried(self, saved: Sequence[str], weights: np.ndarray) -> np.ndarray:
+        """``weights`` over ``saved`` as weights over this mixture's experts."""
+        if list(saved) == list(self.experts):
+            return weights
+        old = [i for i, name in enumerate(saved) if name in self._index]
+        new = [self._index[saved[i]] for i in old]
+        out = self.prior.copy()
+        kept = weights[old]
+        if kept.sum() > 0:
+            out[new] = kept / kept.sum() * self.prior[new].sum()
+        return out

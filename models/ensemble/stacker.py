@@ -118,22 +118,47 @@ class OnlineStacker:
         }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        same = isinstance(state, Mapping) and list(state.get("inputs", ())) == list(self.inputs)
-        if not same or list(state.get("regimes", ())) != list(self.regimes):
+        """Restore parameters saved for the same regimes.
+
+        Saved for other inputs (a member added or removed), each kept input keeps its
+        coefficients; a new one starts at its prior (0: as if it had always been asleep, whose
+        feature row is zero, so nothing it never said has moved) and a removed one is dropped.
+        """
+        if not isinstance(state, Mapping):
+            raise EnsembleInputError(f"ensemble state stacker: expected a mapping, got {state!r}")
+        saved = [str(n) for n in state.get("inputs", ())]
+        if list(state.get("regimes", ())) != list(self.regimes) or len(set(saved)) != len(saved):
             raise EnsembleInputError(
-                f"ensemble state stacker: saved for inputs {state.get('inputs')!r}, "
-                f"configured {list(self.inputs)}"
-                if isinstance(state, Mapping)
-                else f"ensemble state stacker: expected a mapping, got {state!r}"
+                f"ensemble state stacker: saved for inputs {state.get('inputs')!r} and regimes "
+                f"{state.get('regimes')!r}, configured {list(self.inputs)} and {list(self.regimes)}"
             )
+        f, r = len(saved), len(self.regimes)
+        shapes = {"bias": (3,), "coef": (f,), "regime_bias": (r, 3), "regime_coef": (r, f)}
         params, sq = {}, {}
         for name in _GROUPS:
+            shape = shapes[name]
             try:
-                params[name] = _shaped(state["params"][name], self.params[name].shape)
-                sq[name] = _shaped(state["sq"][name], self.params[name].shape)
+                params[name] = self._carried(saved, name, _shaped(state["params"][name], shape))
+                sq[name] = self._carried(saved, name, _shaped(state["sq"][name], shape), sq=True)
             except (KeyError, TypeError, ValueError) as exc:
                 raise EnsembleInputError(f"ensemble state stacker.{name}: {exc}") from None
         self.params, self._sq, self.updates = params, sq, int(state.get("updates", 0))
+
+    def _carried(
+        self, saved: Sequence[str], group: str, values: np.ndarray, sq: bool = False
+    ) -> np.ndarray:
+        """A parameter group saved over ``saved`` inputs, over this stacker's inputs."""
+        if list(saved) == list(self.inputs) or group.endswith("bias"):
+            return values
+        out = np.zeros_like(self.params[group]) if sq else self._initial(group)
+        for i, name in enumerate(saved):
+            j = self._index.get(name)
+            if j is not None:
+                out[..., j] = values[..., i]
+        return out
+
+    def _initial(self, group: str) -> np.ndarray:
+        return self._prior.copy() if group == "coef" else np.zeros_like(self.params[group])
 
 
 def _shaped(values: Any, shape: tuple[int, ...]) -> np.ndarray:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from models.ensemble import EnsembleConfig
+from models.ensemble.config import ORIGINAL_WEIGHTS
 from models.predictors.base import Prediction
 
 MODELS = ("transformer", "cnn_lstm", "indicators", "smc")
@@ -20,5 +21,6 @@ def all_models(probs: tuple[float, float, float], conf: float = 0.5) -> dict[str
 
 
 def config(**overrides: Any) -> EnsembleConfig:
-    """A config of the ``original`` combiner (what most of these tests pin down)."""
-    return EnsembleConfig(**{"mode": "original", **overrides})
+    """A config of the ``original`` combiner and its four members (what most of these tests
+    pin down)."""
+    return EnsembleConfig(**{"mode": "original", "weights": dict(ORIGINAL_WEIGHTS), **overrides})

@@ -14,7 +14,8 @@ from models.errors import ConfigError
 
 def test_defaults_are_the_original_settings() -> None:
     cfg = EnsembleConfig()
-    assert cfg.weights == {"transformer": 0.4, "cnn_lstm": 0.3, "indicators": 0.2, "smc": 0.1}
+    original = {"transformer": 0.4, "cnn_lstm": 0.3, "indicators": 0.2, "smc": 0.1}
+    assert cfg.weights == {**original, "lgbm": 0.0}  # lgbm: a learned member, no hand weight
     assert cfg.confidence_threshold == 0.7
     assert cfg.voting_method == "weighted"
     assert cfg.min_models == 2

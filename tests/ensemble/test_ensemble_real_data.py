@@ -12,12 +12,16 @@ import polars as pl
 import pytest
 
 from models.ensemble import Ensemble, EnsembleConfig
+from models.ensemble.config import ORIGINAL_WEIGHTS
 from models.predictors.base import Prediction, probabilities_from_score
 from models.regime.state import RegimeState
 from tests.causality import assert_prefix_causal
 
 H = 4
+MEMBERS = {"weights": dict(ORIGINAL_WEIGHTS)}
+"""The four members this walk feeds."""
 CFG = {
+    **MEMBERS,
     "mode": "original",
     "tracking": {"half_life": 100, "min_outcomes": 50},
     "adaptive_threshold": {"window": 200, "min_signals": 30, "min_threshold": 0.4},
@@ -133,7 +137,7 @@ def test_walk_forward_learns_within_bounds(btc_slice: pl.DataFrame) -> None:
 
 def test_learned_walk_forward_is_prefix_causal(btc_slice: pl.DataFrame) -> None:
     def compute(frame: pl.DataFrame) -> pl.DataFrame:
-        return _walk(frame, Ensemble(EnsembleConfig()))
+        return _walk(frame, Ensemble(EnsembleConfig(**MEMBERS)))
 
     assert_prefix_causal(
         compute, btc_slice, [300, 800, 1_499], ["p_up", "confidence", "threshold", "actionable"]
@@ -141,7 +145,7 @@ def test_learned_walk_forward_is_prefix_causal(btc_slice: pl.DataFrame) -> None:
 
 
 def test_learned_walk_forward_scores_every_expert(btc_slice: pl.DataFrame) -> None:
-    ensemble = Ensemble(EnsembleConfig())
+    ensemble = Ensemble(EnsembleConfig(**MEMBERS))
     log: list[dict] = []
     _walk(btc_slice, ensemble, log)
     perf = ensemble.performance("BTCUSDT")

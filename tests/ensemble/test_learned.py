@@ -196,9 +196,44 @@ def test_format_one_state_is_migrated_and_unknown_formats_refused():
     assert ens.state_dict()["format"] == STATE_FORMAT
     with pytest.raises(EnsembleInputError, match="format"):
         ens.load_state_dict({"format": 3})
-    other = Ensemble(_config(("a", "b")))
+    broken = ens.state_dict()
+    broken["learned"]["mixture"]["experts"] = ["a", "a"]
     with pytest.raises(EnsembleInputError, match=r"mixture\.experts"):
-        Ensemble(_config(("a", "c"))).load_state_dict(other.state_dict())
+        ens.load_state_dict(broken)
+
+
+def test_a_member_added_later_is_as_if_it_had_always_slept():
+    """A state saved before a member joined (a service upgrade) loads into the new member
+    set: until the new member speaks every signal is what the old set gives, and the state
+    is the one a configuration that had it asleep from the start would have reached."""
+
+    def with_ghost(y, rng):
+        return {**_oracle_adversary(y, rng), "ghost": None}
+
+    before = Ensemble(_config(("oracle", "adversary")))
+    asleep = Ensemble(_config(("oracle", "adversary", "ghost")))
+    _loop(before, _oracle_adversary, _uniform_outcome, 300, seed=5)
+    _loop(asleep, with_ghost, _uniform_outcome, 300, seed=5)
+    joined = Ensemble(_config(("oracle", "adversary", "ghost")))
+    joined.load_state_dict(json.loads(json.dumps(before.state_dict())))
+    for name, row in asleep.performance("X")["models"].items():
+        assert joined.performance("X")["models"][name]["weight"] == pytest.approx(row["weight"])
+    a = _loop(joined, with_ghost, _uniform_outcome, 200, seed=7)
+    b = _loop(before, _oracle_adversary, _uniform_outcome, 200, seed=7)
+    for (s1, _), (s2, _) in zip(a, b, strict=True):
+        assert s1.probabilities == pytest.approx(s2.probabilities, rel=1e-9, abs=1e-12)
+
+    def ghost_knows(y, rng):
+        return {**_oracle_adversary(y, rng), "ghost": _pred("ghost", [0.15, 0.15, 0.7])}
+
+    prior = joined.performance("X")["models"]["ghost"]["weight"]
+    _loop(joined, ghost_knows, _uniform_outcome, 400, seed=8)  # bars past 300 are learned
+    ghost = joined.performance("X")["models"]["ghost"]
+    assert ghost["outcomes"] > 50 and ghost["weight"] != prior
+    # and a member taken out of the configuration is dropped from the saved state
+    fewer = Ensemble(_config(("oracle",)))
+    fewer.load_state_dict(joined.state_dict())
+    assert set(fewer.performance("X")["models"]) == {"oracle", "base_rate", "stacker"}
 
 
 def test_performance_shows_every_expert_and_the_certificate():

@@ -95,14 +95,18 @@ def test_an_expert_that_always_sleeps_changes_nothing():
         without.update("X", t % 2, probs, y)
 
 
-def test_state_round_trips_and_refuses_other_experts():
+def test_state_round_trips_and_carries_weights_to_other_experts():
     mixture = FixedShareMixture(("a", "b"), 0.01, 3)
     mixture.update("X", 1, {"a": (0.2, 0.3, 0.5), "b": (0.5, 0.3, 0.2)}, 2)
     again = FixedShareMixture(("a", "b"), 0.01, 3)
     again.load_state_dict(mixture.state_dict())
     assert again.weights("X", 1) == mixture.weights("X", 1)
+    other = FixedShareMixture(("a", "c"), 0.01, 3, prior={"c": 3.0})  # b left, c joined
+    other.load_state_dict(mixture.state_dict())
+    assert other.weights("X", 1) == pytest.approx({"a": 0.25, "c": 0.75})  # c: its prior
+    assert other.weights("X", 0) == pytest.approx({"a": 0.25, "c": 0.75})
     with pytest.raises(EnsembleInputError, match=r"mixture\.experts"):
-        FixedShareMixture(("a", "c"), 0.01, 3).load_state_dict(mixture.state_dict())
+        other.load_state_dict({"experts": [], "weights": {}})
     with pytest.raises(EnsembleInputError, match=r"mixture\.weights\.X"):
         FixedShareMixture(("a", "b"), 0.01, 2).load_state_dict(mixture.state_dict())
     with pytest.raises(EnsembleInputError, match="known experts"):

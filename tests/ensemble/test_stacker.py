@@ -63,7 +63,11 @@ def test_state_round_trip_and_mismatch():
     again.load_state_dict(stacker.state_dict())
     probe = {"a": (0.1, 0.6, 0.3), "base_rate": (0.3, 0.4, 0.3)}
     assert again.forecast(probe, "volatile") == stacker.forecast(probe, "volatile")
+    joined = OnlineStacker(("a", "new", "base_rate"), "base_rate", StackerConfig())
+    joined.load_state_dict(stacker.state_dict())  # a member added: it starts at its prior
+    assert joined.forecast(probe, "volatile") == pytest.approx(stacker.forecast(probe, "volatile"))
+    assert joined.coefficients()["new"] == 0.0
+    assert joined.coefficients()["a"] == stacker.coefficients()["a"]
+    bad = {**stacker.state_dict(), "regimes": ["x"]}
     with pytest.raises(EnsembleInputError, match="stacker"):
-        OnlineStacker(("b", "base_rate"), "base_rate", StackerConfig()).load_state_dict(
-            stacker.state_dict()
-        )
+        joined.load_state_dict(bad)
