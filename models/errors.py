@@ -44,10 +44,12 @@ class DataValidationError(SmartMarketError, ValueError):
 class InsufficientDataError(SmartMarketError, ValueError):
     """A window shorter than a predictor / detector needs."""
 
-    def __init__(self, needed: int, got: int, what: str = "window") -> None:
+    def __init__(
+        self, needed: int, got: int, what: str = "window", reason: str | None = None
+    ) -> None:
         self.needed = needed
         self.got = got
-        super().__init__(f"{what} has {got} bars; at least {needed} are needed")
+        super().__init__(reason or f"{what} has {got} bars; at least {needed} are needed")
 
 
 class UnknownPredictorError(SmartMarketError, KeyError):

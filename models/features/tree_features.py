@@ -254,24 +254,41 @@ def attach_leader(candles: pl.DataFrame, leader: pl.DataFrame) -> pl.DataFrame:
     return base.join(right, on="timestamp", how="left", maintain_order="left")
 
 
-def tree_features(candles: pl.DataFrame, leader: pl.DataFrame | None = None) -> pl.DataFrame:
+def leader_features(leader: pl.DataFrame) -> pl.DataFrame:
+    """``timestamp`` plus the ``leader_*`` feature columns computed from the leader's candles
+    (what :func:`tree_features` joins; shared by every symbol's window at the same bars)."""
+    source = own_features(leader).select(["timestamp", *LEADER_SOURCES])
+    return source.rename({n: f"leader_{n}" for n in LEADER_SOURCES})
+
+
+def tree_features(
+    candles: pl.DataFrame,
+    leader: pl.DataFrame | None = None,
+    leader_source: pl.DataFrame | None = None,
+) -> pl.DataFrame:
     """``timestamp`` plus :data:`TREE_FEATURES` (Float64, NaN during warm-up / "none").
 
     ``leader`` (the leader's candles) defaults to the window's ``leader_*`` columns; without
     either, the leader columns are NaN (the predictor refuses that for models that use them).
+    ``leader_source``: :func:`leader_features` of the leader, when already computed.
     """
     own = own_features(candles)
-    leader = leader if leader is not None else leader_candles(candles)
     names = [f"leader_{n}" for n in LEADER_SOURCES]
-    if leader is None or leader.height == 0:
+    if leader_source is None:
+        leader = leader if leader is not None else leader_candles(candles)
+        if leader is candles:  # the leader's own window: its features are computed above
+            leader_source = own.select("timestamp", *LEADER_SOURCES).rename(
+                {n: f"leader_{n}" for n in LEADER_SOURCES}
+            )
+        elif leader is not None and leader.height > 0:
+            leader_source = leader_features(leader)
+    if leader_source is None:
         lead = own.select("timestamp").with_columns(
             pl.lit(np.nan, dtype=pl.Float64).alias(n) for n in names
         )
     else:
-        source = own_features(leader).select(["timestamp", *LEADER_SOURCES])
-        source = source.rename({n: f"leader_{n}" for n in LEADER_SOURCES})
         lead = own.select("timestamp").join(
-            source, on="timestamp", how="left", maintain_order="left"
+            leader_source, on="timestamp", how="left", maintain_order="left"
         )
         lead = lead.with_columns(pl.col(names).fill_null(np.nan))
     out = own.with_columns(lead.select(names))

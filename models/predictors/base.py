@@ -85,6 +85,8 @@ class Predictor(ABC):
     """Base class of all predictors: a name, the bars it needs, and ``predict``."""
 
     name: ClassVar[str] = ""
+    version: str | None = None
+    """The loaded model's registry version (trained predictors; None for rules)."""
 
     @property
     @abstractmethod

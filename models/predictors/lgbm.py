@@ -9,9 +9,12 @@ and the recursive / SMC state settled). Prediction uses one OpenMP thread unless
 The leader's (BTCUSDT) candles come from the window's ``leader_*`` columns
 (:func:`~models.features.tree_features.attach_leader`) or, when absent, from
 ``leader_candles`` given at construction (evaluation: the leader's history file), cut to the
-window's time span; the leader's own model uses the window itself. Without either, a model
-trained with leader features refuses the window (``DataValidationError`` on
-``leader_close``) rather than predicting from NaN leader features it never saw in training.
+window's time span; the leader's own model uses the window itself. A window whose newest bar
+has no leader bar beside it, or with fewer leader bars than the features' look-back, is
+refused with :class:`~models.errors.InsufficientDataError` (served: ``insufficient_data``,
+the member sleeps) rather than predicted from NaN leader features. The leader's features
+are computed once per distinct leader history (a small cache keyed by its content): the
+windows of one serving batch, all symbols at the same bar, share them.
 
 ``predict_frame`` with ``window_bars=None`` computes the features once over the frame:
 prefix-causal, so row ``t`` equals ``predict(frame[: t + 1])`` exactly.
@@ -19,6 +22,8 @@ prefix-causal, so row ``t`` equals ``predict(frame[: t + 1])`` exactly.
 
 from __future__ import annotations
 
+import hashlib
+from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -26,16 +31,21 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from models.errors import ConfigError, CorruptModelError, DataValidationError
+from models.data.validation import OHLCV_COLUMNS
+from models.errors import ConfigError, CorruptModelError, DataValidationError, InsufficientDataError
 from models.features.tree_features import (
-    LEADER_COLUMNS,
+    FEATURE_LOOKBACK,
     TREE_FEATURES,
     leader_candles,
+    leader_features,
     tree_features,
 )
 from models.predictors.base import CLASSES, Prediction, Predictor, register_predictor
 from models.registry import ModelArtifact, ModelRegistry
 from models.training.lgbm import SYMBOL_FEATURE, booster_from_state
+
+LEADER_CACHE_SIZE = 4
+"""Distinct leader histories whose features are kept (one per bar in flight is enough)."""
 
 _REQUIRED = ("model", "feature_names", "horizon", "window_bars", "symbols", "symbol_feature")
 
@@ -43,6 +53,9 @@ _REQUIRED = ("model", "feature_names", "horizon", "window_bars", "symbols", "sym
 @register_predictor("lgbm")
 class LgbmPredictor(Predictor):
     """A published ``lgbm`` booster as a :class:`Predictor` for one symbol."""
+
+    default_threads = 1
+    """OpenMP threads when none are given (:meth:`set_threads`)."""
 
     def __init__(
         self,
@@ -74,11 +87,28 @@ class LgbmPredictor(Predictor):
         self.symbol_index = list(config["symbols"]).index(self.symbol)
         self.leader_history = leader_candles
         self.num_threads = num_threads
+        self.leader_lookback = int(config.get("feature_lookback", FEATURE_LOOKBACK))
+        self._leader_cache: OrderedDict[bytes, pl.DataFrame] = OrderedDict()
+
+    @classmethod
+    def set_threads(cls, threads: int) -> None:
+        """OpenMP threads of predictors built afterwards without ``num_threads`` (a Serve
+        replica calls it once: replicas share few cores)."""
+        cls.default_threads = threads
 
     @classmethod
     def from_artifact(
-        cls, artifact: ModelArtifact, leader_candles: pl.DataFrame | None = None, **kwargs: Any
+        cls,
+        artifact: ModelArtifact,
+        leader_candles: pl.DataFrame | None = None,
+        device: str = "cpu",
+        precision: str = "float32",
+        **kwargs: Any,
     ) -> LgbmPredictor:
+        """The trained predictors' loader. ``device`` and ``precision`` are accepted for the
+        common contract and unused: the booster runs on CPU in float64."""
+        del device, precision
+        kwargs.setdefault("num_threads", cls.default_threads)
         return cls(artifact, leader_candles=leader_candles, **kwargs)
 
     @classmethod
@@ -98,23 +128,45 @@ class LgbmPredictor(Predictor):
         return self.window_bars
 
     def _leader_for(self, window: pl.DataFrame) -> pl.DataFrame:
+        """The leader's candles beside ``window`` (the window itself for the leader)."""
         if self.symbol == self.leader:
             return window
-        carried = leader_candles(window)
-        if carried is not None:
-            return carried
-        if self.leader_history is None:
-            raise DataValidationError(
-                f"{self.leader} candles needed: add leader_* columns or give leader_candles",
-                column=LEADER_COLUMNS[3],
+        leader = leader_candles(window)
+        if leader is None and self.leader_history is not None:
+            first, last = window["timestamp"][0], window["timestamp"][-1]
+            leader = self.leader_history.filter(pl.col("timestamp").is_between(first, last))
+        got = 0 if leader is None else leader.height
+        last = window["timestamp"][-1]
+        newest = leader is not None and got > 0 and leader["timestamp"][-1] == last
+        if leader is None or got < self.leader_lookback or not newest:
+            reason = (
+                f"{self.leader} candles beside this window: {got} bars"
+                f"{'' if newest else ', not the newest'}; the window's newest bar and at least "
+                f"{self.leader_lookback} bars are needed (leader_* columns, or the stored "
+                f"{self.leader} history when served)"
             )
-        first, last = window["timestamp"][0], window["timestamp"][-1]
-        span = pl.col("timestamp").is_between(first, last)
-        return self.leader_history.filter(span)
+            raise InsufficientDataError(self.leader_lookback, got, reason=reason)
+        return leader
+
+    def _leader_source(self, leader: pl.DataFrame) -> pl.DataFrame:
+        """:func:`leader_features` of ``leader``, cached by the candles' content."""
+        values = leader.select(OHLCV_COLUMNS).with_columns(pl.col("timestamp").dt.epoch("us"))
+        key = hashlib.blake2b(values.to_numpy().tobytes(), digest_size=16).digest()
+        found = self._leader_cache.get(key)
+        if found is None:
+            found = leader_features(leader)
+            self._leader_cache[key] = found
+            if len(self._leader_cache) > LEADER_CACHE_SIZE:
+                self._leader_cache.popitem(last=False)
+        else:
+            self._leader_cache.move_to_end(key)
+        return found
 
     def features(self, window: pl.DataFrame) -> np.ndarray:
         """(rows, features) model inputs of every row of ``window`` (float64, NaN allowed)."""
-        feats = tree_features(window, self._leader_for(window)).select(TREE_FEATURES)
+        leader = self._leader_for(window)
+        source = None if leader is window else self._leader_source(leader)
+        feats = tree_features(window, leader, source).select(TREE_FEATURES)
         values = feats.to_numpy().astype(np.float64)
         if self.symbol_feature:
             values = np.column_stack([values, np.full(len(values), float(self.symbol_index))])

@@ -54,10 +54,14 @@ class PredictorEntry:
     deployment: str | None = None
     """Serve deployment name; default: CamelCase of ``name`` + ``Deployment``."""
     served: bool = True
-    """Built into the Serve app. ``lgbm`` is not yet: its features need the leader's
-    (BTCUSDT) candles beside every window, which the request path does not carry, and cost
-    ~35 ms of CPU per window (scripts/bench_lgbm.py); it is trained and evaluated (the
-    evaluation's learned ensemble takes every evaluated predictor as a member)."""
+    """Built into the Serve app (one deployment)."""
+    window_bars: int | None = None
+    """Bars of history its models need (their ``min_bars``) when more than the app's
+    ``window_bars``: the service fetches and sends it at least this many (None: the app's)."""
+    leader: str | None = None
+    """A symbol whose candles it needs beside every window of another symbol: the ensemble
+    attaches that symbol's stored candles at the same open times as ``leader_*`` columns
+    (:func:`models.features.tree_features.attach_leader`)."""
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -68,6 +72,8 @@ class PredictorEntry:
             raise ValueError(f"{self.name}: a neural predictor needs a network")
         if self.threads < 1 or self.default_weight < 0:
             raise ValueError(f"{self.name}: threads must be >= 1 and default_weight >= 0")
+        if self.window_bars is not None and self.window_bars < 1:
+            raise ValueError(f"{self.name}: window_bars must be >= 1")
 
     @property
     def trained(self) -> bool:
@@ -118,9 +124,10 @@ PREDICTORS: tuple[PredictorEntry, ...] = (
         "tree",
         "models.predictors.lgbm:LgbmPredictor",
         cost=60,
+        default_weight=0.0,  # ``original`` mode keeps the replaced system's four weights
         trainer="models.training.tune_lgbm:tune_lgbm",
-        default_member=False,
-        served=False,
+        window_bars=720,  # models.features.tree_features.WINDOW_BARS
+        leader="BTCUSDT",  # models.features.tree_features.LEADER_SYMBOL
     ),
 )
 """Every predictor, in the order of the ensemble's default members."""
@@ -148,6 +155,17 @@ def trained_names() -> tuple[str, ...]:
 def default_weights() -> dict[str, float]:
     """The ensemble's default members and their weights."""
     return {e.name: e.default_weight for e in PREDICTORS if e.default_member}
+
+
+def served_window_bars(app_window_bars: int, names: tuple[str, ...] | None = None) -> int:
+    """Bars the service keeps in a window: the app's, or more when a served predictor (of
+    ``names``, when given) needs more (its ``window_bars``)."""
+    needs = [
+        e.window_bars
+        for e in PREDICTORS
+        if e.served and e.window_bars is not None and (names is None or e.name in names)
+    ]
+    return max([app_window_bars, *needs])
 
 
 def load_target(path: str) -> Any:

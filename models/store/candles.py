@@ -72,13 +72,20 @@ def insert(conn: sqlite3.Connection, rows: list[tuple], retain: int | None) -> N
         )
 
 
-def read(conn: sqlite3.Connection, symbol: str, limit: int | None) -> pl.DataFrame:
-    """The newest ``limit`` candles of ``symbol`` (all when None), oldest first."""
-    sql = "SELECT ts, open, high, low, close, volume FROM candles WHERE symbol = ? ORDER BY ts DESC"
+def read(
+    conn: sqlite3.Connection, symbol: str, limit: int | None, until: int | None = None
+) -> pl.DataFrame:
+    """The newest ``limit`` candles of ``symbol`` (all when None) opened at or before
+    ``until`` (microseconds; None: the newest stored), oldest first."""
+    sql = "SELECT ts, open, high, low, close, volume FROM candles WHERE symbol = ?"
     params: tuple = (symbol,)
+    if until is not None:
+        sql += " AND ts <= ?"
+        params = (*params, until)
+    sql += " ORDER BY ts DESC"
     if limit is not None:
         sql += " LIMIT ?"
-        params = (symbol, limit)
+        params = (*params, limit)
     rows = conn.execute(sql, params).fetchall()
     rows.reverse()
     return rows_to_frame(rows)

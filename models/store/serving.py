@@ -89,8 +89,8 @@ class ServingState:
         done = self.append_candles(symbol, frame)
         return self.store.candles(symbol, limit=window_bars), done
 
-    def candles(self, symbol: str, limit: int | None) -> pl.DataFrame:
-        frame = self.store.candles(symbol, limit)
+    def candles(self, symbol: str, limit: int | None, until: int | None = None) -> pl.DataFrame:
+        frame = self.store.candles(symbol, limit, until)
         if frame.height == 0:
             raise NotFoundError(
                 f"symbol: no candles stored for {symbol}; load them with POST /v1/candles/{symbol}"

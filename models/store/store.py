@@ -65,10 +65,13 @@ class StateStore:
             _candles.insert(self._conn, rows, self.retain_bars)
         return len(rows)
 
-    def candles(self, symbol: str, limit: int | None = None) -> pl.DataFrame:
-        """The newest ``limit`` stored candles of ``symbol`` (all when None), oldest first."""
+    def candles(
+        self, symbol: str, limit: int | None = None, until: int | None = None
+    ) -> pl.DataFrame:
+        """The newest ``limit`` stored candles of ``symbol`` (all when None), oldest first;
+        only those opened at or before ``until`` (microseconds) when given."""
         with self._lock:
-            return _candles.read(self._conn, symbol, limit)
+            return _candles.read(self._conn, symbol, limit, until)
 
     def symbols(self) -> dict[str, int]:
         """Symbols with stored candles and how many each has."""

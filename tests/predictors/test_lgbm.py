@@ -13,9 +13,14 @@ import numpy as np
 import polars as pl
 import pytest
 
-from models.errors import ConfigError, CorruptModelError, DataValidationError, InsufficientDataError
-from models.features.tree_features import TREE_FEATURES, WINDOW_BARS
-from models.predictors.lgbm import LgbmPredictor
+from models.errors import ConfigError, CorruptModelError, InsufficientDataError
+from models.features.tree_features import (
+    LEADER_COLUMNS,
+    TREE_FEATURES,
+    WINDOW_BARS,
+    attach_leader,
+)
+from models.predictors.lgbm import LEADER_CACHE_SIZE, LgbmPredictor
 from models.registry import ModelRegistry
 from models.training.lgbm import LgbmConfig, design_matrix, fit_booster, predict_proba
 from models.training.lgbm_publish import FittedVariant, publish_variants
@@ -116,6 +121,25 @@ def test_predictor_contract_on_real_windows(
     assert skew < 0.05, f"live window vs full history: {skew:.4f}"
 
 
+def test_leader_features_are_cached_by_content(registry: ModelRegistry, candles) -> None:
+    """Windows of several bars share the cache; a hit gives what a fresh predictor gives."""
+    frame = attach_leader(candles["ETHUSDT"], candles["BTCUSDT"])
+    ends = [frame.height - 1 - k for k in range(LEADER_CACHE_SIZE + 2)]
+    windows = [frame.slice(e + 1 - WINDOW_BARS, WINDOW_BARS) for e in ends]
+    cached = LgbmPredictor.from_registry(registry, "ETHUSDT")
+    first = [cached.predict(w).probabilities for w in windows]
+    again = [cached.predict(w).probabilities for w in reversed(windows)][::-1]
+    assert len(cached._leader_cache) == LEADER_CACHE_SIZE
+    fresh = [LgbmPredictor.from_registry(registry, "ETHUSDT").predict(w) for w in windows]
+    assert first == again == [p.probabilities for p in fresh]
+    last = pl.int_range(pl.len()) == WINDOW_BARS - 1  # the leader's newest close moves
+    moved = windows[0].with_columns(
+        pl.when(last).then(pl.col("leader_close") * 1.05).otherwise(pl.col("leader_close"))
+    )
+    lead = TREE_FEATURES.index("leader_log_ret_1")
+    assert cached.features(moved)[-1, lead] != cached.features(windows[0])[-1, lead]
+
+
 def predict_frame_row(predictor: LgbmPredictor, frame: pl.DataFrame, t: int) -> tuple:
     return predictor.predict(frame.head(t + 1)).probabilities
 
@@ -123,8 +147,17 @@ def predict_frame_row(predictor: LgbmPredictor, frame: pl.DataFrame, t: int) -> 
 def test_bad_inputs_raise_our_errors(registry: ModelRegistry, candles) -> None:
     eth = candles["ETHUSDT"]
     predictor = LgbmPredictor.from_registry(registry, "ETHUSDT")
-    with pytest.raises(DataValidationError, match="leader_close"):
+    with pytest.raises(InsufficientDataError, match="BTCUSDT candles beside this window: 0"):
         predictor.predict(eth.tail(WINDOW_BARS))  # no leader anywhere
+    window = attach_leader(eth, candles["BTCUSDT"]).tail(WINDOW_BARS)
+    stale = window.with_columns(  # the leader's newest bar not stored yet
+        pl.when(pl.int_range(pl.len()) == WINDOW_BARS - 1).then(None).otherwise(pl.col(c)).alias(c)
+        for c in LEADER_COLUMNS
+    )
+    with pytest.raises(InsufficientDataError, match="not the newest"):
+        predictor.predict(stale)
+    with pytest.raises(InsufficientDataError, match="at least"):
+        predictor.predict(window.with_columns(pl.lit(None, pl.Float64).alias("leader_close")))
     with pytest.raises(InsufficientDataError, match=str(WINDOW_BARS)):
         predictor.predict(eth.tail(WINDOW_BARS - 1))
     btc = LgbmPredictor.from_registry(registry, "BTCUSDT")  # the leader needs no leader
@@ -158,3 +191,25 @@ def test_report_and_bench_scripts_read_the_registry(registry: ModelRegistry, cap
     assert bench.main([*args, "--repeat", "1"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[-2].split()[0] == "1" and lines[-1].split()[0] == "2"
+
+
+def test_served_in_the_pipeline_with_the_stored_leader(registry: ModelRegistry, candles) -> None:
+    """The serving pipeline (in process: the same functions as the deployments) sends lgbm
+    its 720 bars with the stored leader's candles; its answer is the predictor's own on that
+    window. Without the leader stored it sleeps (``insufficient_data``), not degraded."""
+    from deployments.inprocess import InProcessEnsemble
+
+    eth, btc = candles["ETHUSDT"], candles["BTCUSDT"]
+    frame = eth.tail(900)
+    serving = InProcessEnsemble(str(registry.root), stored={"BTCUSDT": btc})
+    (answer,) = serving.predict_many([("ETHUSDT", frame)])
+    model = answer.body["models"]["lgbm"]
+    expected = LgbmPredictor.from_registry(registry, "ETHUSDT").predict(
+        attach_leader(frame.tail(WINDOW_BARS), btc)
+    )
+    assert model["status"] == "ok" and model["version"] == expected.version
+    assert tuple(model["probabilities"].values()) == expected.probabilities
+    alone = InProcessEnsemble(str(registry.root))
+    (answer,) = alone.predict_many([("ETHUSDT", frame), ("BTCUSDT", btc.tail(900))])[:1]
+    assert answer.body["models"]["lgbm"]["status"] == "insufficient_data"
+    assert "lgbm" not in answer.body["unavailable"]

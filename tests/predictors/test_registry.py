@@ -15,6 +15,7 @@ from models.predictors.registry import (
     default_weights,
     predictor_entry,
     predictor_names,
+    served_window_bars,
     trained_names,
 )
 
@@ -33,10 +34,19 @@ def test_built_in_set_and_its_serve_names():
     names = {e.name: e.deployment_name for e in PREDICTORS}
     assert names["cnn_lstm"] == "CnnLstmDeployment" and names["smc"] == "SmcDeployment"
     assert names["lgbm"] == "LgbmDeployment" and predictor_entry("lgbm").trained
-    assert [e.name for e in PREDICTORS if not e.served] == ["lgbm"]
-    assert [e.name for e in PREDICTORS if not e.default_member] == ["lgbm"]
+    assert all(e.served and e.default_member for e in PREDICTORS)
     other = PredictorEntry("other_tree", "tree", "x:Y", cost=1, trainer="x:train")
     assert other.deployment_name == "OtherTreeDeployment" and other.served
+
+
+def test_lgbm_needs_match_its_feature_module():
+    """The registry imports nothing heavy, so lgbm's needs are literals: they must be the
+    feature module's (bars per window, the leader symbol)."""
+    from models.features.tree_features import LEADER_SYMBOL, WINDOW_BARS
+
+    entry = predictor_entry("lgbm")
+    assert (entry.window_bars, entry.leader) == (WINDOW_BARS, LEADER_SYMBOL)
+    assert served_window_bars(512) == WINDOW_BARS and served_window_bars(1000) == 1000
 
 
 @pytest.mark.parametrize("name", predictor_names())
@@ -74,6 +84,7 @@ def test_unknown_names_are_our_error_naming_the_known_ones():
         ({"kind": "tree"}, "trainer"),
         ({"kind": "neural", "trainer": "m:f"}, "network"),
         ({"threads": 0}, "threads"),
+        ({"window_bars": 0}, "window_bars"),
     ],
 )
 def test_inconsistent_entries_are_refused(kwargs, needle):

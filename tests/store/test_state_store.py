@@ -60,6 +60,10 @@ def test_real_candles_round_trip_exactly(store, btc):
     assert back.equals(window)
     assert store.candles("BTCUSDT", limit=20).equals(window.tail(20))
     assert store.symbols() == {"BTCUSDT": 500}
+    until = int(window["timestamp"].dt.epoch("us")[299])  # a past bar: what ends there
+    assert store.candles("BTCUSDT", limit=20, until=until).equals(window.slice(280, 20))
+    assert store.candles("BTCUSDT", until=until).equals(window.head(300))
+    assert store.candles("BTCUSDT", limit=5, until=until - 10**14).height == 0
 
 
 def test_append_must_continue_after_stored_history(store, btc):
