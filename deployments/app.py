@@ -78,10 +78,11 @@ def compose(
         return deployment.options(**opts[role]) if role in opts else deployment
 
     s = _absolute(settings).model_dump(mode="json")
-    predictors = {name: node(name).bind(name, s) for name in PREDICTOR_ROLES}
+    served = settings.served_predictors()
+    predictors = {name: node(name).bind(name, s) for name in PREDICTOR_ROLES if name in served}
     regime, state = node("regime").bind(), node("state").bind(s)
     ensemble = node("ensemble").bind(predictors, regime, state, s)
-    neural = {e.name: predictors[e.name] for e in SERVED if e.kind == "neural"}
+    neural = {e.name: predictors[e.name] for e in SERVED if e.kind == "neural" and e.name in served}
     retrainer = node("retrainer").bind(neural, s)
     feed = node("feed").bind(state, ensemble, s)  # idles unless args.feed is set
     return node("ingress").bind(

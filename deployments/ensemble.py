@@ -30,7 +30,15 @@ from ray import serve
 
 from deployments import metrics
 from deployments.batching import AdaptiveBatcher
-from deployments.pipeline import Answer, assemble, new_prediction_id, prepare_window
+from deployments.pipeline import (
+    Answer,
+    assemble,
+    leader_request,
+    member_windows,
+    new_prediction_id,
+    prepare_window,
+    with_leader,
+)
 from deployments.remote import gather_with_deadline
 from deployments.replies import Reply
 from deployments.settings import AppSettings, parse_section
@@ -99,6 +107,14 @@ _Call = tuple[str, pl.DataFrame, bool, int]
 version it must see (0: any)."""
 
 
+async def _with_leader(
+    handle: Any, symbol: str, windows: list[pl.DataFrame], leader: asyncio.Future
+) -> Any:
+    """A predictor call whose windows carry the leader's candles (awaited first)."""
+    candles = await asyncio.shield(leader)
+    return await handle.predict.remote(symbol, [with_leader(w, candles) for w in windows])
+
+
 def _failed(answer: Answer | Exception) -> bool:
     return isinstance(answer, Exception)
 
@@ -123,7 +139,10 @@ class EnsembleDeployment:
         """``predictors``: name -> handle of every served predictor (registry names)."""
         app = AppSettings.parse(settings)
         self.predictors = dict(predictors)
-        self.trained = tuple(n for n in self.predictors if predictor_entry(n).trained)
+        entries = {n: predictor_entry(n) for n in self.predictors}
+        self.trained = tuple(n for n, e in entries.items() if e.trained)
+        self.needs_bars = {n: e.window_bars for n, e in entries.items() if e.window_bars}
+        self.leaders = {n: e.leader for n, e in entries.items() if e.leader}
         self.call_order = call_order(self.predictors)
         self.regime, self.state = regime, state
         self.ensemble = Ensemble(load_ensemble_config(app))
@@ -171,9 +190,11 @@ class EnsembleDeployment:
         if self._learned_version is None or needed > self._learned_version:
             await self._refresh_learned()
         clock = _Clock()
-        windows = [prepare_window(f, self.window_bars) for f in frames]
+        longest = max([self.window_bars, *self.needs_bars.values()])
+        history = [prepare_window(f, longest) for f in frames]
+        windows = [w.tail(self.window_bars) for w in history]
         clock.lap("features")
-        replies, call_ms = await self._fan_out(symbols, windows)
+        replies, call_ms = await self._fan_out(symbols, windows, history)
         clock.lap("predictors")
         answers = [
             self._answer(symbol, window, replies, i)
@@ -202,26 +223,40 @@ class EnsembleDeployment:
             return exc
 
     async def _fan_out(
-        self, symbols: list[str], windows: list[pl.DataFrame]
+        self, symbols: list[str], windows: list[pl.DataFrame], history: list[pl.DataFrame]
     ) -> tuple[dict[str, list[Reply]], dict[str, float]]:
         """Every predictor's replies per window, from concurrent calls under one deadline,
-        and how long each call took (ms)."""
+        and how long each call took (ms). A predictor that needs more bars than the app's
+        window gets them from ``history``; one that needs a leader's candles gets them
+        attached (one state read per batch, awaited inside that predictor's calls)."""
         groups: dict[str, list[int]] = {}
         for i, symbol in enumerate(symbols):
             groups.setdefault(symbol, []).append(i)
+        leaders = {
+            leader: asyncio.ensure_future(self._leader_candles(leader, symbols, history))
+            for leader in set(self.leaders.values())
+        }
         calls: dict[tuple[str, str], Any] = {}
         for name in self.call_order:
+            if name == REGIME:
+                calls[(name, "")] = self.regime.current.remote(windows)
+                continue
+            mine = member_windows(self.needs_bars.get(name), self.window_bars, windows, history)
             if name in self.trained:
                 for symbol, rows in groups.items():
                     handle = self.predictors[name].options(multiplexed_model_id=symbol)
-                    batch = [windows[i] for i in rows]
-                    calls[(name, symbol)] = handle.predict.remote(symbol, batch)
-            elif name == REGIME:
-                calls[(name, "")] = self.regime.current.remote(windows)
+                    batch = [mine[i] for i in rows]
+                    leader = self.leaders.get(name)
+                    if leader is not None and symbol != leader:
+                        calls[(name, symbol)] = _with_leader(handle, symbol, batch, leaders[leader])
+                    else:
+                        calls[(name, symbol)] = handle.predict.remote(symbol, batch)
             else:
-                calls[(name, "")] = self.predictors[name].predict.remote(windows)
+                calls[(name, "")] = self.predictors[name].predict.remote(mine)
         durations: dict[tuple[str, str], float] = {}
         results = await gather_with_deadline(calls, self.deadline_s, durations)
+        for task in leaders.values():
+            task.cancel()
         call_ms = {f"call:{n}:{s}" if s else f"call:{n}": d for (n, s), d in durations.items()}
         n = len(windows)
         out: dict[str, list[Reply]] = {}
@@ -235,6 +270,22 @@ class EnsembleDeployment:
                     per_window[i] = reply
             out[name] = per_window
         return out, call_ms
+
+    async def _leader_candles(
+        self, leader: str, symbols: list[str], history: list[pl.DataFrame]
+    ) -> pl.DataFrame | None:
+        """The stored candles of ``leader`` covering the batch's windows of other symbols
+        (None when there are none or the read fails: the predictor then says it lacks them)."""
+        span = leader_request(symbols, history, leader)
+        if span is None:
+            return None
+        until, limit = span
+        try:
+            found = await self.state.candles.remote(leader, limit, until)
+        except Exception as exc:  # keep serving: the predictor says what it lacks
+            logger.warning("could not read %s candles: %s", leader, exc)
+            return None
+        return found if isinstance(found, pl.DataFrame) else None  # an error: none stored
 
     def _note_version(self, version: int) -> None:
         """Fetch the learned state in the background when the state has a newer one."""

@@ -24,6 +24,7 @@ from deployments import metrics
 from deployments.pipeline import required_bars
 from deployments.settings import AppSettings
 from models.feed import Bar, KlinesClient, SymbolFeed, bars_frame
+from models.predictors.registry import PREDICTORS
 
 logger = logging.getLogger("ray.serve")
 
@@ -43,15 +44,32 @@ def _checked(result: Any) -> Any:
     return result
 
 
+LEADER_WAIT_S = 2.0
+"""Longest a followed symbol's signal waits for the same bar of a followed leader (whose
+candles a predictor needs beside it) to be stored; after it, it predicts without."""
+
+
 class ServeSink:
-    """The feed's :class:`~models.feed.Sink` over the state and ensemble handles."""
+    """The feed's :class:`~models.feed.Sink` over the state and ensemble handles.
+
+    ``leaders``: followed symbols whose candles a served predictor needs beside other
+    symbols' windows (registry ``leader``); each symbol feeds on its own task, so a signal
+    of another symbol first waits (at most ``leader_wait_s``) for the leader's bar."""
 
     def __init__(
-        self, state: Any, ensemble: Any, window_bars: int, min_bars: int, interval_ms: int
+        self,
+        state: Any,
+        ensemble: Any,
+        window_bars: int,
+        min_bars: int,
+        interval_ms: int,
+        leaders: frozenset[str] = frozenset(),
+        leader_wait_s: float = LEADER_WAIT_S,
     ) -> None:
         self.state, self.ensemble = state, ensemble
         self.window_bars, self.min_bars = window_bars, min_bars
         self.interval_ms = interval_ms
+        self.leaders, self.leader_wait_s = leaders, leader_wait_s
         self._windows: dict[str, tuple[int, Any]] = {}
 
     async def cursor(self, symbol: str) -> tuple[int | None, int | None, int]:
@@ -78,7 +96,17 @@ class ServeSink:
             return cached[1]
         return _checked(await self.state.candles.remote(symbol, self.window_bars))
 
+    async def _await_leaders(self, symbol: str, as_of_ms: int) -> None:
+        deadline = time.monotonic() + self.leader_wait_s
+        for leader in sorted(self.leaders - {symbol}):
+            while time.monotonic() < deadline:
+                last_bar, _, _ = await self.cursor(leader)
+                if last_bar is not None and last_bar >= as_of_ms:
+                    break
+                await asyncio.sleep(0.05)
+
     async def signal(self, symbol: str, as_of_ms: int, min_version: int) -> bool:
+        await self._await_leaders(symbol, as_of_ms)
         window = await self._window(symbol, as_of_ms)
         if window.height < self.min_bars:
             return False
@@ -97,14 +125,23 @@ class ServeSink:
 class FeedDeployment:
     async def __init__(self, state: Any, ensemble: Any, settings: dict[str, Any] | None = None):
         app = AppSettings.parse(settings)
-        self.cfg, self.window_bars = app.feed, app.window_bars
+        self.cfg, self.window_bars = app.feed, app.fetch_bars()
         self.feeds: list[SymbolFeed] = []
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
         if self.cfg is None:
             return
         self.client = KlinesClient(self.cfg.base_url, self.cfg.request_timeout_s)
-        sink = ServeSink(state, ensemble, self.window_bars, required_bars(), self.cfg.interval_ms)
+        served = app.served_predictors()
+        leaders = frozenset(e.leader for e in PREDICTORS if e.name in served and e.leader)
+        sink = ServeSink(
+            state,
+            ensemble,
+            self.window_bars,
+            required_bars(),
+            self.cfg.interval_ms,
+            leaders & set(self.cfg.symbols),
+        )
         self.feeds = [SymbolFeed(s, self.cfg, self.client, sink) for s in self.cfg.symbols]
         self._tasks = [asyncio.create_task(feed.run(self._stop)) for feed in self.feeds]
 

@@ -189,7 +189,8 @@ class Ingress:
     async def enhanced_predict(self, body: EnhancedRequest) -> dict[str, Any]:
         """Original-service endpoint: append one bar to the stored history, predict on it."""
         symbol = self._symbol(body.symbol)
-        bars = min(max(body.sequence_length, self.settings.window_bars), self.settings.max_candles)
+        needed = self.settings.fetch_bars()
+        bars = min(max(body.sequence_length, needed), self.settings.max_candles)
         bar = body.features.model_dump()
         request = self.state.append_bar.remote(symbol, bar, bars)
         window, done = await call(request, "features")

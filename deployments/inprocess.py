@@ -8,12 +8,21 @@ per batch of requests, one forward pass per (trained predictor, symbol).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import polars as pl
 
 from deployments import neural_models
-from deployments.pipeline import Answer, assemble, new_prediction_id, prepare_window
+from deployments.pipeline import (
+    Answer,
+    assemble,
+    leader_cut,
+    leader_request,
+    member_windows,
+    new_prediction_id,
+    prepare_window,
+    with_leader,
+)
 from deployments.replies import Reply, batch_or_each, each_window
 from models.ensemble import Ensemble
 from models.predictors.base import create_predictor
@@ -24,7 +33,11 @@ from models.training.labels import LabelConfig
 
 
 class InProcessEnsemble:
-    """Predict batches of ``(symbol, candles)`` requests in this process."""
+    """Predict batches of ``(symbol, candles)`` requests in this process.
+
+    ``stored``: candles per symbol standing in for the state's (a predictor that needs a
+    leader's candles gets them from here, cut as the ensemble deployment reads them);
+    ``predictors``: the served predictors to run (None: every one, as the app's default)."""
 
     def __init__(
         self,
@@ -32,8 +45,14 @@ class InProcessEnsemble:
         ensemble: Ensemble | None = None,
         window_bars: int = 512,
         precision: str = "auto",
+        stored: Mapping[str, pl.DataFrame] | None = None,
+        predictors: Sequence[str] | None = None,
     ) -> None:
-        served = [e for e in PREDICTORS if e.served]
+        served = [
+            e for e in PREDICTORS if e.served and (predictors is None or e.name in predictors)
+        ]
+        self.served = tuple(served)
+        self.stored = dict(stored or {})
         self.rules = {e.name: create_predictor(e.name) for e in served if not e.trained}
         self.trained = tuple(e.name for e in served if e.trained)
         self.detector = RegimeDetector()
@@ -61,19 +80,34 @@ class InProcessEnsemble:
                 out[i] = reply
         return out
 
+    def _with_leader(
+        self, leader: str, symbols: Sequence[str], windows: list[pl.DataFrame]
+    ) -> list[pl.DataFrame]:
+        span = leader_request(symbols, windows, leader)
+        if span is None or leader not in self.stored:
+            return windows
+        candles = leader_cut(self.stored[leader], *span)
+        return [
+            w if s == leader else with_leader(w, candles)
+            for s, w in zip(symbols, windows, strict=True)
+        ]
+
     def predict_many(self, requests: Sequence[tuple[str, pl.DataFrame]]) -> list[Answer]:
         """Answers for a batch of requests (nothing is stored)."""
         symbols = [symbol for symbol, _ in requests]
-        windows = [prepare_window(frame, self.window_bars) for _, frame in requests]
+        longest = max([self.window_bars, *(e.window_bars or 0 for e in self.served)])
+        history = [prepare_window(frame, longest) for _, frame in requests]
+        windows = [w.tail(self.window_bars) for w in history]
         replies: dict[str, list[Reply | None]] = {}
-        for entry in PREDICTORS:
-            if not entry.served:
-                continue
+        for entry in self.served:
+            mine = member_windows(entry.window_bars, self.window_bars, windows, history)
+            if entry.leader is not None:
+                mine = self._with_leader(entry.leader, symbols, mine)
             if entry.trained:
-                replies[entry.name] = self._trained(entry.name, symbols, windows)
+                replies[entry.name] = self._trained(entry.name, symbols, mine)
             else:
                 p = self.rules[entry.name]
-                replies[entry.name] = batch_or_each(p.predict_batch, p.predict, windows, None)
+                replies[entry.name] = batch_or_each(p.predict_batch, p.predict, mine, None)
         regimes = each_window(self.detector.current, windows)
         return [
             assemble(

@@ -1,4 +1,4 @@
-"""Per-symbol neural models from the registry, as the neural deployments hold them.
+"""Per-symbol trained models (neural or tree) from the registry, as their deployments hold them.
 
 A :class:`SymbolModel` is a mutable holder: the Serve multiplexer caches the holder, and a
 newer published version is swapped into it in place (``refresh``), so picking up a new
@@ -17,8 +17,7 @@ import polars as pl
 
 from deployments.replies import NO_MODEL, Reply, batch_or_each
 from models.errors import ModelNotFoundError, SmartMarketError
-from models.predictors.base import predictor_class
-from models.predictors.neural import NeuralPredictor
+from models.predictors.base import Predictor, predictor_class
 from models.registry import ModelRegistry
 from models.registry.lifecycle import created_at
 
@@ -31,7 +30,7 @@ class SymbolModel:
 
     symbol: str
     model_name: str
-    predictor: NeuralPredictor | None = None
+    predictor: Predictor | None = None
     checked_at: float = 0.0
     precision: str = "auto"
     """Inference precision of every version loaded into this holder (``NeuralPredictor``)."""

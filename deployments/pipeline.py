@@ -8,7 +8,7 @@ difference under Serve is where each predictor runs.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any
@@ -19,6 +19,7 @@ from deployments.replies import HEALTHY_STATUSES, NO_MODEL, Reply
 from models.data.intervals import bar_index, bar_step_us
 from models.ensemble import Ensemble, EnsembleSignal
 from models.features.indicators import ensure_indicators
+from models.features.tree_features import attach_leader
 from models.predictors.base import CLASSES, Prediction, create_predictor
 from models.predictors.registry import predictor_names
 from models.regime.detector import RegimeDetector
@@ -39,6 +40,53 @@ def prepare_window(frame: pl.DataFrame, window_bars: int) -> pl.DataFrame:
     """Indicator columns computed once over everything sent, then the newest bars only
     (warm-up uses the whole history; predictors get a bounded window to ship and scan)."""
     return ensure_indicators(frame).tail(window_bars)
+
+
+MAX_LEADER_BARS = 20_000
+"""Most leader candles one batch fetches (the state keeps 20,000 bars per symbol)."""
+
+
+def leader_request(
+    symbols: Sequence[str], windows: Sequence[pl.DataFrame], leader: str
+) -> tuple[int, int] | None:
+    """``(until_us, limit)``: the stored ``leader`` candles that cover every window of another
+    symbol (one read per batch, however many symbols), or None when there is none."""
+    others = [w for s, w in zip(symbols, windows, strict=True) if s != leader and w.height]
+    if not others:
+        return None
+    firsts = [int(w["timestamp"].dt.epoch("us")[0]) for w in others]
+    lasts = [int(w["timestamp"].dt.epoch("us")[-1]) for w in others]
+    stamps = others[0]["timestamp"].dt.epoch("us").to_numpy()
+    step = bar_step_us(stamps)
+    bars = (max(lasts) - min(firsts)) // step + 1
+    return max(lasts), int(min(bars, MAX_LEADER_BARS))
+
+
+def member_windows(
+    needs: int | None,
+    window_bars: int,
+    windows: Sequence[pl.DataFrame],
+    history: Sequence[pl.DataFrame],
+) -> list[pl.DataFrame]:
+    """The windows a predictor that ``needs`` bars is sent: the app's ``windows`` unless it
+    needs more, then that many of ``history`` (the same bars, indicators computed once)."""
+    if needs is None or needs <= window_bars:
+        return list(windows)
+    return [w.tail(needs) for w in history]
+
+
+def leader_cut(stored: pl.DataFrame, until: int, limit: int) -> pl.DataFrame:
+    """What the state's ``candles(leader, limit, until)`` returns, from a frame in memory."""
+    opened = stored["timestamp"].dt.epoch("us") <= until
+    return stored.filter(opened).tail(limit)
+
+
+def with_leader(window: pl.DataFrame, leader: pl.DataFrame | None) -> pl.DataFrame:
+    """``window`` with the leader's candles at the same open times as ``leader_*`` columns
+    (unchanged without leader candles: the predictor that needs them says so)."""
+    if leader is None or leader.height == 0:
+        return window
+    return attach_leader(window, leader)
 
 
 def window_bar(window: pl.DataFrame) -> int:

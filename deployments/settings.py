@@ -23,6 +23,7 @@ from pydantic import (
 
 from models.errors import ConfigError
 from models.feed.config import FeedSettings
+from models.predictors.registry import PREDICTORS, served_window_bars
 from models.registry.lifecycle import Lifecycle
 
 SYMBOL_PATTERN = r"^[A-Z0-9]{2,20}$"
@@ -61,6 +62,31 @@ class AppSettings(BaseModel):
         None, description="data directory to retrain on (None: the stored candles)"
     )
     feed: FeedSettings | None = Field(None, description="live candle feed (None: off)")
+    predictors: tuple[str, ...] | None = Field(
+        None, description="predictors to serve, registry names (None: every served entry)"
+    )
+
+    @field_validator("predictors")
+    @classmethod
+    def _known_predictors(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        if value is None:
+            return value
+        known = [e.name for e in PREDICTORS if e.served]
+        unknown = [n for n in value if n not in known]
+        if unknown or not value or len(set(value)) != len(value):
+            raise ValueError(
+                f"need distinct served predictor names ({', '.join(known)}), got {list(value)}"
+            )
+        return tuple(n for n in known if n in value)  # registry order
+
+    def served_predictors(self) -> tuple[str, ...]:
+        """Names of the predictors this app serves, in registry order."""
+        return self.predictors or tuple(e.name for e in PREDICTORS if e.served)
+
+    def fetch_bars(self) -> int:
+        """Bars the service keeps in a window: ``window_bars``, or more when a served
+        predictor needs more (its registry ``window_bars``)."""
+        return served_window_bars(self.window_bars, self.served_predictors())
 
     @field_validator("symbols")
     @classmethod

@@ -64,8 +64,10 @@ class StateDeployment:
         return window, done
 
     @client_errors_as_values
-    async def candles(self, symbol: str, limit: int | None) -> pl.DataFrame:
-        return self.state.candles(symbol, limit)
+    async def candles(
+        self, symbol: str, limit: int | None, until: int | None = None
+    ) -> pl.DataFrame:
+        return self.state.candles(symbol, limit, until)
 
     async def add_predictions(self, items: Sequence[StoredPrediction]) -> int:
         return self.state.add_predictions(items)

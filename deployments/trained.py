@@ -216,7 +216,7 @@ class TrainedPredictor:
         return {"model": self.model_name, "loaded": len(self._holders)}
 
 
-TrainedDeployment = serve.deployment(ray_actor_options={"num_cpus": 0.25}, max_ongoing_requests=64)(
+TrainedDeployment = serve.deployment(ray_actor_options={"num_cpus": 0.2}, max_ongoing_requests=64)(
     TrainedPredictor
 )
 """Serve deployment of :class:`TrainedPredictor`; ``deployments.app`` names one per entry."""

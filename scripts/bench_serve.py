@@ -73,6 +73,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--batch", type=int, default=16, help="in-process batch size")
     p.add_argument("--num-cpus", type=float, default=2.0, help="CPUs Ray may use")
     p.add_argument("--config", type=Path, default=ROOT / "configs" / "serve_local.yaml")
+    p.add_argument(
+        "--predictors",
+        nargs="+",
+        default=None,
+        help="served predictors (registry names; default: every served one)",
+    )
     args = p.parse_args(argv)
     if args.requests < 10 or args.candles < 1 or args.batch < 1:
         raise UsageError("--requests must be >= 10, --candles and --batch >= 1")
@@ -125,13 +131,48 @@ def train_models(candles: pl.DataFrame, symbol: str, root: Path, size: str) -> N
     publish_brief_models(ModelRegistry(root), symbol, data, networks, max_batches=20)
 
 
+def leader_candles(
+    args: argparse.Namespace, windows: list[pl.DataFrame]
+) -> dict[str, pl.DataFrame]:
+    """Candles of the leaders the served predictors need beside ``--symbol``'s windows (the
+    service reads them from its state: the bench stores them first), over the windows' span."""
+    from models.predictors.registry import PREDICTORS
+
+    names = args.predictors
+    leaders = {
+        e.leader
+        for e in PREDICTORS
+        if e.served and e.leader and e.leader != args.symbol and (not names or e.name in names)
+    }
+    first, last = windows[0]["timestamp"][0], windows[-1]["timestamp"][-1]
+    out = {}
+    for leader in sorted(leaders):
+        frame = load_ohlcv(args.data / f"{leader}-1h.csv.gz")
+        out[leader] = frame.filter(pl.col("timestamp").is_between(first, last))
+    return out
+
+
+def store_candles(url: str, stored: dict[str, pl.DataFrame], chunk: int = 5000) -> None:
+    """``POST /v1/candles/{symbol}`` of each frame, in requests of at most ``chunk``."""
+    import httpx
+
+    for symbol, frame in stored.items():
+        for start in range(0, frame.height, chunk):
+            rows = frame.slice(start, chunk).to_dicts()
+            candles = [{**r, "timestamp": r["timestamp"].isoformat()} for r in rows]
+            r = httpx.post(f"{url}/v1/candles/{symbol}", json={"candles": candles}, timeout=60)
+            if r.status_code != 201:
+                raise UsageError(f"storing {symbol} candles failed: {r.status_code} {r.text}")
+
+
 def bench_in_process(registry: str, symbol: str, windows: list[pl.DataFrame], batch: int,
-                     workdir: Path) -> list[Row]:  # fmt: skip
+                     workdir: Path, stored: dict[str, pl.DataFrame] | None = None,
+                     predictors: Sequence[str] | None = None) -> list[Row]:  # fmt: skip
     """One request at a time, then batches of ``batch``; each stores its pending records."""
     from deployments.inprocess import InProcessEnsemble
     from models.store import StateStore
 
-    pipeline = InProcessEnsemble(registry)
+    pipeline = InProcessEnsemble(registry, stored=stored, predictors=predictors)
     store = StateStore(workdir / "inprocess.db")
     pipeline.predict_many([(symbol, windows[0])])  # load models, warm caches
     latencies = []
@@ -267,8 +308,9 @@ def start_app(args: argparse.Namespace, registry: str, workdir: Path) -> dict[st
     from deployments.local_app import start_local_app
 
     state_db = str(workdir / "s.db")
+    extra = {"predictors": args.predictors} if args.predictors else {}
     proxy = start_local_app(args.config, APP_NAME, args.num_cpus, registry=registry,
-                            state_db=state_db)  # fmt: skip
+                            state_db=state_db, **extra)  # fmt: skip
     urls = {"proxy": proxy}
     direct = direct_ingress_urls(APP_NAME, "127.0.0.1")
     if direct:
@@ -360,12 +402,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             history = candles.head(candles.height - args.requests)
             train_models(history, args.symbol, workdir, args.model_size)
             registry = str(workdir)
+        stored = leader_candles(args, windows)
         print("in-process baseline ...", flush=True)
         base_single, base_batched = bench_in_process(
-            registry, args.symbol, windows, args.batch, workdir
+            registry, args.symbol, windows, args.batch, workdir, stored, args.predictors
         )
         print(f"starting the app on {args.num_cpus:g} CPUs ...", flush=True)
         urls = start_app(args, registry, workdir)
+        store_candles(urls["proxy"], stored)
         payloads = bodies(args.symbol, windows)
         rows = [base_single, base_batched]
         cpu: dict[tuple[str, int], dict[str, float]] = {}
@@ -381,6 +425,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         mode = os.environ.get("RAY_SERVE_THROUGHPUT_OPTIMIZED")
         print(f"\n{args.requests} requests of {args.candles} candles per level, "
               f"RAY_SERVE_THROUGHPUT_OPTIMIZED={mode}, Ray CPUs {args.num_cpus:g}\n")  # fmt: skip
+        served = ", ".join(args.predictors) if args.predictors else "every served predictor"
+        print(f"predictors: {served}; stored beside the requests: {sorted(stored) or 'none'}\n")
         print(table(rows, base_single, base_batched))
         print("\nmedian milliseconds per stage (Serve):\n")
         print(stage_table(rows))

@@ -1,19 +1,20 @@
 """A stand-in for Ray Serve's ``DeploymentHandle``, so the ensemble's and the ingress's logic
 run in one event loop without a Ray cluster.
 
-``handle.options(...)`` returns the handle itself (the options are recorded with the next
-call); ``handle.method.remote(*args)`` returns an awaitable that runs ``method`` of the
-wrapped object (sync or async). What was called, with which options and arguments, is kept
-in ``handle.calls``. :func:`fake_graph` wires every deployment the ensemble and the ingress
-call: the real rule predictors, regime detector and state (SQLite in a temporary directory)
-in this process, and :class:`FakeTrained` stand-ins for the trained predictors.
+``handle.options(...)`` returns a handle on the same object with those options (recorded
+with each of its calls, in the shared ``calls`` list); ``handle.method.remote(*args)``
+returns an awaitable that runs ``method`` of the wrapped object (sync or async). What was
+called, with which options and arguments, is kept in ``handle.calls``. :func:`fake_graph`
+wires every deployment the ensemble and the ingress call: the real rule predictors, regime
+detector and state (SQLite in a temporary directory) in this process, and
+:class:`FakeTrained` stand-ins for the trained predictors.
 """
 
 from __future__ import annotations
 
 import asyncio
 import inspect
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -64,7 +65,7 @@ class _Method:
 
     def remote(self, *args: Any, **kwargs: Any) -> FakeResponse:
         handle = self._handle
-        options, handle.pending_options = handle.pending_options, {}
+        options = dict(handle.pending_options)
         response = FakeResponse(getattr(handle.target, self._name), args, kwargs)
         handle.calls.append(Call(self._name, options, args, kwargs, response))
         if handle.journal is not None:
@@ -84,8 +85,8 @@ class FakeHandle:
     pending_options: dict[str, Any] = field(default_factory=dict)
 
     def options(self, **kwargs: Any) -> FakeHandle:
-        self.pending_options = {**self.pending_options, **kwargs}
-        return self
+        """A handle with these options added (sharing the target and the call record)."""
+        return replace(self, pending_options={**self.pending_options, **kwargs})
 
     def __getattr__(self, name: str) -> _Method:
         if name.startswith("_"):

@@ -11,7 +11,9 @@ import polars as pl
 import pytest
 
 from deployments.ensemble import EnsembleDeployment, call_order
-from models.predictors.registry import predictor_names, trained_names
+from deployments.replies import INSUFFICIENT, Reply
+from models.features.tree_features import LEADER_COLUMNS, attach_leader
+from models.predictors.registry import predictor_entry, predictor_names, trained_names
 from tests.deployments.fake_handles import Failing, Slow, fake_graph
 
 
@@ -53,8 +55,10 @@ def test_trained_predictors_get_one_call_per_symbol_with_its_model_id(tmp_path, 
         calls = graph["predictors"][name].called("predict")
         assert all(c.options == {"multiplexed_model_id": c.args[0]} for c in calls)
         # batch 1: the first request alone; batch 2: the two that waited, one call per symbol
-        sent = [(c.args[0], len(c.args[1])) for c in calls]
-        assert sent == [("BTCUSDT", 1), ("ETHUSDT", 1), ("BTCUSDT", 1)]
+        sent = [(c.args[0], len(c.args[1])) for c in calls]  # a call waiting for the
+        # leader's candles (lgbm, ETHUSDT) leaves after the others of its batch
+        assert sent[0] == ("BTCUSDT", 1)
+        assert sorted(sent[1:]) == [("BTCUSDT", 1), ("ETHUSDT", 1)]
     for name in predictor_names("rule"):
         calls = graph["predictors"][name].called("predict")
         assert [len(c.args[0]) for c in calls] == [1, 2]
@@ -89,3 +93,53 @@ def test_a_newer_learned_version_asked_for_is_fetched_first(tmp_path, window):
 
     asyncio.run(run())
     assert not graph["state"].called("add_predictions")  # store=False: nothing written
+
+
+class Recording:
+    """A trained predictor's deployment that keeps the windows it was sent."""
+
+    def __init__(self) -> None:
+        self.sent: dict[str, list[pl.DataFrame]] = {}
+
+    async def predict(self, symbol: str, windows: list[pl.DataFrame]) -> list[Any]:
+        self.sent.setdefault(symbol, []).extend(windows)
+        return [Reply(INSUFFICIENT, detail="recorded") for _ in windows]
+
+
+def test_a_predictor_gets_its_window_length_and_the_leaders_candles(tmp_path, btc, real_candles):
+    """lgbm's registry entry asks for 720 bars and BTCUSDT's candles: the ensemble sends it
+    longer windows with the stored leader candles attached (one state read per batch, as of
+    each window's bars, also for a window from the past), and the others the app's 512."""
+    entry = predictor_entry("lgbm")
+    lgbm = Recording()
+    graph = fake_graph(tmp_path, lgbm=lgbm)
+    state = graph["state"].target.state
+    state.append_candles("BTCUSDT", btc.slice(8000, 3000))
+    eth = real_candles("ETHUSDT")
+    live, past = eth.slice(10100, 900), eth.slice(9000, 900)  # ends at the stored newest bar
+    ens = ensemble(graph)
+    ens.reconfigure({"max_concurrent_batches": 1})
+    requests = [("ETHUSDT", live), ("ETHUSDT", past), ("BTCUSDT", btc.slice(10100, 900))]
+    bodies = asyncio.run(_predict_together(ens, requests))
+    assert all(b["models"]["lgbm"]["status"] == INSUFFICIENT for b in bodies)
+    sent = lgbm.sent["ETHUSDT"]
+    assert [w.height for w in sent] == [entry.window_bars] * 2
+    for window, frame in zip(sent, (live, past), strict=True):
+        expected = attach_leader(frame.tail(entry.window_bars), btc)
+        assert window.select(expected.columns).equals(expected)
+    assert not set(LEADER_COLUMNS) & set(lgbm.sent["BTCUSDT"][0].columns)  # its own leader
+    reads = graph["state"].called("candles")
+    assert [c.args[0] for c in reads] == ["BTCUSDT", "BTCUSDT"]  # batch 1, then batch 2
+    (transformer, *_) = graph["predictors"]["transformer"].called("predict")
+    assert transformer.args[1][0].height == 512
+    assert not set(LEADER_COLUMNS) & set(transformer.args[1][0].columns)
+
+
+def test_without_stored_leader_candles_lgbm_windows_go_as_they_are(tmp_path, real_candles):
+    lgbm = Recording()
+    graph = fake_graph(tmp_path, lgbm=lgbm)
+    eth = real_candles("ETHUSDT").slice(9000, 800)
+    (body,) = asyncio.run(_predict_together(ensemble(graph), [("ETHUSDT", eth)]))
+    (window,) = lgbm.sent["ETHUSDT"]
+    assert window.height == 720 and not set(LEADER_COLUMNS) & set(window.columns)
+    assert body["models"]["lgbm"]["status"] == INSUFFICIENT and not body["degraded"]

@@ -114,3 +114,43 @@ def test_without_feed_settings_the_deployment_idles() -> None:
     asyncio.run(feed.__init__(None, None, {}))
     assert asyncio.run(feed.status()) == {"enabled": False, "symbols": {}}
     feed.check_health()
+
+
+def test_a_signal_waits_for_the_leaders_bar(tmp_path, btc, real_candles) -> None:
+    """Symbols feed on their own tasks: ETHUSDT's signal waits until BTCUSDT's same bar is
+    stored (its lgbm needs it beside the window), and gives up after ``leader_wait_s``."""
+    state = ServingState(StateStore(tmp_path / "s.db"), Ensemble(EnsembleConfig()))
+    ensemble = FakeEnsemble()
+    sink = ServeSink(
+        FakeHandle(state),
+        FakeHandle(ensemble),
+        window_bars=256,
+        min_bars=229,
+        interval_ms=3_600_000,
+        leaders=frozenset({"BTCUSDT"}),
+        leader_wait_s=5.0,
+    )
+    leader, other = _bars(btc.slice(5000, 300)), _bars(real_candles("ETHUSDT").slice(5000, 300))
+    assert leader[-1].open_ms == other[-1].open_ms
+
+    async def run() -> list[str]:
+        order: list[str] = []
+        await sink.append("BTCUSDT", leader[:299])
+        await sink.append("ETHUSDT", other)
+
+        async def eth() -> None:
+            await sink.signal("ETHUSDT", other[-1].open_ms, 0)
+            order.append("ETHUSDT signal")
+
+        async def btc_late() -> None:
+            await asyncio.sleep(0.3)
+            order.append("BTCUSDT bar")
+            await sink.append("BTCUSDT", leader[299:])
+
+        await asyncio.gather(eth(), btc_late())
+        return order
+
+    assert asyncio.run(run()) == ["BTCUSDT bar", "ETHUSDT signal"]
+    sink.leader_wait_s = 0.2  # the leader never comes: predict without it, in time
+    assert asyncio.run(sink.signal("ETHUSDT", other[-1].open_ms + 3_600_000, 0)) is False
+    state.store.close()

@@ -8,6 +8,7 @@ from importlib import resources
 
 import pytest
 
+from models.predictors.registry import predictor_names
 from tests.deployments.dashboard_data import START, Seeded, seed_once
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
@@ -35,7 +36,7 @@ def test_predictions_newest_last_with_answers_and_outcomes(api, bnb):
     closes = dict(zip(bnb.candles["timestamp"].to_list(), bnb.candles["close"], strict=True))
     times = bnb.candles["timestamp"].to_list()
     for p in got[:-1]:
-        assert set(p["models"]) == {"transformer", "cnn_lstm", "indicators", "smc"}
+        assert set(p["models"]) == set(predictor_names())
         assert p["experts"]["base_rate"]["weight"] > 0 and p["regime"]["name"]
         assert abs(sum(p["probabilities"].values()) - 1) < 1e-9
         at = next(i for i, t in enumerate(times) if t.isoformat() == p["as_of"])

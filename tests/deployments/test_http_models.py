@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from models.predictors.registry import trained_names
 from tests.deployments.conftest import MODEL_SYMBOL
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
@@ -12,7 +13,7 @@ pytestmark = [pytest.mark.ray, pytest.mark.slow]
 def test_models_lists_registry_and_loaded_versions(api, trained, btc):
     assert api.predict(MODEL_SYMBOL, btc.slice(10000, 260)).status_code == 200  # loads them
     listing = api.client.get("/v1/models").json()
-    assert set(listing["registry"]) == {"transformer", "cnn_lstm"}
+    assert set(listing["registry"]) == set(trained_names())
     for name in ("transformer", "cnn_lstm"):
         entry = listing["models"][MODEL_SYMBOL][name]
         assert entry["versions"] == trained.versions(name)

@@ -25,7 +25,7 @@ def test_predict_with_trained_models_matches_in_process(api, trained, btc):
     assert timings["batch_size"] >= 1 and {"features", "predictors", "store"} <= set(timings)
     assert {"call:smc", "call:regime", f"call:transformer:{MODEL_SYMBOL}"} <= set(timings)
     assert body["signal"] in ("STRONG_BUY", "BUY", "HOLD", "SELL", "STRONG_SELL")
-    assert not body["degraded"] and body["no_model"] == []
+    assert not body["degraded"] and body["no_model"] == ["lgbm"]  # the fixture has no tree
     for name in ("transformer", "cnn_lstm"):
         assert body["models"][name]["status"] == "ok"
         assert body["models"][name]["version"] == trained.versions(name)[-1]
@@ -51,7 +51,7 @@ def test_symbol_without_model_gets_rule_based_signal(api, real_candles):
     r = api.predict("ETHUSDT", frame)
     assert r.status_code == 200, r.text
     body = r.json()
-    assert body["no_model"] == ["cnn_lstm", "transformer"]
+    assert body["no_model"] == ["cnn_lstm", "lgbm", "transformer"]
     assert body["models"]["transformer"]["status"] == "no_model"
     assert body["models"]["indicators"]["status"] == "ok" and body["models"]["smc"]["weight"] > 0
     assert body["degraded"] is False and body["regime"] is not None
@@ -115,7 +115,7 @@ def test_healthz_reports_every_deployment(api):
     r = api.client.get("/healthz")
     assert r.status_code == 200
     assert set(r.json()["deployments"]) == {
-        "ensemble", "state", "transformer", "cnn_lstm", "indicators", "smc", "regime",
+        "ensemble", "state", "transformer", "cnn_lstm", "indicators", "smc", "lgbm", "regime",
         "retrainer",
     }  # fmt: skip
     assert api.client.get("/docs").status_code == 200

@@ -136,7 +136,8 @@ def test_in_process_without_registry_marks_no_model(btc):
     answers = InProcessEnsemble(None).predict_many(frames)
     assert [a.body["symbol"] for a in answers] == ["BTCUSDT", "ETHUSDT"]
     for a in answers:
-        assert a.body["no_model"] == ["cnn_lstm", "transformer"] and not a.body["degraded"]
+        assert a.body["no_model"] == ["cnn_lstm", "lgbm", "transformer"]
+        assert not a.body["degraded"]
         assert a.body["models"]["indicators"]["status"] == "ok"
 
 
@@ -166,4 +167,4 @@ def test_the_ensemble_calls_every_predictor_and_the_regime_once_costliest_first(
     order = call_order(PREDICTOR_ROLES)  # the served predictors
     assert sorted(order) == sorted({*PREDICTOR_ROLES, "regime"})
     assert len(order) == len(set(order))
-    assert order == ("transformer", "smc", "cnn_lstm", "regime", "indicators")
+    assert order == ("lgbm", "transformer", "smc", "cnn_lstm", "regime", "indicators")

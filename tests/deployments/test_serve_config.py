@@ -70,3 +70,34 @@ def test_inference_precision_defaults_to_auto_and_rejects_unknown_values():
     assert AppSettings.parse({"inference_precision": "float32"}).inference_precision == "float32"
     with pytest.raises(ConfigError, match="inference_precision"):
         AppSettings.parse({"inference_precision": "fp16"})
+
+
+def test_the_served_predictors_can_be_chosen_by_name():
+    """``args.predictors`` serves a subset (in registry order); the window the service keeps
+    follows the chosen ones' needs; unknown or repeated names are refused, named."""
+    every = AppSettings.parse({})
+    assert every.served_predictors() == tuple(e.name for e in PREDICTORS if e.served)
+    assert every.fetch_bars() == 720  # lgbm's
+    four = AppSettings.parse({"predictors": ["smc", "transformer", "cnn_lstm", "indicators"]})
+    assert four.served_predictors() == ("transformer", "cnn_lstm", "indicators", "smc")
+    assert four.fetch_bars() == four.window_bars == 512
+    for bad in (["nope"], ["smc", "smc"], []):
+        with pytest.raises(ConfigError, match="predictors"):
+            AppSettings.parse({"predictors": bad})
+    from ray.serve._private.build_app import build_app
+
+    from deployments.app import compose
+
+    names = {d.name for d in build_app(compose(four), name="four").deployments}
+    assert "LgbmDeployment" not in names and {"SmcDeployment", "Ingress"} <= names
+    names = {d.name for d in build_app(compose(every), name="five").deployments}
+    assert "LgbmDeployment" in names
+
+
+def test_default_deployment_options_fit_two_cores():
+    """Without a config file (``scripts/serve.py --registry r``) every deployment's own
+    ``num_cpus`` applies: the whole app must still schedule on 2 cores."""
+    cpus = sum(
+        d.ray_actor_options["num_cpus"] * (d.num_replicas or 1) for d in DEPLOYMENTS.values()
+    )
+    assert cpus <= 2.0, cpus

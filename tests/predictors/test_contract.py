@@ -23,6 +23,7 @@ from models.predictors.base import CLASSES, Prediction, Predictor, create_predic
 from models.predictors.registry import PREDICTORS, Kind, predictor_entry
 from models.registry import ModelRegistry
 from tests.causality import assert_prefix_causal
+from tests.predictors.tiny_trees import publish_tiny_lgbm
 
 SYMBOL = "BTCUSDT"
 SEQ = 16
@@ -53,21 +54,8 @@ def _tiny_neural(name: str, candles: pl.DataFrame, root: Path) -> Predictor:
 
 def _tiny_tree(name: str, candles: pl.DataFrame, root: Path) -> Predictor:
     """A gradient-boosted tree of a few rounds on the symbol's causal tree features."""
-    from models.training.lgbm import LgbmConfig, fit_booster
-    from models.training.lgbm_publish import FittedVariant, publish_variants
-    from models.training.tabular import prepare_tabular_data
-
-    cfg = LgbmConfig(max_rounds=20, min_data_in_leaf=50, early_stopping_rounds=5)
-    data = prepare_tabular_data(candles, symbol=SYMBOL, leader=candles)
-    names = list(data.feature_names)
-    booster = fit_booster((data.train.X, data.train.y), (data.val.X, data.val.y), cfg, names)
-    info = {"params": cfg.to_dict(), "search": {}, "trials": 1}
-    fitted = FittedVariant(
-        "per_symbol", {SYMBOL: booster}, False, (SYMBOL,), {SYMBOL: info}, {SYMBOL: 1.0}, 1
-    )
-    publish_variants([fitted], {SYMBOL: data}, str(root), {"data_path": "test"})
-    artifact = ModelRegistry(root).load(SYMBOL, name)
-    return predictor_class(name).from_artifact(artifact)
+    publish_tiny_lgbm(root, SYMBOL, candles, leader=candles)
+    return predictor_class(name).from_artifact(ModelRegistry(root).load(SYMBOL, name))
 
 
 TINY_MODELS: dict[Kind, Callable[[str, pl.DataFrame, Path], Predictor]] = {
