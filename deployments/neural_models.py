@@ -17,8 +17,7 @@ import polars as pl
 
 from deployments.replies import NO_MODEL, Reply, batch_or_each
 from models.errors import ModelNotFoundError, SmartMarketError
-from models.predictors.base import predictor_class
-from models.predictors.neural import NeuralPredictor
+from models.predictors.neural import NeuralPredictor, neural_predictor_class
 from models.registry import ModelRegistry
 from models.registry.lifecycle import created_at
 
@@ -65,11 +64,11 @@ def refresh(holder: SymbolModel, registry: ModelRegistry | None, strict: bool = 
         latest = latest_version(registry, holder.symbol, holder.model_name)
         if latest == holder.version:
             return False
-        if latest is None:
+        if latest is None or registry is None:  # no registry: no version (latest_version)
             holder.predictor, holder.created = None, None
             return True
         artifact = registry.load(holder.symbol, holder.model_name, latest)
-        cls = predictor_class(holder.model_name)
+        cls = neural_predictor_class(holder.model_name)
         # a GPU when the replica has one; bf16 where it is fast (AMX CPUs, CUDA)
         predictor = cls.from_artifact(artifact, device="auto", precision=holder.precision)
     except SmartMarketError as exc:

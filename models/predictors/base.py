@@ -182,7 +182,7 @@ def predictor_class(name: str) -> type[Predictor]:
     """The class registered under ``name`` (imported on first use)."""
     entry = _CLASSES.get(name) or predictor_entry(name).target  # unknown: names the known
     if isinstance(entry, str):
-        cls = load_target(entry)
+        cls: type[Predictor] = load_target(entry)
         _CLASSES[name] = cls
         cls.name = name
         return cls
