@@ -50,22 +50,24 @@ class InProcessEnsemble:
             self._models[key] = neural_models.load(self.registry, symbol, name, self.precision)
         return self._models[key]
 
-    def _trained(self, name: str, symbols: Sequence[str], windows: list[pl.DataFrame]) -> list:
-        out: list[Reply | None] = [None] * len(windows)
+    def _trained(
+        self, name: str, symbols: Sequence[str], windows: list[pl.DataFrame]
+    ) -> list[Reply]:
+        by_row: dict[int, Reply] = {}
         groups: dict[str, list[int]] = {}
         for i, symbol in enumerate(symbols):
             groups.setdefault(symbol, []).append(i)
         for symbol, rows in groups.items():
             replies = neural_models.predict(self._model(name, symbol), [windows[i] for i in rows])
             for i, reply in zip(rows, replies, strict=True):
-                out[i] = reply
-        return out
+                by_row[i] = reply
+        return [by_row[i] for i in range(len(windows))]
 
     def predict_many(self, requests: Sequence[tuple[str, pl.DataFrame]]) -> list[Answer]:
         """Answers for a batch of requests (nothing is stored)."""
         symbols = [symbol for symbol, _ in requests]
         windows = [prepare_window(frame, self.window_bars) for _, frame in requests]
-        replies: dict[str, list[Reply | None]] = {}
+        replies: dict[str, list[Reply]] = {}
         for entry in PREDICTORS:
             if not entry.served:
                 continue
