@@ -25,6 +25,15 @@ from deployments.state import StateDeployment
 from deployments.trained import TrainedDeployment
 from models.predictors.registry import PREDICTORS, Kind
 
+
+def _deployment(decorated: object) -> Deployment:
+    """A ``@serve.deployment`` class as the ``Deployment`` it is at run time (the type
+    checker does not apply class decorators, so to it the name is still the class)."""
+    if not isinstance(decorated, Deployment):
+        raise TypeError(f"{decorated!r} is not a Serve deployment")
+    return decorated
+
+
 KIND_DEPLOYMENTS: dict[Kind, Deployment] = {
     "rule": RuleDeployment,
     "neural": TrainedDeployment,
@@ -38,12 +47,12 @@ PREDICTOR_ROLES: tuple[str, ...] = tuple(e.name for e in SERVED)
 
 DEPLOYMENTS: dict[str, Deployment] = {
     **{e.name: KIND_DEPLOYMENTS[e.kind].options(name=e.deployment_name) for e in SERVED},
-    "regime": RegimeDeployment,
-    "state": StateDeployment,
-    "ensemble": EnsembleDeployment,
-    "retrainer": RetrainerDeployment,
-    "feed": FeedDeployment,
-    "ingress": Ingress,
+    "regime": _deployment(RegimeDeployment),
+    "state": _deployment(StateDeployment),
+    "ensemble": _deployment(EnsembleDeployment),
+    "retrainer": _deployment(RetrainerDeployment),
+    "feed": _deployment(FeedDeployment),
+    "ingress": _deployment(Ingress),
 }
 """Role -> deployment: one per registered predictor (named ``entry.deployment_name``, e.g.
 ``TransformerDeployment``), then the fixed ones (named by their class). Serve configs list

@@ -101,7 +101,7 @@ class AdaptiveBatcher(Generic[T, R]):
                     loop = asyncio.get_running_loop()
                     self._timer = loop.call_later(self.linger_s, self._flush)
                 return
-            batch = []
+            batch: list[tuple[T, asyncio.Future[R]]] = []
             while self._waiting and len(batch) < self.max_batch_size:
                 item, future = self._waiting.popleft()
                 if not future.cancelled():

@@ -7,9 +7,8 @@ are small and its latency is measured to the millisecond (docs/serving.md).
 
 from __future__ import annotations
 
-from typing import Any
-
 from starlette.middleware.gzip import GZipMiddleware
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 COMPRESSED_PREFIXES: tuple[str, ...] = (
     "/v1/candles/",
@@ -24,11 +23,11 @@ class GzipReads:
     """ASGI middleware: Starlette's gzip for GET requests under :data:`COMPRESSED_PREFIXES`
     from clients that accept it (answers under :data:`MINIMUM_BYTES` stay plain)."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
         self.gzip = GZipMiddleware(app, minimum_size=MINIMUM_BYTES, compresslevel=5)
 
-    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
             scope["type"] == "http"
             and scope["method"] == "GET"

@@ -37,7 +37,8 @@ def _application(data: dict[str, Any], path: Path) -> dict[str, Any]:
         raise ConfigError(
             f"config {path}: applications: need exactly one with import_path {IMPORT_PATH}"
         )
-    return apps[0]
+    app: dict[str, Any] = apps[0]
+    return app
 
 
 def _options(app: dict[str, Any], path: Path) -> dict[str, dict[str, Any]]:

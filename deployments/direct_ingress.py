@@ -31,7 +31,10 @@ def direct_ingress_urls(app_name: str, host: str | None = None) -> list[str]:
         from ray.serve.context import _get_global_client
         from ray.serve.schema import ServeInstanceDetails
 
-        controller = _get_global_client()._controller
+        client = _get_global_client()
+        if client is None:
+            raise RuntimeError("not connected to Serve")
+        controller = client._controller
         details = ServeInstanceDetails(**ray.get(controller.get_serve_instance_details.remote()))
     except Exception as exc:  # an internal API: never let it break the caller
         logger.debug("direct ingress ports unavailable: %s", exc)

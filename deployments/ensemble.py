@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Iterable, Mapping
 from typing import Any
 
 import polars as pl
@@ -30,6 +30,7 @@ from ray import serve
 
 from deployments import metrics
 from deployments.batching import AdaptiveBatcher
+from deployments.handles import Handle
 from deployments.pipeline import (
     Answer,
     assemble,
@@ -108,22 +109,21 @@ version it must see (0: any)."""
 
 
 async def _with_leader(
-    handle: Any, symbol: str, windows: list[pl.DataFrame], leader: asyncio.Future
+    handle: Handle,
+    symbol: str,
+    windows: list[pl.DataFrame],
+    leader: asyncio.Future[pl.DataFrame | None],
 ) -> Any:
     """A predictor call whose windows carry the leader's candles (awaited first)."""
     candles = await asyncio.shield(leader)
     return await handle.predict.remote(symbol, [with_leader(w, candles) for w in windows])
 
 
-def _failed(answer: Answer | Exception) -> bool:
-    return isinstance(answer, Exception)
-
-
 def _record(answers: list[Answer | Exception], call_ms: dict[str, float]) -> None:
     """Metrics of one batch: call latencies and every answered signal."""
     metrics.record_call_latencies(call_ms)
     for answer in answers:
-        if not _failed(answer):
+        if not isinstance(answer, Exception):
             metrics.record_answer(answer.body)
 
 
@@ -131,9 +131,9 @@ def _record(answers: list[Answer | Exception], call_ms: dict[str, float]) -> Non
 class EnsembleDeployment:
     def __init__(
         self,
-        predictors: Mapping[str, Any],
-        regime: Any,
-        state: Any,
+        predictors: Mapping[str, Handle],
+        regime: Handle,
+        state: Handle,
         settings: dict[str, Any] | None = None,
     ) -> None:
         """``predictors``: name -> handle of every served predictor (registry names)."""
@@ -149,13 +149,13 @@ class EnsembleDeployment:
         self.label_cfg = LabelConfig()
         self.deadline_s, self.window_bars = app.deadline_s, app.window_bars
         self._learned_version: int | None = None
-        self._refresh_task: asyncio.Task | None = None
+        self._refresh_task: asyncio.Task[None] | None = None
         # One batch in flight makes big batches (fewer handle calls per request); a batch
         # stalled on a slow predictor (held up to the deadline) frees its slot after
         # stall_s, or it would queue every later request behind it (latency grew to 4x the
         # deadline at 4 clients with one slot and no escape; tests/reliability/test_faults.py).
         defaults = EnsembleUserConfig()
-        self.batcher: AdaptiveBatcher[_Call, Any] = AdaptiveBatcher(
+        self.batcher: AdaptiveBatcher[_Call, dict[str, Any] | Exception] = AdaptiveBatcher(
             self._predict_batch,
             defaults.max_batch_size,
             defaults.max_concurrent_batches,
@@ -201,13 +201,19 @@ class EnsembleDeployment:
             for i, (symbol, window) in enumerate(zip(symbols, windows, strict=True))
         ]
         clock.lap("combine")
-        keep = [a.stored for a, s in zip(answers, store, strict=True) if s and not _failed(a)]
+        keep = [
+            a.stored
+            for a, s in zip(answers, store, strict=True)
+            if s and not isinstance(a, Exception)
+        ]
         if keep:
             self._note_version(await self.state.add_predictions.remote(keep))
         clock.lap("store")
         timings = {**clock.laps, **call_ms, "batch_size": len(frames)}
         _record(answers, call_ms)
-        return [a if _failed(a) else {**a.body, "timings_ms": timings} for a in answers]
+        return [
+            a if isinstance(a, Exception) else {**a.body, "timings_ms": timings} for a in answers
+        ]
 
     def _answer(
         self, symbol: str, window: pl.DataFrame, replies: dict[str, list[Reply]], i: int
@@ -236,7 +242,7 @@ class EnsembleDeployment:
             leader: asyncio.ensure_future(self._leader_candles(leader, symbols, history))
             for leader in set(self.leaders.values())
         }
-        calls: dict[tuple[str, str], Any] = {}
+        calls: dict[tuple[str, str], Awaitable[Any]] = {}
         for name in self.call_order:
             if name == REGIME:
                 calls[(name, "")] = self.regime.current.remote(windows)

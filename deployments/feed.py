@@ -18,9 +18,11 @@ import time
 from datetime import datetime, timezone
 from typing import Any
 
+import polars as pl
 from ray import serve
 
 from deployments import metrics
+from deployments.handles import Handle
 from deployments.pipeline import required_bars
 from deployments.settings import AppSettings
 from models.feed import Bar, KlinesClient, SymbolFeed, bars_frame
@@ -58,8 +60,8 @@ class ServeSink:
 
     def __init__(
         self,
-        state: Any,
-        ensemble: Any,
+        state: Handle,
+        ensemble: Handle,
         window_bars: int,
         min_bars: int,
         interval_ms: int,
@@ -70,7 +72,7 @@ class ServeSink:
         self.window_bars, self.min_bars = window_bars, min_bars
         self.interval_ms = interval_ms
         self.leaders, self.leader_wait_s = leaders, leader_wait_s
-        self._windows: dict[str, tuple[int, Any]] = {}
+        self._windows: dict[str, tuple[int, pl.DataFrame]] = {}
 
     async def cursor(self, symbol: str) -> tuple[int | None, int | None, int]:
         last_bar, last_signal, version = await self.state.feed_cursor.remote(symbol)
@@ -90,11 +92,12 @@ class ServeSink:
         self._windows[symbol] = (bars[0].open_ms, window)
         return int(done["learned_version"])
 
-    async def _window(self, symbol: str, as_of_ms: int) -> Any:
+    async def _window(self, symbol: str, as_of_ms: int) -> pl.DataFrame:
         cached = self._windows.pop(symbol, None)
         if cached is not None and cached[0] == as_of_ms:
             return cached[1]
-        return _checked(await self.state.candles.remote(symbol, self.window_bars))
+        window: pl.DataFrame = _checked(await self.state.candles.remote(symbol, self.window_bars))
+        return window
 
     async def _await_leaders(self, symbol: str, as_of_ms: int) -> None:
         deadline = time.monotonic() + self.leader_wait_s
@@ -123,12 +126,15 @@ class ServeSink:
 
 @serve.deployment(num_replicas=1, ray_actor_options={"num_cpus": 0.05}, max_ongoing_requests=16)
 class FeedDeployment:
-    async def __init__(self, state: Any, ensemble: Any, settings: dict[str, Any] | None = None):
+    # Serve awaits an async __init__; the type rules have no such thing (__init__ -> None).
+    async def __init__(  # type: ignore[misc]
+        self, state: Handle, ensemble: Handle, settings: dict[str, Any] | None = None
+    ) -> None:
         app = AppSettings.parse(settings)
         self.cfg, self.window_bars = app.feed, app.fetch_bars()
         self.feeds: list[SymbolFeed] = []
         self._stop = asyncio.Event()
-        self._tasks: list[asyncio.Task] = []
+        self._tasks: list[asyncio.Task[None]] = []
         if self.cfg is None:
             return
         self.client = KlinesClient(self.cfg.base_url, self.cfg.request_timeout_s)

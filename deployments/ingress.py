@@ -6,10 +6,11 @@ Endpoints and fields are documented in docs/api.md; OpenAPI is served at ``/docs
 """
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Annotated, Any
 
+import polars as pl
 from fastapi import Depends, FastAPI, Path, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials
@@ -20,6 +21,7 @@ from deployments.compat import enhanced_body
 from deployments.compression import GzipReads
 from deployments.feed_schemas import FeedResponse
 from deployments.frames import candles_to_frame, frame_to_candles
+from deployments.handles import Handle
 from deployments.http_errors import ApiError, install, library_error
 from deployments.limits import BodyLimit
 from deployments.pipeline import required_bars
@@ -94,7 +96,7 @@ def require_read_key(request: Request, credentials: Credentials) -> None:
 READ = [Depends(require_read_key)]
 
 
-async def call(response: Any, prefix: str = "") -> Any:
+async def call(response: Awaitable[Any], prefix: str = "") -> Any:
     """Await a handle call; our library's errors (returned or raised remotely) become
     4xx answers."""
     try:
@@ -114,13 +116,13 @@ async def call(response: Any, prefix: str = "") -> Any:
 class Ingress:
     def __init__(
         self,
-        ensemble: Any,
-        state: Any,
-        predictors: Mapping[str, Any],
-        regime: Any,
+        ensemble: Handle,
+        state: Handle,
+        predictors: Mapping[str, Handle],
+        regime: Handle,
         settings: dict[str, Any] | None = None,
-        retrainer: Any = None,
-        feed: Any = None,
+        retrainer: Handle | None = None,
+        feed: Handle | None = None,
     ) -> None:
         """``predictors``: name -> handle of every served predictor (registry names)."""
         self.settings = AppSettings.parse(settings)
@@ -145,7 +147,7 @@ class Ingress:
             raise ApiError(404, "symbol", f"unknown symbol {symbol}; known: {', '.join(allowed)}")
         return symbol
 
-    def _frame(self, candles: Sequence[CandleIn], minimum: int) -> Any:
+    def _frame(self, candles: Sequence[CandleIn], minimum: int) -> pl.DataFrame:
         n, cap = len(candles), self.settings.max_candles
         if n > cap:
             raise ApiError(422, "candles", f"{n} candles sent; at most {cap} per request")
@@ -156,16 +158,16 @@ class Ingress:
         except DataValidationError as exc:
             raise library_error(exc, "candles") from None
 
-    def _saw(self, result: Any) -> Any:
+    def _saw(self, result: dict[str, Any]) -> dict[str, Any]:
         """Remember the newest learned-state version a state write returned."""
         if isinstance(result, dict):
             seen = int(result.get("learned_version", 0))
             self._learned_version = max(self._learned_version, seen)
         return result
 
-    async def _predict(self, symbol: str, frame: Any) -> dict[str, Any]:
+    async def _predict(self, symbol: str, frame: pl.DataFrame) -> dict[str, Any]:
         request = self.ensemble.predict.remote(symbol, frame, True, self._learned_version)
-        result = await call(request)
+        result: dict[str, Any] | BaseException = await call(request)
         if isinstance(result, BaseException):
             cause = unwrap(result)
             if isinstance(cause, SmartMarketError):
@@ -234,7 +236,8 @@ class Ingress:
     @app.get("/v1/performance/{symbol}", tags=["state"], dependencies=READ)
     async def performance(self, symbol: SymbolPath) -> dict[str, Any]:
         """Per-model accuracy and weights, the adaptive threshold, prediction counts."""
-        return await call(self.state.performance.remote(self._symbol(symbol)))
+        answer: dict[str, Any] = await call(self.state.performance.remote(self._symbol(symbol)))
+        return answer
 
     # history views (the dashboard's data) ------------------------------------------
     @app.get("/v1/symbols", tags=["state"], dependencies=READ)
@@ -249,7 +252,9 @@ class Ingress:
     ) -> dict[str, Any]:
         """Stored predictions (newest ``limit`` in range, oldest first) with outcomes."""
         lo, hi = time_range(since, until)
-        return await call(self.state.predictions.remote(self._symbol(symbol), lo, hi, limit))
+        request = self.state.predictions.remote(self._symbol(symbol), lo, hi, limit)
+        answer: dict[str, Any] = await call(request)
+        return answer
 
     @app.get("/v1/calibration/{symbol}", tags=["state"], dependencies=READ)
     async def calibration(
@@ -259,7 +264,9 @@ class Ingress:
         bins: Annotated[int, Query(ge=2, le=50, description="buckets over [0, 1]")] = 10,
     ) -> dict[str, Any]:
         """Reliability and accuracy by confidence bucket of resolved predictions."""
-        return await call(self.state.calibration.remote(self._symbol(symbol), limit, bins))
+        request = self.state.calibration.remote(self._symbol(symbol), limit, bins)
+        answer: dict[str, Any] = await call(request)
+        return answer
 
     @app.get("/v1/weights/{symbol}", tags=["state"], dependencies=READ)
     async def weights(
@@ -267,7 +274,9 @@ class Ingress:
     ) -> dict[str, Any]:
         """Each expert's mixture weight at every stored prediction in range."""
         lo, hi = time_range(since, until)
-        return await call(self.state.weights.remote(self._symbol(symbol), lo, hi, limit))
+        request = self.state.weights.remote(self._symbol(symbol), lo, hi, limit)
+        answer: dict[str, Any] = await call(request)
+        return answer
 
     # dashboard -----------------------------------------------------------------------
     @app.get("/ui", response_class=HTMLResponse, tags=["ui"], dependencies=READ)
@@ -309,7 +318,8 @@ class Ingress:
         """Per followed symbol: the newest stored bar, its lag, the feed's state and error."""
         if self.feed is None:
             return {"enabled": False, "symbols": {}}
-        return await call(self.feed.status.remote())
+        answer: dict[str, Any] = await call(self.feed.status.remote())
+        return answer
 
     @app.get("/healthz", tags=["health"])
     async def healthz(self) -> JSONResponse:

@@ -69,16 +69,18 @@ class InProcessEnsemble:
             self._models[key] = neural_models.load(self.registry, symbol, name, self.precision)
         return self._models[key]
 
-    def _trained(self, name: str, symbols: Sequence[str], windows: list[pl.DataFrame]) -> list:
-        out: list[Reply | None] = [None] * len(windows)
+    def _trained(
+        self, name: str, symbols: Sequence[str], windows: list[pl.DataFrame]
+    ) -> list[Reply]:
+        by_row: dict[int, Reply] = {}
         groups: dict[str, list[int]] = {}
         for i, symbol in enumerate(symbols):
             groups.setdefault(symbol, []).append(i)
         for symbol, rows in groups.items():
             replies = neural_models.predict(self._model(name, symbol), [windows[i] for i in rows])
             for i, reply in zip(rows, replies, strict=True):
-                out[i] = reply
-        return out
+                by_row[i] = reply
+        return [by_row[i] for i in range(len(windows))]
 
     def _with_leader(
         self, leader: str, symbols: Sequence[str], windows: list[pl.DataFrame]
@@ -98,7 +100,7 @@ class InProcessEnsemble:
         longest = max([self.window_bars, *(e.window_bars or 0 for e in self.served)])
         history = [prepare_window(frame, longest) for _, frame in requests]
         windows = [w.tail(self.window_bars) for w in history]
-        replies: dict[str, list[Reply | None]] = {}
+        replies: dict[str, list[Reply]] = {}
         for entry in self.served:
             mine = member_windows(entry.window_bars, self.window_bars, windows, history)
             if entry.leader is not None:

@@ -7,7 +7,8 @@ from ``app.state.max_body_bytes`` (set by the ingress from its settings).
 
 from __future__ import annotations
 
-from typing import Any
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from deployments.http_errors import ApiError, respond
 
@@ -17,10 +18,10 @@ DEFAULT_LIMIT = 4 * 1024 * 1024
 class BodyLimit:
     """ASGI middleware refusing request bodies larger than the configured limit."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
-    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -32,7 +33,7 @@ class BodyLimit:
             return
         seen = 0
 
-        async def counted() -> dict:
+        async def counted() -> Message:
             nonlocal seen
             message = await receive()
             if message["type"] == "http.request":
@@ -44,5 +45,5 @@ class BodyLimit:
         await self.app(scope, counted, send)
 
 
-def _too_large(limit: int) -> Any:
+def _too_large(limit: int) -> JSONResponse:
     return respond(413, [("body", f"request body is over {limit} bytes")])

@@ -26,7 +26,11 @@ def start_local_app(
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False)
+    ray.init(
+        num_cpus=num_cpus,  # type: ignore[arg-type]  # Ray says int; --num-cpus is a float
+        include_dashboard=False,
+        log_to_driver=False,
+    )
     serve.start(http_options={"host": "127.0.0.1", "port": port})
     serve.run(compose(app_settings, options=config.options), name=app_name, route_prefix="/")
     return f"http://127.0.0.1:{port}"

@@ -64,7 +64,7 @@ def refresh(holder: SymbolModel, registry: ModelRegistry | None, strict: bool = 
         latest = latest_version(registry, holder.symbol, holder.model_name)
         if latest == holder.version:
             return False
-        if latest is None:
+        if latest is None or registry is None:  # no registry: no version (latest_version)
             holder.predictor, holder.created = None, None
             return True
         artifact = registry.load(holder.symbol, holder.model_name, latest)

@@ -103,7 +103,8 @@ def new_prediction_id() -> str:
 def _as_input(reply: Reply) -> Prediction | BaseException | None:
     """What :meth:`Ensemble.combine` expects for one model's reply."""
     if reply.ok:
-        return reply.value
+        prediction: Prediction = reply.value  # a predictor's OK reply holds its Prediction
+        return prediction
     if reply.status in HEALTHY_STATUSES:
         return None
     return RuntimeError(reply.status.removeprefix("error: "))

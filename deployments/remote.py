@@ -8,8 +8,9 @@ error types to HTTP statuses and never show a traceback.
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
-from collections.abc import Hashable, Mapping
+from collections.abc import Awaitable, Hashable, Mapping
 from typing import Any, TypeVar
 
 from deployments.replies import TIMEOUT, Reply, reply_for
@@ -28,12 +29,16 @@ def unwrap(exc: BaseException) -> BaseException:
     return exc
 
 
-async def _wait(response: Any) -> Any:
+async def _wait(response: Awaitable[Any]) -> Any:
     return await response
 
 
+def _note_duration(durations: dict[K, float], key: K, started: float, _: object) -> None:
+    durations[key] = (time.perf_counter() - started) * 1e3
+
+
 async def gather_with_deadline(
-    calls: Mapping[K, Any], deadline_s: float, durations: dict[K, float] | None = None
+    calls: Mapping[K, Awaitable[Any]], deadline_s: float, durations: dict[K, float] | None = None
 ) -> dict[K, Any | Reply]:
     """Await every handle call concurrently for at most ``deadline_s`` seconds.
 
@@ -49,9 +54,7 @@ async def gather_with_deadline(
         return {}
     if durations is not None:
         for key, task in tasks.items():
-            task.add_done_callback(
-                lambda _, k=key: durations.__setitem__(k, (time.perf_counter() - started) * 1e3)
-            )
+            task.add_done_callback(functools.partial(_note_duration, durations, key, started))
     _, pending = await asyncio.wait(tasks.values(), timeout=deadline_s)
     out: dict[K, Any | Reply] = {}
     for key, task in tasks.items():
@@ -61,8 +64,8 @@ async def gather_with_deadline(
             if cancel is not None:
                 cancel()
             out[key] = Reply(TIMEOUT, detail=f"no answer within {deadline_s:g} s")
-        elif task.exception() is not None:
-            out[key] = reply_for(unwrap(task.exception()))
+        elif (error := task.exception()) is not None:
+            out[key] = reply_for(unwrap(error))
         else:
             out[key] = task.result()
     return out

@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ray import serve
 
 from deployments import metrics
+from deployments.handles import Handle
 from deployments.remote import unwrap
 from deployments.settings import AppSettings, parse_section
 from models.registry import ModelRegistry
@@ -52,7 +53,7 @@ class RetrainUserConfig(BaseModel):
 class RayPending:
     """A retraining running as a Ray task."""
 
-    def __init__(self, ref: ray.ObjectRef) -> None:
+    def __init__(self, ref: ray.ObjectRef[str]) -> None:
         self.ref = ref
 
     def done(self) -> bool:
@@ -68,7 +69,7 @@ class RayPending:
 
 @serve.deployment(num_replicas=1, ray_actor_options={"num_cpus": 0.1}, max_ongoing_requests=16)
 class RetrainerDeployment:
-    def __init__(self, neural: Mapping[str, Any], settings: dict[str, Any] | None = None):
+    def __init__(self, neural: Mapping[str, Handle], settings: dict[str, Any] | None = None):
         """``neural``: name -> handle of every neural predictor (what retraining covers)."""
         self.app = AppSettings.parse(settings)
         self.neural = dict(neural)
@@ -83,7 +84,7 @@ class RetrainerDeployment:
                 symbols=self.app.symbols,
                 models=tuple(self.neural),
             )
-        self._loop: asyncio.Task | None = None
+        self._loop: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()  # the timer's tick and a called one never overlap
         with contextlib.suppress(RuntimeError):  # no running loop here: the first call starts it
             self._ensure_loop()

@@ -88,8 +88,12 @@ class TrainedPredictor:
             self._absent.clear()
             for holder in list(self._holders.values()):
                 holder.checked_at = 0.0  # re-read on next use
-        self.predict.set_max_batch_size(cfg.max_batch_size)
-        self.predict.set_batch_wait_timeout_s(cfg.batch_wait_timeout_s)
+        # Ray's types for @serve.batch know neither these setters nor a method batching two
+        # arguments (symbols and windows): the ignores here and on predict are for that.
+        self.predict.set_max_batch_size(cfg.max_batch_size)  # type: ignore[attr-defined,misc]
+        self.predict.set_batch_wait_timeout_s(  # type: ignore[attr-defined,misc]
+            cfg.batch_wait_timeout_s
+        )
         self._config = cfg
 
     def _load(self, symbol: str) -> neural_models.SymbolModel:
@@ -113,7 +117,7 @@ class TrainedPredictor:
                 return None
         loads = self._loads
         try:
-            holder = await self.get_model(symbol)
+            holder: neural_models.SymbolModel = await self.get_model(symbol)
         except ModelNotFoundError:  # removed between the check and the load
             self._absent[symbol] = now
             return None
@@ -124,8 +128,10 @@ class TrainedPredictor:
             neural_models.refresh(holder, self._registry, strict=False)
         return holder
 
-    @serve.batch(max_batch_size=32, batch_wait_timeout_s=0.0, max_concurrent_batches=2)
-    async def predict(
+    @serve.batch(  # type: ignore[arg-type]  # two batched arguments (see reconfigure)
+        max_batch_size=32, batch_wait_timeout_s=0.0, max_concurrent_batches=2
+    )
+    async def predict(  # type: ignore[misc]
         self, symbols: list[str], windows: list[Sequence[pl.DataFrame]]
     ) -> list[list[Reply]]:
         """Replies per call; calls of one symbol share a single forward pass."""

@@ -259,7 +259,9 @@ def download_symbol(
     """
     fetcher = source.fetcher or HttpFetcher()
     pending = plan_archives(symbol, interval, start, end, source.market)
-    total, frames, missing = len(pending), [], []
+    total = len(pending)
+    frames: list[pl.DataFrame] = []
+    missing: list[str] = []
     downloaded = cached = 0
     while pending:
         archive = pending.pop(0)

@@ -42,7 +42,8 @@ class HttpFetcher:
     def _once(self, url: str) -> bytes:
         request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
         with urllib.request.urlopen(request, timeout=self.timeout) as response:
-            return response.read()
+            body: bytes = response.read()
+            return body
 
     def get(self, url: str) -> bytes:
         """The body of ``url``; raises :class:`DownloadError` when it cannot be had."""

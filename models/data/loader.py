@@ -193,12 +193,19 @@ def _epoch_to_datetime(values: pl.Series) -> pl.Series:
     if not exact:
         micros = micros.round()
     out = pl.select(micros.cast(pl.Int64)).to_series()
-    return out.cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
+    return _naive_as_utc(out)
+
+
+def _naive_as_utc(naive: pl.Series) -> pl.Series:
+    """Times without a zone (or epoch µs) read as UTC, in µs."""
+    micros: pl.Series = naive.cast(pl.Datetime("us"))
+    return micros.dt.replace_time_zone("UTC")
 
 
 def _blank_as_null(raw: pl.Series) -> pl.Series:
     """Strings with surrounding space removed; an empty cell is a missing value."""
-    text = raw.cast(pl.String).str.strip_chars()
+    text: pl.Series = raw.cast(pl.String)
+    text = text.str.strip_chars()
     return text.set(text == "", None)
 
 
@@ -207,10 +214,11 @@ def _parse_timestamps(raw: pl.Series, source: str) -> pl.Series:
     dtype = raw.dtype
     if isinstance(dtype, pl.Datetime):
         if dtype.time_zone is None:
-            return raw.cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
-        return raw.dt.convert_time_zone("UTC").cast(pl.Datetime("us", "UTC"))
+            return _naive_as_utc(raw)
+        utc: pl.Series = raw.dt.convert_time_zone("UTC").cast(pl.Datetime("us", "UTC"))
+        return utc
     if dtype == pl.Date:
-        return raw.cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
+        return _naive_as_utc(raw)
     if dtype.is_numeric():
         return _epoch_to_datetime(raw)
     text = _blank_as_null(raw)
@@ -235,9 +243,10 @@ def _parse_timestamps(raw: pl.Series, source: str) -> pl.Series:
 
 def _to_float(raw: pl.Series, column: str, source: str) -> pl.Series:
     if raw.dtype.is_numeric():
-        return raw.cast(pl.Float64)
+        floats: pl.Series = raw.cast(pl.Float64)
+        return floats
     text = _blank_as_null(raw)
-    values = text.cast(pl.Float64, strict=False)
+    values: pl.Series = text.cast(pl.Float64, strict=False)
     bad = (values.is_null() & text.is_not_null()).arg_true()
     if bad.len():
         row = int(bad[0])

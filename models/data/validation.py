@@ -61,7 +61,8 @@ def numeric_column(
     series = df[name]
     if not series.dtype.is_numeric():
         raise DataValidationError(f"must be numeric, got {series.dtype}", column=name)
-    return series.cast(pl.Float64).to_numpy()
+    values: np.ndarray = series.cast(pl.Float64).to_numpy()
+    return values
 
 
 def _check_values(df: pl.DataFrame, col: str, source: str | None) -> None:
@@ -224,7 +225,9 @@ def gap_report(df: pl.DataFrame, interval: str | timedelta | None = None) -> Gap
     ``ceil(step / interval) - 1`` missing bars. Never raises on the data itself: holes are
     normal in exchange data and the caller decides what to do about them.
     """
-    ts = df["timestamp"].cast(pl.Datetime("us", df["timestamp"].dtype.time_zone))
+    dtype = df["timestamp"].dtype
+    zone = dtype.time_zone if isinstance(dtype, pl.Datetime) else None
+    ts = df["timestamp"].cast(pl.Datetime("us", zone))
     micros = ts.to_physical().to_numpy()
     steps = np.diff(micros)
     if interval is not None:
@@ -238,7 +241,7 @@ def gap_report(df: pl.DataFrame, interval: str | timedelta | None = None) -> Gap
         return GapReport(step, df.height, start, end, ())
     gaps = []
     for i in np.flatnonzero(steps > expected):
-        step = int(steps[i])
-        missing = -(-step // expected) - 1
-        gaps.append(Gap(ts[int(i)], ts[int(i) + 1], timedelta(microseconds=step), missing))
+        step_us = int(steps[i])
+        missing = -(-step_us // expected) - 1
+        gaps.append(Gap(ts[int(i)], ts[int(i) + 1], timedelta(microseconds=step_us), missing))
     return GapReport(timedelta(microseconds=expected), df.height, ts[0], ts[-1], tuple(gaps))

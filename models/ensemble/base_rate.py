@@ -12,7 +12,7 @@ base rate would know on its first day.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -44,7 +44,7 @@ class BaseRate:
         """Whether ``symbol`` has any outcome (learned or warm-started)."""
         return symbol in self._counts
 
-    def warm_start(self, symbol: str, outcomes: Sequence[int]) -> int:
+    def warm_start(self, symbol: str, outcomes: Iterable[int]) -> int:
         """Learn ``outcomes`` (classes 0 / 1 / 2, oldest first) of a symbol with no outcome
         yet; returns how many were taken (0 when the symbol already has outcomes)."""
         if self.known(symbol):

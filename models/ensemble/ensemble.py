@@ -13,7 +13,7 @@ so serving replicas can combine with a copy of the state that the state deployme
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from models.ensemble.config import EnsembleConfig
@@ -181,7 +181,7 @@ class Ensemble:
         outcome of it learned yet)."""
         return self.config.mode == "learned" and not self.learned.base_rate.known(symbol)
 
-    def warm_start(self, symbol: str, labels: Sequence[int]) -> int:
+    def warm_start(self, symbol: str, labels: Iterable[int]) -> int:
         """Seed the base rate of ``symbol`` with the classes (0 down, 1 flat, 2 up, oldest
         first) of bars resolved before its first forecast; 0 when nothing was taken."""
         _check_symbol(symbol)

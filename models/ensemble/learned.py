@@ -16,7 +16,7 @@ learned is resolved but not learned from again.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -87,7 +87,7 @@ class LearnedEnsemble:
         probs, weights = self.mixture.forecast(symbol, self.mixture.copy_of(bar), experts)
         return Forecast(probs, experts, weights, self.rule.threshold(symbol))
 
-    def warm_start(self, symbol: str, labels: Sequence[int]) -> int:
+    def warm_start(self, symbol: str, labels: Iterable[int]) -> int:
         """Seed the base rate of a new symbol with the classes of its resolved history."""
         return self.base_rate.warm_start(symbol, labels)
 
@@ -99,7 +99,8 @@ class LearnedEnsemble:
         symbol, bar = record.symbol, record.bar
         copy = self.mixture.copy_of(bar)
         last = self._learned_bar.setdefault(symbol, [None] * self.mixture.copies)
-        if last[copy] is not None and bar <= last[copy]:
+        previous = last[copy]
+        if previous is not None and bar <= previous:
             return {"learned": False, "reason": f"bar {bar} of {symbol} was already learned"}
         outcome = classify_return(realized_return, record.flat_band) + 1
         experts = {

@@ -178,7 +178,7 @@ class FixedShareMixture:
             return weights
         old = [i for i, name in enumerate(saved) if name in self._index]
         new = [self._index[saved[i]] for i in old]
-        out = self.prior.copy()
+        out: np.ndarray = self.prior.copy()
         kept = weights[old]
         if kept.sum() > 0:
             out[new] = kept / kept.sum() * self.prior[new].sum()

@@ -105,7 +105,8 @@ class OnlineStacker:
         if self.config.use_regime:
             z = z + p["regime_bias"][r] + p["regime_coef"][r] @ x
         z = np.exp(z - z.max())
-        return z / z.sum()
+        probabilities: np.ndarray = z / z.sum()
+        return probabilities
 
     # state -----------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:

@@ -31,7 +31,9 @@ class Bins:
     accuracy: np.ndarray
 
 
-def _bin_stats(index: np.ndarray, value: np.ndarray, correct: np.ndarray, n: int) -> tuple:
+def _bin_stats(
+    index: np.ndarray, value: np.ndarray, correct: np.ndarray, n: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     count = np.bincount(index, minlength=n)[:n]
     sums = np.bincount(index, weights=value, minlength=n)[:n]
     hits = np.bincount(index, weights=correct.astype(float), minlength=n)[:n]

@@ -94,15 +94,16 @@ def ensemble_claim(cls: pl.DataFrame, service: str, predictors: list[str]) -> Cl
     finite = {p: w for p, w in singles.items() if w is not None and math.isfinite(w)}
     best = max(finite, key=finite.__getitem__) if finite else None
     filtered, unfiltered = c.get(f"{service}_filtered"), c.get(f"{service}_unfiltered")
-    details: dict[str, Any] = {"best_single": best, "best_single_win_rate": finite.get(best)}
+    best_rate = finite[best] if best is not None else None
+    details: dict[str, Any] = {"best_single": best, "best_single_win_rate": best_rate}
     for label, row in (("filtered", filtered), ("unfiltered", unfiltered)):
         details[f"ensemble_{label}_win_rate"] = row["win_rate"] if row else math.nan
         details[f"ensemble_{label}_signals"] = row["signals"] if row else 0
-    measured = _relative(details["ensemble_filtered_win_rate"], finite.get(best))
+    measured = _relative(details["ensemble_filtered_win_rate"], best_rate)
     if not math.isfinite(details["ensemble_filtered_win_rate"]):
         verdict = (
             "not measurable as stated: the filtered ensemble issued no signal; unfiltered "
-            f"{_pct(_relative(details['ensemble_unfiltered_win_rate'], finite.get(best)))} "
+            f"{_pct(_relative(details['ensemble_unfiltered_win_rate'], best_rate))} "
             f"vs {best}"
         )
     else:

@@ -79,7 +79,8 @@ def sharpe_rows(returns: np.ndarray, periods_per_year: int = BARS_PER_YEAR) -> n
 def shuffled_hits(direction: np.ndarray, label: np.ndarray, perms: np.ndarray) -> np.ndarray:
     """Correct class calls (draws,) of shuffled directions against fixed labels."""
     shuffled = np.asarray(direction)[perms] + 1
-    return np.sum(shuffled == np.asarray(label)[None, :], axis=1)
+    hits: np.ndarray = np.sum(shuffled == np.asarray(label)[None, :], axis=1)
+    return hits
 
 
 def percentile(observed: float, null: np.ndarray, rel_tol: float = 1e-9) -> float:

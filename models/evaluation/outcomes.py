@@ -50,7 +50,8 @@ class Outcomes:
     @property
     def labelled(self) -> np.ndarray:
         """Rows whose label (and forward return) is defined."""
-        return ~np.isnan(self.label)
+        defined: np.ndarray = ~np.isnan(self.label)
+        return defined
 
 
 def resolve_rows(timestamps: np.ndarray, horizon: int) -> np.ndarray:

@@ -91,7 +91,8 @@ def _epoch_us(value: datetime) -> int:
     return (value - _EPOCH) // timedelta(microseconds=1)
 
 
-def _as_datetime(value: Any) -> datetime:
+def _as_datetime(value: datetime) -> datetime:
+    """A naive time read as UTC."""
     return value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
 
 

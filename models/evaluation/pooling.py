@@ -37,10 +37,16 @@ def concat_signals(parts: Sequence[Signals]) -> Signals:
         direction=np.concatenate([p.direction for p in parts]),
         covered=np.concatenate([p.covered for p in parts]),
         actionable=np.concatenate([p.actionable for p in parts]),
-        probabilities=None if any(x is None for x in probs) else np.concatenate(probs),
-        confidence=None if any(x is None for x in conf) else np.concatenate(conf),
-        threshold=None if any(x is None for x in thresholds) else np.concatenate(thresholds),
+        probabilities=_concat_if_all(probs),
+        confidence=_concat_if_all(conf),
+        threshold=_concat_if_all(thresholds),
     )
+
+
+def _concat_if_all(arrays: Sequence[np.ndarray | None]) -> np.ndarray | None:
+    """The parts joined, or None when any part lacks the array."""
+    present = [a for a in arrays if a is not None]
+    return np.concatenate(present) if len(present) == len(arrays) else None
 
 
 @dataclass(frozen=True)

@@ -142,7 +142,7 @@ def replay(
         band, resolve = outcomes.band[i], int(outcomes.resolve_row[i])
         if resolve >= 0 and math.isfinite(band):
             pending.append((resolve, signal.to_record(float(band)), outcomes.realized_return[i]))
-    return EnsembleRun(variant, *out.arrays(), outcomes_fed=fed, weights=out.weights)
+    return out.run(variant, fed)
 
 
 class _Arrays:
@@ -174,8 +174,9 @@ class _Arrays:
             column = self.weights.setdefault(name, np.zeros(self.direction.size))
             column[i] = weight
 
-    def arrays(self) -> tuple[np.ndarray, ...]:
-        return (
+    def run(self, variant: Variant, outcomes_fed: int) -> EnsembleRun:
+        return EnsembleRun(
+            variant,
             self.direction,
             self.probabilities,
             self.confidence,
@@ -184,4 +185,6 @@ class _Arrays:
             self.degraded,
             self.threshold,
             self.dynamic,
+            outcomes_fed=outcomes_fed,
+            weights=self.weights,
         )

@@ -65,14 +65,15 @@ def classification_scores(signals: Signals, outcomes: Outcomes, mask: np.ndarray
 
 def _probability_scores(signals: Signals, outcomes: Outcomes, rows: np.ndarray) -> dict[str, float]:
     """IC, log loss, Brier and ECE (NaN for strategies that state no probabilities)."""
-    if signals.probabilities is None:
+    score = signals.score
+    if signals.probabilities is None or score is None:
         return {"ic": math.nan, "log_loss": math.nan, "brier": math.nan, "ece": math.nan}
     probs = signals.probabilities[rows]
     label = outcomes.label[rows].astype(np.int64)
     top = probs.max(axis=1)
     correct = probs.argmax(axis=1) == label
     return {
-        "ic": metrics.information_coefficient(signals.score[rows], outcomes.forward_return[rows]),
+        "ic": metrics.information_coefficient(score[rows], outcomes.forward_return[rows]),
         "log_loss": metrics.log_loss(probs, label),
         "brier": metrics.brier_score(probs, label),
         "ece": expected_calibration_error(top, correct),

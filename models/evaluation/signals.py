@@ -73,7 +73,8 @@ class Signals:
         """``p_up - p_down``, the signed score whose rank correlation is the IC."""
         if self.probabilities is None:
             return None
-        return self.probabilities[:, 2] - self.probabilities[:, 0]
+        score: np.ndarray = self.probabilities[:, 2] - self.probabilities[:, 0]
+        return score
 
 
 def from_predictions(name: str, predictions: Sequence[Prediction | None]) -> Signals:

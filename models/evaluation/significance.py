@@ -62,18 +62,21 @@ def null_table(
         observed = [_gross_and_changes(s, o) for _, o, s in parts]
         pooled_null = [sub.mean_returns([d[k] for d in drawn]) for k in (0, 1)]
         pooled_obs = [sub.mean_returns([d[k] for d in observed]) for k in (0, 1)]
-        hits = (sum(a[0] for a in acc), np.sum([a[1] for a in acc], axis=0), sum(a[2] for a in acc))
+        hits: tuple[float, np.ndarray, int] = (
+            sum(a[0] for a in acc),
+            np.sum([a[1] for a in acc], axis=0),
+            sum(a[2] for a in acc),
+        )
         for cost in costs_bps:
             key = {"strategy": name, "kind": kind, "cost_bps": float(cost)}
             c = cost * 1e-4
             for (symbol, _, _), a, d, o in zip(parts, acc, drawn, observed, strict=True):
-                sharpes = (sharpe_ratio(o[0] - c * o[1]), null.sharpe_rows(d[0] - c * d[1]))
-                rows.append({**key, "symbol": symbol, **_row(*sharpes, *a)})
-            sharpes = (
-                sharpe_ratio(pooled_obs[0] - c * pooled_obs[1]),
-                null.sharpe_rows(pooled_null[0] - c * pooled_null[1]),
-            )
-            rows.append({**key, "symbol": POOLED, **_row(*sharpes, *hits)})
+                sharpe = sharpe_ratio(o[0] - c * o[1])
+                null_sharpes = null.sharpe_rows(d[0] - c * d[1])
+                rows.append({**key, "symbol": symbol, **_row(sharpe, null_sharpes, *a)})
+            sharpe = sharpe_ratio(pooled_obs[0] - c * pooled_obs[1])
+            null_sharpes = null.sharpe_rows(pooled_null[0] - c * pooled_null[1])
+            rows.append({**key, "symbol": POOLED, **_row(sharpe, null_sharpes, *hits)})
     return pl.DataFrame(rows)
 
 

@@ -14,14 +14,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from models.errors import ConfigError, ModelNotFoundError
 from models.evaluation.period import ModelWindow, model_window
 from models.evaluation.predict import PredictorSpec
 from models.evaluation.settings import TRAINED, TREES
-from models.predictors.base import Predictor, create_predictor, predictor_class
+from models.predictors.base import create_predictor
 from models.predictors.registry import predictor_names
 from models.registry import ModelArtifact, ModelRegistry
+
+if TYPE_CHECKING:
+    from models.predictors.lgbm import LgbmPredictor
+    from models.predictors.neural import NeuralPredictor
 
 RULE_BASED: tuple[str, ...] = predictor_names("rule")
 
@@ -83,11 +88,13 @@ def load_sources(
 
 def _trained(
     name: str, artifact: ModelArtifact, device: str, data_path: str | Path | None
-) -> Predictor:
+) -> NeuralPredictor | LgbmPredictor:
     """The predictor of a registry artifact: a tree model (with the leader's candles) or
     a network."""
     if name not in TREES:
-        return predictor_class(name).from_artifact(artifact, device=device)
+        from models.predictors.neural import neural_predictor_class
+
+        return neural_predictor_class(name).from_artifact(artifact, device=device)
     from models.data.loader import load_market_data
     from models.predictors.lgbm import LgbmPredictor
 

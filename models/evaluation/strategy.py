@@ -39,7 +39,8 @@ def net_returns(position: np.ndarray, next_return: np.ndarray, cost_bps: float) 
     """
     position = np.asarray(position, float)
     gross = position * np.nan_to_num(np.asarray(next_return, float), nan=0.0)
-    return gross - cost_bps * 1e-4 * position_changes(position)
+    net: np.ndarray = gross - cost_bps * 1e-4 * position_changes(position)
+    return net
 
 
 def total_return(returns: np.ndarray) -> float:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -21,15 +21,16 @@ from models.ensemble import Ensemble, EnsembleConfig
 from models.evaluation.baselines import baseline_signals, resolved_labels
 from models.evaluation.outcomes import Outcomes, compute_outcomes
 from models.evaluation.period import Period, resolve_period
-from models.evaluation.predict import predict_period, regime_states
+from models.evaluation.predict import Progress, predict_period, regime_states
 from models.evaluation.replay import ALL_VARIANTS, Variant, replay
 from models.evaluation.settings import TRAINED
 from models.evaluation.signals import Signals, from_predictions
 from models.evaluation.sources import load_sources
 from models.features.indicators import ensure_indicators
-from models.predictors.base import predictor_class
+from models.predictors.base import Prediction, predictor_class
 from models.predictors.registry import predictor_names
 from models.regime.detector import detect_regimes
+from models.regime.state import RegimeState
 from models.training.labels import LabelConfig
 
 
@@ -68,7 +69,7 @@ class SymbolResult:
     """Variant name -> expert -> weight at each evaluated bar."""
 
 
-def _progress(symbol: str):
+def _progress(symbol: str) -> Progress:
     def say(message: str) -> None:
         print(f"[{symbol}] {message}", file=sys.stderr, flush=True)
 
@@ -100,7 +101,9 @@ def evaluate_symbol(job: SymbolJob) -> SymbolResult:
     seconds["predict"] = time.perf_counter() - clock
     clock = time.perf_counter()
     signals = [from_predictions(name, preds) for name, preds in predictions.items()]
-    history = resolved_labels(candles, int(period.rows[0]), label_cfg) if period.rows.size else []
+    history: Iterable[int] = (
+        resolved_labels(candles, int(period.rows[0]), label_cfg) if period.rows.size else []
+    )
     ensembles, weights = _ensemble_signals(
         job, predictions, regime_states(regimes, period.rows), outcomes, history
     )
@@ -122,10 +125,10 @@ def evaluate_symbol(job: SymbolJob) -> SymbolResult:
 
 def _ensemble_signals(
     job: SymbolJob,
-    predictions: dict[str, list],
-    regimes: list,
+    predictions: dict[str, list[Prediction | None]],
+    regimes: list[RegimeState | None],
     outcomes: Outcomes,
-    history: Sequence[int],
+    history: Iterable[int],
 ) -> tuple[list[Signals], dict[str, dict[str, np.ndarray]]]:
     """Filtered and unfiltered signals of every variant, each from its own fresh ensemble
     (warm-started with the symbol's labels resolved before the period, as the service

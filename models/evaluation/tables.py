@@ -130,19 +130,20 @@ def calibration_table(results: Sequence[SymbolResult], n_bins: int = 10) -> pl.D
     for name, kind in strategy_names(results):
         parts = parts_of(results, name)
         signals = concat_signals([p[2] for p in parts])
-        if signals.probabilities is None:
+        probabilities, confidence = signals.probabilities, signals.confidence
+        if probabilities is None or confidence is None:
             continue
         outcomes = concat_outcomes([p[1] for p in parts])
         for regime, mask in slices(outcomes):
             use = mask & signals.covered & outcomes.labelled
             label = outcomes.label[use].astype(np.int64)
-            probs = signals.probabilities[use]
+            probs = probabilities[use]
             curves = {
                 "reliability": reliability_curve(
                     probs.max(axis=1), probs.argmax(axis=1) == label, n_bins
                 ),
                 "confidence_decile": accuracy_by_quantile(
-                    signals.confidence[use], signals.direction[use] + 1 == label, n_bins
+                    confidence[use], signals.direction[use] + 1 == label, n_bins
                 ),
             }
             for curve, bins in curves.items():

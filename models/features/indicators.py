@@ -215,7 +215,10 @@ def dmi(
     first ``n`` values and starts at row ``2n - 1``.
     """
     n = check_period(n)
-    return _after_leading_nan(lambda *a: _dmi_core(*a, n), *_hlc(high, low, close))
+    plus_di, minus_di, adx = _after_leading_nan(
+        lambda h, lo, c: _dmi_core(h, lo, c, n), *_hlc(high, low, close)
+    )
+    return plus_di, minus_di, adx
 
 
 def _macd_core(
@@ -240,7 +243,8 @@ def macd(
     fast, slow = check_period(fast, "fast"), check_period(slow, "slow")
     signal = check_period(signal, "signal")
     fast, slow = min(fast, slow), max(fast, slow)
-    return _after_leading_nan(lambda c: _macd_core(c, fast, slow, signal), close)
+    line, sig, hist = _after_leading_nan(lambda c: _macd_core(c, fast, slow, signal), close)
+    return line, sig, hist
 
 
 def bollinger(
@@ -254,7 +258,8 @@ def bollinger(
         width = k * rolling.rolling_std(c, n)
         return middle + width, middle, middle - width
 
-    return _after_leading_nan(core, close)
+    upper, middle, lower = _after_leading_nan(core, close)
+    return upper, middle, lower
 
 
 def _stochastic_core(
@@ -281,7 +286,10 @@ def stochastic(
 ) -> tuple[np.ndarray, np.ndarray]:
     """(slow %K, slow %D) as TA-Lib ``STOCH`` with SMA smoothing; 50 when the range is flat."""
     n, k_n, d_n = check_period(n), check_period(k_n, "k_n"), check_period(d_n, "d_n")
-    return _after_leading_nan(lambda *a: _stochastic_core(*a, n, k_n, d_n), *_hlc(high, low, close))
+    slow_k, slow_d = _after_leading_nan(
+        lambda h, lo, c: _stochastic_core(h, lo, c, n, k_n, d_n), *_hlc(high, low, close)
+    )
+    return slow_k, slow_d
 
 
 def obv(close: np.ndarray, volume: np.ndarray) -> np.ndarray:

@@ -181,7 +181,8 @@ def _smc_features(df: pl.DataFrame) -> dict[str, np.ndarray]:
     smc = analyze_smc(df)
 
     def col(name: str) -> np.ndarray:
-        return smc[name].cast(pl.Float64).fill_null(np.nan).to_numpy()
+        values: np.ndarray = smc[name].cast(pl.Float64).fill_null(np.nan).to_numpy()
+        return values
 
     close, scale = df["close"].to_numpy(), df["atr_14"].to_numpy()
     out = {

@@ -144,7 +144,7 @@ class SymbolFeed:
         self._live = self._live or last_signal is not None
         self._resumed = True
         unsignalled = last_bar is not None and last_bar > (last_signal or 0)
-        if unsignalled and self._signal_due(last_bar, now_ms):
+        if unsignalled and last_bar is not None and self._signal_due(last_bar, now_ms):
             await self._signal(last_bar, version)
 
     def _signal_due(self, open_ms: int, now_ms: int) -> bool:

@@ -12,8 +12,10 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
+from models.nets.searchable import SearchableNetwork
 
-class CnnLstmClassifier(nn.Module):
+
+class CnnLstmClassifier(SearchableNetwork):
     """(batch, seq_len, n_features) -> (batch, 3) logits."""
 
     runs_in_bf16: bool = False
@@ -65,4 +67,5 @@ class CnnLstmClassifier(nn.Module):
         # over 64 steps, and cuDNN only gained bf16 RNN kernels in 9.13.
         with torch.autocast(device_type=x.device.type, enabled=False):
             out, _ = self.lstm(h.float())
-        return self.head(out[:, -1])
+        logits: torch.Tensor = self.head(out[:, -1])
+        return logits

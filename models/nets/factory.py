@@ -8,9 +8,10 @@ from typing import Any
 from torch import nn
 
 from models.errors import ConfigError
+from models.nets.searchable import SearchableNetwork
 from models.predictors.registry import PREDICTORS, load_target
 
-NETWORKS: dict[str, type[nn.Module]] = {
+NETWORKS: dict[str, type[SearchableNetwork]] = {
     e.name: load_target(e.network) for e in PREDICTORS if e.network is not None
 }
 """Predictor name -> network class, from the neural entries of the predictor registry."""
@@ -42,7 +43,7 @@ def build_model(name: str, n_features: int, **hparams: Any) -> nn.Module:
     return cls(n_features, **hparams)
 
 
-def _network(name: str) -> type[nn.Module]:
+def _network(name: str) -> type[SearchableNetwork]:
     try:
         return NETWORKS[name]
     except KeyError:

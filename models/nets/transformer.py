@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from models.errors import ConfigError
+from models.nets.searchable import SearchableNetwork
 
 
 def sinusoidal_positions(length: int, d_model: int) -> torch.Tensor:
@@ -47,7 +48,7 @@ class RecencyBias(nn.Module):
         return bias.repeat(batch, 1, 1)
 
 
-class TransformerClassifier(nn.Module):
+class TransformerClassifier(SearchableNetwork):
     """(batch, seq_len, n_features) -> (batch, 3) logits."""
 
     runs_in_bf16: bool = True
@@ -109,4 +110,5 @@ class TransformerClassifier(nn.Module):
             if self.biases is not None:
                 mask = self.biases[i](batch, length).to(h.dtype)
             h = layer(h, src_mask=mask)
-        return self.head(self.norm(h).mean(dim=1))
+        logits: torch.Tensor = self.head(self.norm(h).mean(dim=1))
+        return logits

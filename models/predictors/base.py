@@ -14,12 +14,15 @@ import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import polars as pl
 
 from models.errors import ConfigError, InsufficientDataError
 from models.predictors.registry import PREDICTORS, load_target, predictor_entry
+
+if TYPE_CHECKING:
+    from models.registry import ModelArtifact
 
 CLASSES: tuple[str, str, str] = ("down", "flat", "up")
 """Class order of every probability vector in the project."""
@@ -96,6 +99,14 @@ class Predictor(ABC):
     @abstractmethod
     def predict(self, window: pl.DataFrame) -> Prediction:
         """Predict from ``window`` (oldest first); only its last row is 'now'."""
+
+    @classmethod
+    def from_artifact(
+        cls, artifact: ModelArtifact, device: str = "auto", precision: str = "float32"
+    ) -> Predictor:
+        """The predictor of a trained model from the registry (trained kinds override it;
+        how serving loads every version, whatever the kind)."""
+        raise ConfigError(f"{cls.name}: predictor is not built from a trained model")
 
     @classmethod
     def set_threads(cls, threads: int) -> None:
@@ -184,7 +195,7 @@ def predictor_class(name: str) -> type[Predictor]:
     """The class registered under ``name`` (imported on first use)."""
     entry = _CLASSES.get(name) or predictor_entry(name).target  # unknown: names the known
     if isinstance(entry, str):
-        cls = load_target(entry)
+        cls: type[Predictor] = load_target(entry)
         _CLASSES[name] = cls
         cls.name = name
         return cls

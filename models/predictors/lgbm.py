@@ -100,9 +100,10 @@ class LgbmPredictor(Predictor):
     def from_artifact(
         cls,
         artifact: ModelArtifact,
-        leader_candles: pl.DataFrame | None = None,
         device: str = "cpu",
         precision: str = "float32",
+        *,
+        leader_candles: pl.DataFrame | None = None,
         **kwargs: Any,
     ) -> LgbmPredictor:
         """The trained predictors' loader. ``device`` and ``precision`` are accepted for the

@@ -26,7 +26,7 @@ import torch
 from models.errors import ConfigError, CorruptModelError, DataValidationError
 from models.features.model_features import FEATURE_COLUMNS, MAX_LOOKBACK, compute_model_features
 from models.nets import build_model
-from models.predictors.base import CLASSES, Prediction, Predictor
+from models.predictors.base import CLASSES, Prediction, Predictor, predictor_class
 from models.registry import ModelArtifact, ModelRegistry
 from models.training.dataset import Scaler
 from models.training.device import autocast, resolve_device, use_bf16_weights
@@ -148,3 +148,12 @@ class NeuralPredictor(Predictor):
             version=self.version,
             details=details,
         )
+
+
+def neural_predictor_class(name: str) -> type[NeuralPredictor]:
+    """The class registered under ``name``, which must be a network's (ConfigError if not):
+    the registry-loading paths call ``from_artifact`` with a device and a precision."""
+    cls = predictor_class(name)
+    if not issubclass(cls, NeuralPredictor):
+        raise ConfigError(f"{name!r} is not a neural predictor")
+    return cls

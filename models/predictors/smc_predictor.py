@@ -142,7 +142,8 @@ def rule_votes(analysis: pl.DataFrame, close: np.ndarray, atr: np.ndarray) -> di
     """Every rule's vote in [-1, 1] for each row of an :func:`analyze_smc` frame."""
 
     def col(name: str) -> np.ndarray:
-        return analysis[name].cast(pl.Float64).fill_null(np.nan).to_numpy()
+        values: np.ndarray = analysis[name].cast(pl.Float64).fill_null(np.nan).to_numpy()
+        return values
 
     return _votes(col, close, atr)
 
@@ -166,7 +167,7 @@ def score_frame(df: pl.DataFrame, config: SmcConfig | None = None) -> np.ndarray
     """The signed score of every row of ``df`` (analysing all of it), to study the rules over
     a history; :meth:`SmcPredictor.predict` applies the same votes to its window's last row."""
     votes = _array_votes(analyze_smc_arrays(df, config or SmcConfig()), slice(None))
-    return sum(RULE_WEIGHTS[name] * votes[name] for name in RULE_WEIGHTS)
+    return np.asarray(sum(RULE_WEIGHTS[name] * votes[name] for name in RULE_WEIGHTS))
 
 
 def _state(arrays: SmcArrays, t: int) -> dict[str, Any]:

@@ -137,7 +137,7 @@ def score_frame(df: pl.DataFrame) -> np.ndarray:
     cols = {name: full[name].to_numpy() for name in USED_COLUMNS}
     hist_prev = np.concatenate([[np.nan], cols["macd_hist"][:-1]])
     votes = rule_votes(cols, hist_prev)
-    return sum(RULE_WEIGHTS[name] * votes[name] for name in RULE_WEIGHTS)
+    return np.asarray(sum(RULE_WEIGHTS[name] * votes[name] for name in RULE_WEIGHTS))
 
 
 def _last_values(window: pl.DataFrame) -> tuple[dict[str, np.ndarray], np.ndarray]:

@@ -59,4 +59,5 @@ def regime_scores(inputs: RegimeInputs, config: RegimeConfig) -> np.ndarray:
         "consolidation": squeeze * calm * (1.0 - directional) * (1.0 - escape),
     }
     scores = np.column_stack([by_name[name] for name in REGIMES])
-    return np.clip(scores, 0.0, 1.0)
+    clipped: np.ndarray = np.clip(scores, 0.0, 1.0)
+    return clipped

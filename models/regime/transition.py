@@ -66,6 +66,6 @@ def transition_probability(
 def _trailing_sum(counts: np.ndarray, window: int) -> np.ndarray:
     """Sum of the last ``window`` entries (fewer at the start), exact on integers."""
     total = np.cumsum(counts)
-    out = total.copy()
+    out: np.ndarray = total.copy()
     out[window:] -= total[:-window]
     return out

@@ -41,7 +41,8 @@ class Store:
 
     def read_bytes(self, path: str) -> bytes:
         with self.fs.open_input_stream(path) as stream:
-            return stream.read()
+            data: bytes = stream.read()
+            return data
 
     def write_bytes(self, path: str, data: bytes) -> None:
         with self.fs.open_output_stream(path) as stream:
@@ -51,10 +52,10 @@ class Store:
         return self.fs.get_file_info(path)
 
     def is_file(self, path: str) -> bool:
-        return self.info(path).type == pafs.FileType.File
+        return bool(self.info(path).type == pafs.FileType.File)
 
     def is_dir(self, path: str) -> bool:
-        return self.info(path).type == pafs.FileType.Directory
+        return bool(self.info(path).type == pafs.FileType.Directory)
 
     def list_dirs(self, path: str) -> list[str]:
         """Names of the visible sub-directories of ``path`` (none when it does not exist)."""

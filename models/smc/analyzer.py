@@ -146,15 +146,15 @@ def _zone_columns(blocks: OrderBlocks, gaps: FairValueGaps) -> dict[str, np.ndar
         cols[f"ob_{name}_top"] = side.state.top
         cols[f"ob_{name}_bottom"] = side.state.bottom
         cols[f"ob_{name}_index"] = side.state.index
-    for name, side in (("bull", gaps.bull), ("bear", gaps.bear)):
-        cols[f"fvg_{name}_new_top"] = side.new_top
-        cols[f"fvg_{name}_new_bottom"] = side.new_bottom
-        cols[f"fvg_{name}_partial"] = side.partial
-        cols[f"fvg_{name}_filled"] = side.filled
-        cols[f"fvg_{name}_active"] = side.state.active
-        cols[f"fvg_{name}_top"] = side.state.top
-        cols[f"fvg_{name}_bottom"] = side.state.bottom
-        cols[f"fvg_{name}_index"] = side.state.index
+    for name, gap in (("bull", gaps.bull), ("bear", gaps.bear)):
+        cols[f"fvg_{name}_new_top"] = gap.new_top
+        cols[f"fvg_{name}_new_bottom"] = gap.new_bottom
+        cols[f"fvg_{name}_partial"] = gap.partial
+        cols[f"fvg_{name}_filled"] = gap.filled
+        cols[f"fvg_{name}_active"] = gap.state.active
+        cols[f"fvg_{name}_top"] = gap.state.top
+        cols[f"fvg_{name}_bottom"] = gap.state.bottom
+        cols[f"fvg_{name}_index"] = gap.state.index
     return cols
 
 

@@ -52,7 +52,7 @@ def true_range(c: Candles) -> np.ndarray:
     """High-low range widened by gaps from the previous close; unlike TA-Lib's, bar 0 has
     one (high - low) so the warm-up scale below exists from the first bar."""
     prev = np.concatenate(([np.nan], c.close[:-1]))
-    tr = np.fmax(c.high - c.low, np.fmax(np.abs(c.high - prev), np.abs(c.low - prev)))
+    tr: np.ndarray = np.fmax(c.high - c.low, np.fmax(np.abs(c.high - prev), np.abs(c.low - prev)))
     if len(tr):
         tr[0] = c.high[0] - c.low[0]
     return tr
@@ -63,7 +63,7 @@ def volatility_scale(df: pl.DataFrame, c: Candles, n: int) -> np.ndarray:
     running mean true range so tolerances exist from the first bar (still causal)."""
     column = f"atr_{n}"
     if column in df.columns and df[column].dtype.is_numeric():
-        atr = df[column].cast(pl.Float64).to_numpy().astype(np.float64, copy=True)
+        atr: np.ndarray = df[column].cast(pl.Float64).to_numpy().astype(np.float64, copy=True)
     else:
         atr = indicators.atr(c.high, c.low, c.close, n)
     tr = true_range(c)

@@ -33,7 +33,8 @@ class Structure:
 
     def break_direction(self) -> np.ndarray:
         """+1 / -1 at every break bar (BOS or CHoCH), 0 elsewhere."""
-        return (self.bos + self.choch).astype(np.int8)
+        direction: np.ndarray = (self.bos + self.choch).astype(np.int8)
+        return direction
 
 
 def _carried(rows: np.ndarray, values: np.ndarray, before: float) -> np.ndarray:

@@ -43,13 +43,14 @@ def _pivots(values: np.ndarray, n: int, *, high: bool) -> np.ndarray:
     right = extreme[centre + 1]
     v = values[centre]
     keep = (v > left) & (v >= right) if high else (v < left) & (v <= right)
-    return centre[keep]
+    pivots: np.ndarray = centre[keep]
+    return pivots
 
 
 def detect_swings(c: Candles, swing_length: int) -> Swings:
     """Swing pivots placed at their confirmation row ``i + swing_length``."""
     size = len(c)
-    out = []
+    out: list[np.ndarray] = []
     for values, high in ((c.high, True), (c.low, False)):
         level = np.full(size, np.nan)
         index = np.full(size, NO_INDEX, dtype=np.int64)

@@ -7,6 +7,7 @@ project's candle frames, so a round trip through the store is exact.
 from __future__ import annotations
 
 import sqlite3
+from typing import Any
 
 import polars as pl
 
@@ -16,7 +17,7 @@ CANDLE_COLUMNS: tuple[str, ...] = ("timestamp", "open", "high", "low", "close", 
 _TS_DTYPE = pl.Datetime("us", "UTC")
 
 
-def frame_to_rows(symbol: str, frame: pl.DataFrame) -> list[tuple]:
+def frame_to_rows(symbol: str, frame: pl.DataFrame) -> list[tuple[Any, ...]]:
     """Rows ``(symbol, ts_us, open, high, low, close, volume)`` of a candle frame."""
     missing = [c for c in CANDLE_COLUMNS if c not in frame.columns]
     if missing:
@@ -26,7 +27,7 @@ def frame_to_rows(symbol: str, frame: pl.DataFrame) -> list[tuple]:
     return [(symbol, t, *row) for t, row in zip(ts.to_list(), values.iter_rows(), strict=True)]
 
 
-def rows_to_frame(rows: list[tuple]) -> pl.DataFrame:
+def rows_to_frame(rows: list[tuple[Any, ...]]) -> pl.DataFrame:
     """The candle frame of ``(ts_us, open, high, low, close, volume)`` rows, oldest first."""
     schema = {"timestamp": pl.Int64, **{c: pl.Float64 for c in CANDLE_COLUMNS[1:]}}
     frame = pl.DataFrame(rows, schema=schema, orient="row")
@@ -37,10 +38,11 @@ def rows_to_frame(rows: list[tuple]) -> pl.DataFrame:
 def last_timestamp(conn: sqlite3.Connection, symbol: str) -> int | None:
     """Microsecond timestamp of the newest stored candle of ``symbol`` (None if none)."""
     row = conn.execute("SELECT MAX(ts) FROM candles WHERE symbol = ?", (symbol,)).fetchone()
-    return row[0]
+    newest: int | None = row[0]
+    return newest
 
 
-def check_continues(rows: list[tuple], last_ts: int | None) -> None:
+def check_continues(rows: list[tuple[Any, ...]], last_ts: int | None) -> None:
     """Reject rows that are unsorted, duplicated, or not after the stored history."""
     for i in range(1, len(rows)):
         if rows[i][1] <= rows[i - 1][1]:
@@ -60,7 +62,7 @@ def check_continues(rows: list[tuple], last_ts: int | None) -> None:
         )
 
 
-def insert(conn: sqlite3.Connection, rows: list[tuple], retain: int | None) -> None:
+def insert(conn: sqlite3.Connection, rows: list[tuple[Any, ...]], retain: int | None) -> None:
     """Insert ``rows`` (inside the caller's transaction) and trim to the newest ``retain``."""
     conn.executemany("INSERT INTO candles VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
     if retain is not None and rows:
@@ -78,7 +80,7 @@ def read(
     """The newest ``limit`` candles of ``symbol`` (all when None) opened at or before
     ``until`` (microseconds; None: the newest stored), oldest first."""
     sql = "SELECT ts, open, high, low, close, volume FROM candles WHERE symbol = ?"
-    params: tuple = (symbol,)
+    params: tuple[str | int, ...] = (symbol,)
     if until is not None:
         sql += " AND ts <= ?"
         params = (*params, until)

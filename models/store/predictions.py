@@ -42,7 +42,7 @@ _COLUMNS = (
 )
 
 
-def _from_row(row: tuple) -> StoredPrediction:
+def _from_row(row: tuple[Any, ...]) -> StoredPrediction:
     return StoredPrediction(
         id=row[0],
         symbol=row[1],

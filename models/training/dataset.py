@@ -40,7 +40,8 @@ class Scaler:
         return cls(mean=mean, std=np.where(std > 1e-12, std, 1.0))
 
     def transform(self, x: np.ndarray) -> np.ndarray:
-        return ((x - self.mean) / self.std).astype(np.float32)
+        scaled: np.ndarray = ((x - self.mean) / self.std).astype(np.float32)
+        return scaled
 
     def to_dict(self) -> dict[str, list[float]]:
         return {"mean": self.mean.tolist(), "std": self.std.tolist()}
@@ -199,7 +200,8 @@ def _candidate_ends(feats: np.ndarray, labels: np.ndarray, seq_len: int) -> np.n
     ends = np.arange(seq_len - 1, feats.shape[0])
     full = (run[ends + 1] - run[ends + 1 - seq_len]) == seq_len
     has_label = ~np.isnan(labels[ends].astype(np.float64))
-    return ends[full & has_label]
+    candidates: np.ndarray = ends[full & has_label]
+    return candidates
 
 
 def _part(

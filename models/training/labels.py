@@ -69,7 +69,7 @@ class LabelConfig:
 def _close(df: pl.DataFrame) -> np.ndarray:
     if "close" not in df.columns:
         raise DataValidationError("missing column", column="close")
-    close = df["close"].cast(pl.Float64).to_numpy()
+    close: np.ndarray = df["close"].cast(pl.Float64).to_numpy()
     if np.any(~np.isfinite(close)) or np.any(close <= 0):
         raise DataValidationError("prices must be finite and > 0", column="close")
     return close
@@ -120,7 +120,8 @@ def make_labels(df: pl.DataFrame, cfg: LabelConfig | None = None) -> pl.Series:
     if "timestamp" in df.columns:
         invalid |= _spans_gap(df["timestamp"], cfg.horizon)
     labels[invalid] = np.nan
-    return pl.Series("label", labels, nan_to_null=True).cast(pl.Int8)
+    label: pl.Series = pl.Series("label", labels, nan_to_null=True).cast(pl.Int8)
+    return label
 
 
 def flat_band(window: pl.DataFrame, cfg: LabelConfig | None = None) -> float:

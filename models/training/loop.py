@@ -28,7 +28,7 @@ from torch import nn
 from models.config_errors import is_int, is_real
 from models.errors import ConfigError
 from models.nets import build_model
-from models.training.dataset import PreparedData
+from models.training.dataset import PreparedData, Windows
 from models.training.device import autocast, configure_threads, resolve_device
 from models.training.metrics import (
     N_CLASSES,
@@ -119,7 +119,7 @@ class _Run:
     model: nn.Module
     optimizer: torch.optim.Optimizer
     scheduler: torch.optim.lr_scheduler.LRScheduler
-    loss_fn: nn.Module
+    loss_fn: nn.CrossEntropyLoss
     device: torch.device
     epoch: int = 0
     best_val_loss: float = math.inf
@@ -290,7 +290,7 @@ def train_model(
         train_loss = _train_epoch(run, cfg, data, run.epoch)
         seconds = time.perf_counter() - started
         metrics = {"epoch": float(run.epoch), "train_loss": train_loss, **_validate(run, cfg, data)}
-        metrics.update(lr=run.scheduler.get_last_lr()[0], epoch_seconds=seconds)
+        metrics.update(lr=float(run.scheduler.get_last_lr()[0]), epoch_seconds=seconds)
         stopped = _end_epoch(run, cfg, metrics)
         if on_epoch is not None:
             on_epoch(run.epoch, metrics, lambda: _checkpoint(run, cfg))
@@ -301,9 +301,12 @@ def _finish(run: _Run, cfg: TrainConfig, data: PreparedData, stopped: bool) -> T
     if run.best_state is not None:
         run.model.load_state_dict(run.best_state)
     run.model.eval()
-    kwargs = {"batch_size": 1024, "use_amp": cfg.use_amp}
-    val = classification_metrics(data.val.y, predict_proba(run.model, data.val.X, **kwargs))
-    test = classification_metrics(data.test.y, predict_proba(run.model, data.test.X, **kwargs))
+
+    def proba(X: Windows | np.ndarray) -> np.ndarray:
+        return predict_proba(run.model, X, batch_size=1024, use_amp=cfg.use_amp)
+
+    val = classification_metrics(data.val.y, proba(data.val.X))
+    test = classification_metrics(data.test.y, proba(data.test.X))
     return TrainResult(
         model=run.model,
         state_dict=_cpu_copy(run.model.state_dict()),

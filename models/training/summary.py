@@ -26,7 +26,7 @@ class Scores:
     log_loss: float | None = None
 
     @classmethod
-    def from_metrics(cls, metrics: Mapping[str, float | None]) -> Scores:
+    def from_metrics(cls, metrics: Mapping[str, float]) -> Scores:
         """Pick the three scores out of a metrics dict (extra keys are ignored)."""
         loss = metrics.get("log_loss", metrics.get("loss"))
         return cls(

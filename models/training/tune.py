@@ -82,7 +82,8 @@ def experiment_path(options: TuneOptions, setup: TrialSetup) -> str:
 def _trainable(options: TuneOptions) -> Callable[[dict[str, Any]], None]:
     """The trial function with this search's per-trial CPU / GPU request attached."""
     resources = {"cpu": options.cpus_per_trial, "gpu": options.gpus_per_trial}
-    return tune.with_resources(train_trial, resources)
+    trainable: Callable[[dict[str, Any]], None] = tune.with_resources(train_trial, resources)
+    return trainable
 
 
 def _new_tuner(setup: TrialSetup, options: TuneOptions) -> tune.Tuner:

@@ -50,6 +50,13 @@ class BestCheckpoint:
     def trial_id(self) -> str:
         return str(self.metrics.get("trial_id") or self.result.path.rstrip("/").split("/")[-1])
 
+    @property
+    def config(self) -> dict[str, Any]:
+        """The trial's sampled config (Tune keeps one for every trial that reported)."""
+        if self.result.config is None:
+            raise ValueError(f"trial {self.trial_id}: Tune kept no config")
+        return self.result.config
+
 
 @dataclass(frozen=True)
 class Evaluation:
@@ -67,7 +74,8 @@ class Evaluation:
 def best_checkpoint(grid: tune.ResultGrid) -> BestCheckpoint | None:
     """Lowest finite ``val_loss`` over every kept checkpoint of every trial (None if none)."""
     best: tuple[float, int, BestCheckpoint] | None = None
-    for order, result in enumerate(grid):
+    for order in range(len(grid)):  # ResultGrid is indexed, not iterable, in its types
+        result = grid[order]
         for checkpoint, metrics in result.best_checkpoints or []:
             loss = metrics.get("val_loss")
             if not isinstance(loss, (int, float)) or not math.isfinite(loss):
@@ -79,7 +87,7 @@ def best_checkpoint(grid: tune.ResultGrid) -> BestCheckpoint | None:
 
 def evaluate_best(setup: TrialSetup, best: BestCheckpoint) -> Evaluation:
     """Rebuild the best epoch's network (on CPU) and score it and the baselines."""
-    config = best.result.config
+    config = best.config
     state = load_state(best.checkpoint)
     weights = state["best"]["state_dict"] or state["model"]
     data = load_trial_data(setup, int(config["seq_len"]))
@@ -106,7 +114,7 @@ def tuned_config(
     return {
         **artifact_config(train_cfg, ev.data),
         "classes": list(CLASSES),
-        "search": {k: best.result.config[k] for k in SEARCH_KEYS},
+        "search": {k: best.config[k] for k in SEARCH_KEYS},
         "data": {k: v for k, v in setup.to_dict().items() if k not in ("label", "model")},
         "tune": {
             "experiment": experiment,
@@ -141,7 +149,8 @@ def _read_marker(experiment: str) -> dict[str, Any] | None:
     path = store.path(MARKER)
     if not store.is_file(path):
         return None
-    return json.loads(store.read_bytes(path))
+    marker: dict[str, Any] = json.loads(store.read_bytes(path))
+    return marker
 
 
 def _write_marker(experiment: str, payload: dict[str, Any]) -> None:
@@ -198,7 +207,7 @@ def publish_best(
             error=reason,
         )
     # The trial's own setup, not the caller's: a resumed run keeps the data it was tuned on.
-    setup = TrialSetup.from_dict(best.result.config["setup"])
+    setup = TrialSetup.from_dict(best.config["setup"])
     ev = evaluate_best(setup, best)
     artifact = (tuned_config(setup, best, ev, experiment), tuned_metrics(ev, grid, best))
     version = publish_once(setup, registry_root, experiment, artifact, ev)

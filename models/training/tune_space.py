@@ -9,7 +9,7 @@ trials affordable on a 2-core machine; the full preset is meant for GPU workers.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 
 from ray import tune
 
@@ -19,13 +19,21 @@ from models.nets import NETWORKS
 SEARCH_KEYS: tuple[str, ...] = ("lr", "dropout", "width", "depth", "seq_len")
 """The sampled hyperparameters (also the parameter columns of the progress table)."""
 
-_FULL = {
+
+class _Preset(TypedDict):
+    lr: tuple[float, float]
+    dropout: tuple[float, float]
+    width: list[int]
+    seq_len: list[int]
+
+
+_FULL: _Preset = {
     "lr": (1e-4, 3e-3),
     "dropout": (0.05, 0.4),
     "width": [64, 128, 256],
     "seq_len": [32, 64, 128],
 }
-_SMALL = {
+_SMALL: _Preset = {
     "lr": (3e-4, 3e-3),
     "dropout": (0.0, 0.3),
     "width": [16, 32],

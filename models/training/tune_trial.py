@@ -140,7 +140,8 @@ def load_state(checkpoint: tune.Checkpoint) -> dict[str, Any]:
         path = Path(directory) / STATE_FILE
         if not path.is_file():
             raise ConfigError(f"checkpoint: {checkpoint.path} has no {STATE_FILE}")
-        return torch.load(path, map_location="cpu", weights_only=True)
+        state: dict[str, Any] = torch.load(path, map_location="cpu", weights_only=True)
+        return state
 
 
 def train_trial(config: dict[str, Any]) -> None:
