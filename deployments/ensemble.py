@@ -1,6 +1,6 @@
 """The ensemble deployment: features once, a concurrent fan-out with a deadline, combine.
 
-One batch of requests (:class:`~deployments.batching.AdaptiveBatcher`: no timer, the
+One batch of requests (:class:`~models.serving.batching.AdaptiveBatcher`: no timer, the
 backlog is the batch) costs one call per rule predictor and the regime detector, plus one
 call per (trained predictor, symbol) in the batch, and one state write: the handle-call count
 per request falls as load rises. A predictor that fails or misses the deadline is
@@ -29,9 +29,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from ray import serve
 
 from deployments import metrics
-from deployments.batching import AdaptiveBatcher
 from deployments.handles import Handle
-from deployments.pipeline import (
+from deployments.settings import AppSettings, parse_section
+from deployments.tracker_config import load_ensemble_config
+from models.ensemble import Ensemble
+from models.predictors.registry import predictor_entry
+from models.serving.batching import AdaptiveBatcher
+from models.serving.pipeline import (
     Answer,
     assemble,
     leader_request,
@@ -40,12 +44,8 @@ from deployments.pipeline import (
     prepare_window,
     with_leader,
 )
-from deployments.remote import gather_with_deadline
-from deployments.replies import Reply
-from deployments.settings import AppSettings, parse_section
-from deployments.tracker_config import load_ensemble_config
-from models.ensemble import Ensemble
-from models.predictors.registry import predictor_entry
+from models.serving.remote import gather_with_deadline
+from models.serving.replies import Reply
 from models.training.labels import LabelConfig
 
 logger = logging.getLogger("ray.serve")

@@ -23,10 +23,10 @@ from ray import serve
 
 from deployments import metrics
 from deployments.handles import Handle
-from deployments.pipeline import required_bars
 from deployments.settings import AppSettings
 from models.feed import Bar, KlinesClient, SymbolFeed, bars_frame
 from models.predictors.registry import PREDICTORS
+from models.serving.pipeline import required_bars
 
 logger = logging.getLogger("ray.serve")
 

@@ -19,7 +19,6 @@ from ray.exceptions import RayError
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from deployments.remote import unwrap
 from models.errors import (
     ConflictError,
     CorruptModelError,
@@ -29,6 +28,7 @@ from models.errors import (
     NotFoundError,
     SmartMarketError,
 )
+from models.serving.remote import unwrap
 
 logger = logging.getLogger("ray.serve")
 

@@ -24,9 +24,6 @@ from deployments.frames import candles_to_frame, frame_to_candles
 from deployments.handles import Handle
 from deployments.http_errors import ApiError, install, library_error
 from deployments.limits import BodyLimit
-from deployments.pipeline import required_bars
-from deployments.remote import gather_with_deadline, unwrap
-from deployments.replies import Reply
 from deployments.schemas import (
     AppendResponse,
     CandleIn,
@@ -42,6 +39,9 @@ from deployments.settings import SYMBOL_PATTERN, AppSettings
 from deployments.ui import PLOTLY_ROUTE, dashboard, plotly_bundle
 from models.errors import DataValidationError, SmartMarketError
 from models.predictors.registry import predictor_entry
+from models.serving.pipeline import required_bars
+from models.serving.remote import gather_with_deadline, unwrap
+from models.serving.replies import Reply
 
 app = FastAPI(
     title="SmartMarket",

@@ -26,9 +26,9 @@ from ray import serve
 
 from deployments import metrics
 from deployments.handles import Handle
-from deployments.remote import unwrap
 from deployments.settings import AppSettings, parse_section
 from models.registry import ModelRegistry
+from models.serving.remote import unwrap
 from models.training.retrain import RetrainJob, run_retraining
 from models.training.retrain_schedule import Finished, RetrainScheduler
 

@@ -4,7 +4,7 @@ One class serves every rule-based predictor: the predictor's name is its first c
 argument (``deployments.app`` binds one per registry entry of kind ``rule``).
 
 Each takes a list of windows per call (the ensemble sends one call per batch of requests)
-and answers one :class:`~deployments.replies.Reply` per window. The windows already carry
+and answers one :class:`~models.serving.replies.Reply` per window. The windows already carry
 the indicator columns, computed once by the ensemble.
 """
 
@@ -16,10 +16,10 @@ from typing import Any
 import polars as pl
 from ray import serve
 
-from deployments.replies import Reply, batch_or_each, each_window
 from models.predictors.base import create_predictor
 from models.predictors.registry import predictor_entry
 from models.regime.detector import RegimeDetector
+from models.serving.replies import Reply, batch_or_each, each_window
 
 
 class RulePredictor:

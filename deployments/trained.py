@@ -26,14 +26,15 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 from ray import serve
 
-from deployments import metrics, neural_models
-from deployments.replies import EXPIRED, NO_MODEL, Reply, reply_for
+from deployments import metrics
 from deployments.settings import AppSettings, parse_section
 from models.errors import ModelNotFoundError, SmartMarketError
 from models.predictors.base import predictor_class
 from models.predictors.registry import predictor_entry
 from models.registry import ModelRegistry
 from models.registry.lifecycle import age_seconds, created_at
+from models.serving import trained_models
+from models.serving.replies import EXPIRED, NO_MODEL, Reply, reply_for
 
 
 class TrainedUserConfig(BaseModel):
@@ -63,7 +64,7 @@ class TrainedPredictor:
         predictor_class(name).set_threads(entry.threads)  # replicas share few cores
         self._registry = ModelRegistry(app.registry) if app.registry else None
         self._precision = app.inference_precision
-        self._holders: weakref.WeakValueDictionary[str, neural_models.SymbolModel] = (
+        self._holders: weakref.WeakValueDictionary[str, trained_models.SymbolModel] = (
             weakref.WeakValueDictionary()
         )
         self._absent: dict[str, float] = {}
@@ -71,7 +72,7 @@ class TrainedPredictor:
         self._lifecycle = app.lifecycle()
         self._loads = 0
 
-        async def load_symbol(symbol: str) -> neural_models.SymbolModel:
+        async def load_symbol(symbol: str) -> trained_models.SymbolModel:
             return self._load(symbol)
 
         self.get_model = serve.multiplexed(max_num_models_per_replica=app.max_models_per_replica)(
@@ -96,8 +97,8 @@ class TrainedPredictor:
         )
         self._config = cfg
 
-    def _load(self, symbol: str) -> neural_models.SymbolModel:
-        holder = neural_models.load(self._registry, symbol, self.model_name, self._precision)
+    def _load(self, symbol: str) -> trained_models.SymbolModel:
+        holder = trained_models.load(self._registry, symbol, self.model_name, self._precision)
         if holder.predictor is None:
             raise ModelNotFoundError(f"no trained {self.model_name} model for {symbol}")
         self._holders[symbol] = holder
@@ -105,19 +106,19 @@ class TrainedPredictor:
         metrics.record_model_load(self.model_name)
         return holder
 
-    async def _holder(self, symbol: str) -> neural_models.SymbolModel | None:
+    async def _holder(self, symbol: str) -> trained_models.SymbolModel | None:
         """The cached holder of ``symbol`` (refreshed when due), None when it has no model."""
         now = time.monotonic()
         if symbol not in self._holders:  # ask the registry before the multiplexer, which
             # would log every symbol without a model as a failed load
             if now - self._absent.get(symbol, -1e18) < self._config.version_check_s:
                 return None
-            if neural_models.latest_version(self._registry, symbol, self.model_name) is None:
+            if trained_models.latest_version(self._registry, symbol, self.model_name) is None:
                 self._absent[symbol] = now
                 return None
         loads = self._loads
         try:
-            holder: neural_models.SymbolModel = await self.get_model(symbol)
+            holder: trained_models.SymbolModel = await self.get_model(symbol)
         except ModelNotFoundError:  # removed between the check and the load
             self._absent[symbol] = now
             return None
@@ -125,7 +126,7 @@ class TrainedPredictor:
             metrics.record_cache_hit(self.model_name)
         self._absent.pop(symbol, None)
         if now - holder.checked_at >= self._config.version_check_s:
-            neural_models.refresh(holder, self._registry, strict=False)
+            trained_models.refresh(holder, self._registry, strict=False)
         return holder
 
     @serve.batch(  # type: ignore[arg-type]  # two batched arguments (see reconfigure)
@@ -152,7 +153,7 @@ class TrainedPredictor:
     def _replies(
         self,
         symbol: str,
-        holder: neural_models.SymbolModel | None,
+        holder: trained_models.SymbolModel | None,
         windows: Sequence[pl.DataFrame],
     ) -> list[Reply]:
         """``no_model``, ``expired`` (older than ``expire_after``), or the model's replies."""
@@ -168,7 +169,7 @@ class TrainedPredictor:
                 f"expire_after is {self._lifecycle.expire_after}"
             )
             return [Reply(EXPIRED, version=holder.version, detail=detail) for _ in windows]
-        return neural_models.predict(holder, windows)
+        return trained_models.predict(holder, windows)
 
     def _no_model(self, symbol: str, windows: Sequence[pl.DataFrame]) -> list[Reply]:
         detail = f"no trained {self.model_name} model for {symbol}"
@@ -178,7 +179,7 @@ class TrainedPredictor:
         """Re-read ``LATEST`` of every cached symbol now; returns symbol -> loaded version."""
         self._absent.clear()
         for holder in list(self._holders.values()):
-            neural_models.refresh(holder, self._registry)
+            trained_models.refresh(holder, self._registry)
         return self.loaded()
 
     def loaded(self) -> dict[str, str | None]:
@@ -193,7 +194,7 @@ class TrainedPredictor:
                 if self.model_name in models:
                     versions[symbol] = models[self.model_name]
         latest = {
-            s: neural_models.latest_version(self._registry, s, self.model_name) for s in versions
+            s: trained_models.latest_version(self._registry, s, self.model_name) for s in versions
         }
         registry = None if self._registry is None else str(self._registry.root)
         loaded = self.loaded()

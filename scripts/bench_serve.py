@@ -3,7 +3,7 @@
 Starts the whole app on a local Ray (``--num-cpus``, default 2), sends bounded loads of
 real ``--candles``-bar requests at each ``--concurrency`` level, and prints p50/p95/p99
 latency and throughput beside the in-process pipeline on the same inputs (same code:
-``deployments.inprocess``), one request at a time and in batches of ``--batch`` (what the
+``models.serving.inprocess``), one request at a time and in batches of ``--batch`` (what the
 ensemble deployment batches), each including the SQLite write of the pending prediction
 the service makes. Each load goes through Serve's proxy and, in throughput-optimised mode
 (the default here), straight to the ingress replica's own port (direct ingress, one hop
@@ -169,7 +169,7 @@ def bench_in_process(registry: str, symbol: str, windows: list[pl.DataFrame], ba
                      workdir: Path, stored: dict[str, pl.DataFrame] | None = None,
                      predictors: Sequence[str] | None = None) -> list[Row]:  # fmt: skip
     """One request at a time, then batches of ``batch``; each stores its pending records."""
-    from deployments.inprocess import InProcessEnsemble
+    from models.serving.inprocess import InProcessEnsemble
     from models.store import StateStore
 
     pipeline = InProcessEnsemble(registry, stored=stored, predictors=predictors)

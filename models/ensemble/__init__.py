@@ -21,7 +21,7 @@ from models.ensemble.config import (
     TrackingConfig,
 )
 from models.ensemble.ensemble import STATE_FORMAT, Ensemble
-from models.ensemble.inputs import classify_return
+from models.ensemble.inputs import PredictionInput, Unavailable, classify_return
 from models.ensemble.learned import LearnedEnsemble
 from models.ensemble.learning_config import (
     ActionableConfig,
@@ -56,10 +56,12 @@ __all__ = [
     "LearningConfig",
     "ModelContribution",
     "ModelStats",
+    "PredictionInput",
     "QualityConfig",
     "RegimeConfig",
     "SignalRecord",
     "StackerConfig",
     "TrackingConfig",
+    "Unavailable",
     "classify_return",
 ]

@@ -17,7 +17,13 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from models.ensemble.config import EnsembleConfig
-from models.ensemble.inputs import classify_return, ignored, prediction_direction, screen
+from models.ensemble.inputs import (
+    PredictionInput,
+    classify_return,
+    ignored,
+    prediction_direction,
+    screen,
+)
 from models.ensemble.learned import LearnedEnsemble, called_class
 from models.ensemble.original import OriginalEnsemble
 from models.ensemble.signal import (
@@ -39,7 +45,6 @@ STATE_FORMAT = 2
 threshold windows of the original combiner alone) is migrated on load: its state goes to
 the original combiner and the learned one starts fresh."""
 
-PredictionInput = Prediction | BaseException | None
 
 __all__ = ["STATE_FORMAT", "Ensemble", "classify_return"]
 

@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from models.ensemble.signal import ModelContribution
 from models.ensemble.voting import direction_of
 from models.predictors.base import Prediction
+
+
+@dataclass(frozen=True)
+class Unavailable:
+    """A model that gave no prediction, and why (its status: ``timeout``, ``error: ...``):
+    how a caller hands a failure to the combiners as data, not as an exception."""
+
+    status: str
+
+
+PredictionInput = Prediction | Unavailable | BaseException | None
+"""What a combiner takes per model: a prediction, a reason there is none, or nothing."""
 
 
 def classify_return(realized_return: float, flat_band: float) -> int:
@@ -26,6 +39,8 @@ def screen(value: Any) -> Prediction | str:
         return "missing"
     if isinstance(value, Prediction):
         return value
+    if isinstance(value, Unavailable):
+        return value.status
     if isinstance(value, BaseException):
         detail = str(value)
         return f"error: {type(value).__name__}" + (f": {detail}" if detail else "")

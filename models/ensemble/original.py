@@ -16,6 +16,7 @@ from typing import Any
 
 from models.ensemble.config import EnsembleConfig
 from models.ensemble.inputs import (
+    PredictionInput,
     classify_return,
     ignored,
     prediction_direction,
@@ -42,8 +43,6 @@ from models.ensemble.voting import (
 from models.errors import EnsembleInputError
 from models.predictors.base import Prediction
 from models.regime.state import RegimeState
-
-PredictionInput = Prediction | BaseException | None
 
 
 @dataclass(frozen=True)

@@ -20,12 +20,12 @@ from typing import Any
 
 import polars as pl
 
-from deployments.replies import OK, Reply
 from deployments.rules import RegimeDeployment, RulePredictor
 from deployments.settings import AppSettings
 from deployments.state import StateDeployment
 from models.predictors.base import Prediction
 from models.predictors.registry import PREDICTORS
+from models.serving.replies import OK, Reply
 
 
 @dataclass

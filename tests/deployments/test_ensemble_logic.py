@@ -11,9 +11,9 @@ import polars as pl
 import pytest
 
 from deployments.ensemble import EnsembleDeployment, call_order
-from deployments.replies import INSUFFICIENT, Reply
 from models.features.tree_features import LEADER_COLUMNS, attach_leader
 from models.predictors.registry import predictor_entry, predictor_names, trained_names
+from models.serving.replies import INSUFFICIENT, Reply
 from tests.deployments.fake_handles import Failing, Slow, fake_graph
 
 

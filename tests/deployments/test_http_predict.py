@@ -5,8 +5,8 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from deployments.inprocess import InProcessEnsemble
 from models.ensemble import Ensemble
+from models.serving.inprocess import InProcessEnsemble
 from models.store import StateStore
 from tests.deployments.conftest import MODEL_SYMBOL, candles_json
 

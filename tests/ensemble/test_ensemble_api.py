@@ -60,11 +60,13 @@ def test_exported_names() -> None:
             "LearningConfig",
             "ModelContribution",
             "ModelStats",
+            "PredictionInput",
             "QualityConfig",
             "RegimeConfig",
             "SignalRecord",
             "StackerConfig",
             "TrackingConfig",
+            "Unavailable",
             "classify_return",
         ]
     )

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from models.ensemble import Ensemble
+from models.ensemble import Ensemble, EnsembleConfig, Unavailable
+from models.ensemble.config import ORIGINAL_WEIGHTS
 from models.ensemble.voting import UNIFORM
 from models.errors import EnsembleInputError
 from models.regime.state import RegimeState
@@ -143,3 +144,21 @@ def test_bad_arguments_raise_our_error() -> None:
         ens.combine("", UP_AND_DOWN)
     with pytest.raises(EnsembleInputError, match="predictions"):
         ens.combine("BTCUSDT", [pred("smc", STRONG_UP)])  # type: ignore[arg-type]
+
+
+def test_a_failure_handed_over_as_data_keeps_its_status() -> None:
+    """A caller passes a model's failure as ``Unavailable(status)`` (no exception rebuilt):
+    the model is left out with exactly that status, as an exception would be."""
+    preds = {
+        "transformer": pred("transformer", (0.1, 0.2, 0.7), 0.8),
+        "cnn_lstm": pred("cnn_lstm", (0.2, 0.3, 0.5), 0.6),
+        "indicators": Unavailable("timeout"),
+        "smc": Unavailable("error: RuntimeError: predictor crashed"),
+    }
+    for cfg in (config(), EnsembleConfig(weights=dict(ORIGINAL_WEIGHTS))):
+        sig = Ensemble(cfg).combine("BTCUSDT", preds, None, 7)
+        assert sig.missing_models == {
+            "indicators": "timeout",
+            "smc": "error: RuntimeError: predictor crashed",
+        }
+        assert sig.contributions["smc"].weight == 0.0

@@ -197,7 +197,7 @@ def test_served_in_the_pipeline_with_the_stored_leader(registry: ModelRegistry, 
     """The serving pipeline (in process: the same functions as the deployments) sends lgbm
     its 720 bars with the stored leader's candles; its answer is the predictor's own on that
     window. Without the leader stored it sleeps (``insufficient_data``), not degraded."""
-    from deployments.inprocess import InProcessEnsemble
+    from models.serving.inprocess import InProcessEnsemble
 
     eth, btc = candles["ETHUSDT"], candles["BTCUSDT"]
     frame = eth.tail(900)

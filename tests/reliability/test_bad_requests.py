@@ -19,7 +19,7 @@ import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from deployments.pipeline import required_bars
+from models.serving.pipeline import required_bars
 from tests.reliability.harness import MAX_BODY, MAX_CANDLES, ReliabilityApp, candles_json
 from tests.reliability.plan import PLAN
 from tests.reliability.strategies import Bad, Ctx

@@ -7,12 +7,12 @@ import math
 import polars as pl
 import pytest
 
-from deployments.pipeline import window_bar
 from models.ensemble import Ensemble, SignalRecord
 from models.errors import ConflictError, DataValidationError, NotFoundError
 from models.features.indicators import ensure_indicators
 from models.predictors.base import create_predictor
 from models.regime.detector import RegimeDetector
+from models.serving.pipeline import window_bar
 from models.store import ServingState, StateStore, StoredPrediction
 from models.training.labels import LabelConfig, flat_band, make_labels
 

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from deployments.batching import AdaptiveBatcher
+from models.serving.batching import AdaptiveBatcher
 
 
 class Recorder:

@@ -15,13 +15,13 @@ from datetime import datetime
 
 import polars as pl
 
-from deployments.replies import NO_MODEL, Reply, batch_or_each
 from models.errors import ModelNotFoundError, SmartMarketError
 from models.predictors.base import Predictor, predictor_class
 from models.registry import ModelRegistry
 from models.registry.lifecycle import created_at
+from models.serving.replies import NO_MODEL, Reply, batch_or_each
 
-logger = logging.getLogger("ray.serve")
+logger = logging.getLogger(__name__)
 
 
 @dataclass

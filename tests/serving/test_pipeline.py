@@ -9,14 +9,14 @@ import polars as pl
 import pytest
 
 from deployments.compat import enhanced_body
-from deployments.inprocess import InProcessEnsemble
-from deployments.pipeline import assemble, prepare_window, required_bars
-from deployments.remote import gather_with_deadline, unwrap
-from deployments.replies import NO_MODEL, TIMEOUT, Reply, each_window, error_status
 from models.ensemble import Ensemble
 from models.features.indicators import INDICATOR_COLUMNS
 from models.predictors.base import Prediction
 from models.regime.detector import RegimeDetector
+from models.serving.inprocess import InProcessEnsemble
+from models.serving.pipeline import assemble, prepare_window, required_bars
+from models.serving.remote import gather_with_deadline, unwrap
+from models.serving.replies import NO_MODEL, TIMEOUT, Reply, each_window, error_status
 from models.training.labels import LabelConfig, flat_band
 
 

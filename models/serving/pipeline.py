@@ -15,14 +15,14 @@ from typing import Any
 
 import polars as pl
 
-from deployments.replies import HEALTHY_STATUSES, NO_MODEL, Reply
 from models.data.intervals import bar_index, bar_step_us
-from models.ensemble import Ensemble, EnsembleSignal
+from models.ensemble import Ensemble, EnsembleSignal, Unavailable
 from models.features.indicators import ensure_indicators
 from models.features.tree_features import attach_leader
 from models.predictors.base import CLASSES, Prediction, create_predictor
 from models.predictors.registry import predictor_names
 from models.regime.detector import RegimeDetector
+from models.serving.replies import HEALTHY_STATUSES, NO_MODEL, Reply
 from models.store import StoredPrediction
 from models.training.labels import LabelConfig, flat_band
 
@@ -100,14 +100,16 @@ def new_prediction_id() -> str:
     return uuid.uuid4().hex
 
 
-def _as_input(reply: Reply) -> Prediction | BaseException | None:
-    """What :meth:`Ensemble.combine` expects for one model's reply."""
+def _as_input(reply: Reply) -> Prediction | Unavailable | None:
+    """What :meth:`Ensemble.combine` takes for one model's reply: the prediction, nothing
+    (a healthy absence: no model, too few bars), or the failure as data."""
     if reply.ok:
-        prediction: Prediction = reply.value  # a predictor's OK reply holds its Prediction
-        return prediction
+        if isinstance(reply.value, Prediction):
+            return reply.value
+        return Unavailable(f"error: expected a Prediction, got {type(reply.value).__name__}")
     if reply.status in HEALTHY_STATUSES:
         return None
-    return RuntimeError(reply.status.removeprefix("error: "))
+    return Unavailable(reply.status)
 
 
 def _model_entry(signal: EnsembleSignal, name: str, reply: Reply) -> dict[str, Any]:
@@ -121,6 +123,21 @@ def _model_entry(signal: EnsembleSignal, name: str, reply: Reply) -> dict[str, A
         "version": reply.version,
     }
 
+
+SIGNAL_FIELDS: tuple[str, ...] = (
+    "signal",
+    "probabilities",
+    "confidence",
+    "quality",
+    "actionable",
+    "regime",
+    "threshold",
+    "coverage",
+    "agreement",
+    "reasons",
+    "experts",
+)
+"""Fields of the answer that are the ensemble signal's own (``EnsembleSignal.to_dict``)."""
 
 STORED_ANSWER_FIELDS: tuple[str, ...] = (
     "signal",
@@ -163,26 +180,17 @@ def assemble(
         unavailable["regime"] = regime.status
     as_of = window["timestamp"][-1]
     created = datetime.now(timezone.utc)
+    signal_json = signal.to_dict()  # the signal's one serializer; the rest is this request's
     body = {
         "prediction_id": prediction_id,
         "symbol": symbol,
         "as_of": as_of.isoformat(),
         "horizon_bars": label_cfg.horizon,
-        "signal": signal.signal,
-        "probabilities": dict(zip(CLASSES, signal.probabilities, strict=True)),
-        "confidence": signal.confidence,
-        "quality": signal.quality,
-        "actionable": signal.actionable,
-        "regime": state.to_dict() if state is not None else None,
+        **{k: signal_json[k] for k in SIGNAL_FIELDS},
         "models": {n: _model_entry(signal, n, r) for n, r in replies.items()},
         "degraded": bool(unavailable) or voters < ensemble.config.min_models,
         "unavailable": unavailable,
         "no_model": sorted(n for n, r in replies.items() if r.status == NO_MODEL),
-        "threshold": signal.threshold,
-        "coverage": signal.coverage,
-        "agreement": signal.agreement,
-        "reasons": list(signal.reasons),
-        "experts": signal.to_dict()["experts"],
         "created_at": created.isoformat(),
     }
     shown = {k: body[k] for k in STORED_ANSWER_FIELDS}

@@ -13,7 +13,7 @@ import time
 from collections.abc import Awaitable, Hashable, Mapping
 from typing import Any, TypeVar
 
-from deployments.replies import TIMEOUT, Reply, reply_for
+from models.serving.replies import TIMEOUT, Reply, reply_for
 
 K = TypeVar("K", bound=Hashable)
 

@@ -1,8 +1,8 @@
 """The serving pipeline in one process, without Ray: the baseline of the serving benchmark
 and the reference the integration tests compare the Serve answers with.
 
-Same functions as the deployments (:mod:`deployments.pipeline`, :mod:`deployments.replies`,
-:mod:`deployments.neural_models`), same batching: one ``predict_batch`` per rule predictor
+Same functions as the deployments (:mod:`models.serving.pipeline`, :mod:`models.serving.replies`,
+:mod:`models.serving.trained_models`), same batching: one ``predict_batch`` per rule predictor
 per batch of requests, one forward pass per (trained predictor, symbol).
 """
 
@@ -12,8 +12,13 @@ from collections.abc import Mapping, Sequence
 
 import polars as pl
 
-from deployments import neural_models
-from deployments.pipeline import (
+from models.ensemble import Ensemble
+from models.predictors.base import create_predictor
+from models.predictors.registry import PREDICTORS
+from models.regime.detector import RegimeDetector
+from models.registry import ModelRegistry
+from models.serving import trained_models
+from models.serving.pipeline import (
     Answer,
     assemble,
     leader_cut,
@@ -23,12 +28,7 @@ from deployments.pipeline import (
     prepare_window,
     with_leader,
 )
-from deployments.replies import Reply, batch_or_each, each_window
-from models.ensemble import Ensemble
-from models.predictors.base import create_predictor
-from models.predictors.registry import PREDICTORS
-from models.regime.detector import RegimeDetector
-from models.registry import ModelRegistry
+from models.serving.replies import Reply, batch_or_each, each_window
 from models.training.labels import LabelConfig
 
 
@@ -61,12 +61,12 @@ class InProcessEnsemble:
         self.label_cfg = LabelConfig()
         self.window_bars = window_bars
         self.precision = precision
-        self._models: dict[tuple[str, str], neural_models.SymbolModel] = {}
+        self._models: dict[tuple[str, str], trained_models.SymbolModel] = {}
 
-    def _model(self, name: str, symbol: str) -> neural_models.SymbolModel:
+    def _model(self, name: str, symbol: str) -> trained_models.SymbolModel:
         key = (name, symbol)
         if key not in self._models:
-            self._models[key] = neural_models.load(self.registry, symbol, name, self.precision)
+            self._models[key] = trained_models.load(self.registry, symbol, name, self.precision)
         return self._models[key]
 
     def _trained(
@@ -77,7 +77,7 @@ class InProcessEnsemble:
         for i, symbol in enumerate(symbols):
             groups.setdefault(symbol, []).append(i)
         for symbol, rows in groups.items():
-            replies = neural_models.predict(self._model(name, symbol), [windows[i] for i in rows])
+            replies = trained_models.predict(self._model(name, symbol), [windows[i] for i in rows])
             for i, reply in zip(rows, replies, strict=True):
                 by_row[i] = reply
         return [by_row[i] for i in range(len(windows))]
