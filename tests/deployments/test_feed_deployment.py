@@ -63,9 +63,9 @@ def _bars(frame: pl.DataFrame) -> list[Bar]:
     ]
 
 
-@pytest.fixture
-def parts(tmp_path, btc):
-    state = ServingState(StateStore(tmp_path / "s.db"), Ensemble(EnsembleConfig()))
+def _parts(path, **sink_options: Any) -> tuple[ServingState, FakeEnsemble, ServeSink]:
+    """An in-process state, a fake ensemble and the sink over both (hourly bars)."""
+    state = ServingState(StateStore(path / "s.db"), Ensemble(EnsembleConfig()))
     ensemble = FakeEnsemble()
     sink = ServeSink(
         FakeHandle(state),
@@ -73,7 +73,14 @@ def parts(tmp_path, btc):
         window_bars=256,
         min_bars=229,
         interval_ms=3_600_000,
+        **sink_options,
     )
+    return state, ensemble, sink
+
+
+@pytest.fixture
+def parts(tmp_path, btc):
+    state, ensemble, sink = _parts(tmp_path)
     yield state, ensemble, sink, _bars(btc.slice(5000, 300))
     state.store.close()
 
@@ -119,17 +126,7 @@ def test_without_feed_settings_the_deployment_idles() -> None:
 def test_a_signal_waits_for_the_leaders_bar(tmp_path, btc, real_candles) -> None:
     """Symbols feed on their own tasks: ETHUSDT's signal waits until BTCUSDT's same bar is
     stored (its lgbm needs it beside the window), and gives up after ``leader_wait_s``."""
-    state = ServingState(StateStore(tmp_path / "s.db"), Ensemble(EnsembleConfig()))
-    ensemble = FakeEnsemble()
-    sink = ServeSink(
-        FakeHandle(state),
-        FakeHandle(ensemble),
-        window_bars=256,
-        min_bars=229,
-        interval_ms=3_600_000,
-        leaders=frozenset({"BTCUSDT"}),
-        leader_wait_s=5.0,
-    )
+    state, _, sink = _parts(tmp_path, leaders=frozenset({"BTCUSDT"}), leader_wait_s=5.0)
     leader, other = _bars(btc.slice(5000, 300)), _bars(real_candles("ETHUSDT").slice(5000, 300))
     assert leader[-1].open_ms == other[-1].open_ms
 
