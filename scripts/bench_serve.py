@@ -99,16 +99,50 @@ class Row:
     server_p50: float | None = None
     stages: dict[str, float] | None = None
     """Medians of the ensemble's ``timings_ms`` (Serve rows only)."""
+    statuses: dict[str, dict[str, int]] | None = None
+    """Member -> status -> answers (Serve rows only): a 200 can carry a member cut by the
+    deadline or failed, which latency alone hides."""
 
 
 def row(mode: str, concurrency: int, latencies_ms: Sequence[float], wall_s: float,
-        server_ms: Sequence[float] = (), timings: Sequence[dict] = ()) -> Row:  # fmt: skip
+        server_ms: Sequence[float] = (), timings: Sequence[dict] = (),
+        answers_models: Sequence[dict] = ()) -> Row:  # fmt: skip
     q = np.percentile(np.asarray(latencies_ms), [50, 95, 99])
     server = float(np.median(server_ms)) if len(server_ms) else None
     stages = None
     if timings:
         stages = {k: float(np.median([t.get(k, np.nan) for t in timings])) for k in STAGES}
-    return Row(mode, concurrency, *map(float, q), len(latencies_ms) / wall_s, server, stages)
+    statuses = count_statuses(answers_models) if answers_models else None
+    return Row(
+        mode, concurrency, *map(float, q), len(latencies_ms) / wall_s, server, stages, statuses
+    )
+
+
+def count_statuses(answers_models: Sequence[dict]) -> dict[str, dict[str, int]]:
+    """Member -> status -> how many answers carried it (each answer's ``models`` field)."""
+    counts: dict[str, dict[str, int]] = {}
+    for models in answers_models:
+        for name, entry in models.items():
+            by_status = counts.setdefault(name, {})
+            by_status[entry["status"]] = by_status.get(entry["status"], 0) + 1
+    return counts
+
+
+def status_table(rows: Sequence[Row]) -> str:
+    """Answers whose member was not ``ok``, per member and level (``-``: every one ok)."""
+    served = [r for r in rows if r.statuses is not None]
+    members = sorted({m for r in served for m in r.statuses or {}})
+    lines = [
+        "| path | concurrency | " + " | ".join(members) + " |",
+        "|---|---:|" + "---|" * len(members),
+    ]
+    for r in served:
+        cells = []
+        for m in members:
+            other = {s: n for s, n in (r.statuses or {}).get(m, {}).items() if s != "ok"}
+            cells.append(", ".join(f"{s} {n}" for s, n in sorted(other.items())) or "-")
+        lines.append(f"| {r.mode} | {r.concurrency} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def request_windows(candles: pl.DataFrame, n: int, bars: int) -> list[pl.DataFrame]:
@@ -217,6 +251,7 @@ async def load(url: str, payloads: list[bytes], concurrency: int, path: str = "p
     latencies: list[float] = []
     server: list[float] = []
     timings: list[dict] = []
+    members: list[dict] = []
     headers = {"content-type": "application/json"}
     connector = aiohttp.TCPConnector(limit=concurrency)
     timeout = aiohttp.ClientTimeout(total=60)
@@ -234,11 +269,12 @@ async def load(url: str, payloads: list[bytes], concurrency: int, path: str = "p
                 answer = json.loads(text)
                 server.append(answer["latency_ms"])
                 timings.append(answer["timings_ms"])
+                members.append(answer["models"])
 
         started = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         wall = time.perf_counter() - started
-    return row(f"serve ({path})", concurrency, latencies, wall, server, timings)
+    return row(f"serve ({path})", concurrency, latencies, wall, server, timings, members)
 
 
 SERVE_SYSTEM_NAMES = {"ProxyActor": "Serve proxy", "ServeController": "Serve controller"}
@@ -430,6 +466,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(table(rows, base_single, base_batched))
         print("\nmedian milliseconds per stage (Serve):\n")
         print(stage_table(rows))
+        print("\nanswers whose member was not ok (status and count; '-': all ok):\n")
+        print(status_table(rows))
         print("\nCPU milliseconds per request by process (what the two cores were spent on):\n")
         print(cpu_table(cpu, walls))
         print()

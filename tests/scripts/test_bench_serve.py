@@ -87,3 +87,19 @@ def test_bad_options_are_usage_errors(bench) -> None:
         bench.parse_args(["--requests", "5"])
     with pytest.raises(SystemExit):
         bench.parse_args(["--model-size", "huge"])
+
+
+def test_member_statuses_are_counted_and_only_failures_shown(bench) -> None:
+    answers = [
+        {"lgbm": {"status": "ok"}, "smc": {"status": "ok"}},
+        {"lgbm": {"status": "timeout"}, "smc": {"status": "ok"}},
+        {"lgbm": {"status": "timeout"}, "smc": {"status": "error: boom"}},
+    ]
+    counts = bench.count_statuses(answers)
+    assert counts == {"lgbm": {"ok": 1, "timeout": 2}, "smc": {"ok": 2, "error: boom": 1}}
+    served = bench.row("serve (proxy)", 32, [1.0, 2.0, 3.0], 1.0, answers_models=answers)
+    clean = bench.row("serve (proxy)", 1, [1.0], 1.0, answers_models=answers[:1])
+    lines = bench.status_table([bench.Row("in-process", 1, 1, 1, 1, 1), served, clean])
+    assert lines.splitlines()[0] == "| path | concurrency | lgbm | smc |"
+    assert lines.splitlines()[2] == "| serve (proxy) | 32 | timeout 2 | error: boom 1 |"
+    assert lines.splitlines()[3] == "| serve (proxy) | 1 | - | - |"
