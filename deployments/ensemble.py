@@ -19,7 +19,9 @@ evaluation's replay does).
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+import os
 import time
 from collections.abc import Awaitable, Iterable, Mapping
 from typing import Any
@@ -44,7 +46,12 @@ from models.serving.pipeline import (
     prepare_window,
     with_leader,
 )
-from models.serving.remote import gather_with_deadline
+from models.serving.remote import (
+    MAX_CALL_BYTES,
+    FailureLog,
+    call_in_chunks,
+    gather_with_deadline,
+)
 from models.serving.replies import Reply
 from models.training.labels import LabelConfig
 
@@ -113,10 +120,20 @@ async def _with_leader(
     symbol: str,
     windows: list[pl.DataFrame],
     leader: asyncio.Future[pl.DataFrame | None],
+    budget: int,
 ) -> Any:
     """A predictor call whose windows carry the leader's candles (awaited first)."""
     candles = await asyncio.shield(leader)
-    return await handle.predict.remote(symbol, [with_leader(w, candles) for w in windows])
+    attached = [with_leader(w, candles) for w in windows]
+    return await call_in_chunks(functools.partial(handle.predict.remote, symbol), attached, budget)
+
+
+def call_budget() -> int:
+    """Bytes of frames per call to another replica: three quarters of what a replica accepts
+    in one request (Ray Serve's ``RAY_SERVE_REPLICA_GRPC_MAX_MESSAGE_LENGTH``, 4 MiB unless
+    set)."""
+    limit = os.environ.get("RAY_SERVE_REPLICA_GRPC_MAX_MESSAGE_LENGTH", "")
+    return max(1, int(limit) * 3 // 4) if limit.strip().isdigit() else MAX_CALL_BYTES
 
 
 def _record(answers: list[Answer | Exception], call_ms: dict[str, float]) -> None:
@@ -143,6 +160,9 @@ class EnsembleDeployment:
         self.trained = tuple(n for n, e in entries.items() if e.trained)
         self.needs_bars = {n: e.window_bars for n, e in entries.items() if e.window_bars}
         self.leaders = {n: e.leader for n, e in entries.items() if e.leader}
+        self._failures = FailureLog(logger)
+        self.call_bytes = call_budget()
+        """Most bytes of frames in one predictor call: larger batches go in parts."""
         self.call_order = call_order(self.predictors)
         self.regime, self.state = regime, state
         self.ensemble = Ensemble(load_ensemble_config(app))
@@ -243,9 +263,10 @@ class EnsembleDeployment:
             for leader in set(self.leaders.values())
         }
         calls: dict[tuple[str, str], Awaitable[Any]] = {}
+        budget = self.call_bytes
         for name in self.call_order:
             if name == REGIME:
-                calls[(name, "")] = self.regime.current.remote(windows)
+                calls[(name, "")] = call_in_chunks(self.regime.current.remote, windows, budget)
                 continue
             mine = member_windows(self.needs_bars.get(name), self.window_bars, windows, history)
             if name in self.trained:
@@ -254,13 +275,18 @@ class EnsembleDeployment:
                     batch = [mine[i] for i in rows]
                     leader = self.leaders.get(name)
                     if leader is not None and symbol != leader:
-                        calls[(name, symbol)] = _with_leader(handle, symbol, batch, leaders[leader])
+                        calls[(name, symbol)] = _with_leader(
+                            handle, symbol, batch, leaders[leader], budget
+                        )
                     else:
-                        calls[(name, symbol)] = handle.predict.remote(symbol, batch)
+                        predict = functools.partial(handle.predict.remote, symbol)
+                        calls[(name, symbol)] = call_in_chunks(predict, batch, budget)
             else:
-                calls[(name, "")] = self.predictors[name].predict.remote(mine)
+                rule = self.predictors[name].predict.remote
+                calls[(name, "")] = call_in_chunks(rule, mine, budget)
         durations: dict[tuple[str, str], float] = {}
         results = await gather_with_deadline(calls, self.deadline_s, durations)
+        self._failures.note(results)
         for task in leaders.values():
             task.cancel()
         call_ms = {f"call:{n}:{s}" if s else f"call:{n}": d for (n, s), d in durations.items()}

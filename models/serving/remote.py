@@ -9,13 +9,24 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 import time
-from collections.abc import Awaitable, Hashable, Mapping
+from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from typing import Any, TypeVar
+
+import polars as pl
 
 from models.serving.replies import TIMEOUT, Reply, reply_for
 
 K = TypeVar("K", bound=Hashable)
+T = TypeVar("T")
+
+MAX_CALL_BYTES = 3 * 1024 * 1024
+"""Most bytes of candle frames one call between replicas carries. Ray Serve's replicas
+refuse a request over 4 MiB (``RAY_SERVE_REPLICA_GRPC_MAX_MESSAGE_LENGTH``, in its
+throughput-optimised mode): 31 windows of 720 bars with their indicator columns are 5.6 MB.
+A pickled frame is ~2 % over its estimated size; the last quarter is left for that and for
+the other arguments."""
 
 
 def unwrap(exc: BaseException) -> BaseException:
@@ -27,6 +38,51 @@ def unwrap(exc: BaseException) -> BaseException:
             return exc
         exc, seen = cause, seen + 1
     return exc
+
+
+def chunks_by_bytes(frames: Sequence[pl.DataFrame], budget: int = MAX_CALL_BYTES) -> list[range]:
+    """Consecutive runs of ``frames`` whose estimated sizes add up to at most ``budget``
+    (a frame larger than ``budget`` goes alone); one run when everything fits."""
+    if budget < 1:
+        raise ValueError("budget must be >= 1 byte")
+    runs: list[range] = []
+    start, size = 0, 0
+    for i, frame in enumerate(frames):
+        nbytes = int(frame.estimated_size())
+        if i > start and size + nbytes > budget:
+            runs.append(range(start, i))
+            start, size = i, 0
+        size += nbytes
+    if len(frames) > start:
+        runs.append(range(start, len(frames)))
+    return runs
+
+
+async def call_in_chunks(
+    call: Callable[[list[pl.DataFrame]], Awaitable[Sequence[T]]],
+    frames: Sequence[pl.DataFrame],
+    budget: int = MAX_CALL_BYTES,
+) -> list[T]:
+    """``call`` on ``frames`` (it returns one result per frame) as one call, or as
+    concurrent calls of at most ``budget`` bytes each when they would not fit in one
+    message; the results in the frames' order. A failed part fails the whole; cancelled
+    (at the fan-out's deadline), it cancels the calls it made."""
+    runs = chunks_by_bytes(frames, budget) or [range(0)]
+    responses = [call([frames[i] for i in run]) for run in runs]
+    try:
+        parts = await asyncio.gather(*(_wait(r) for r in responses))
+    except asyncio.CancelledError:  # the deadline passed: stop the work, not just the wait
+        for response in responses:
+            cancel = getattr(response, "cancel", None)
+            if cancel is not None:
+                cancel()
+        raise
+    out: list[T] = []
+    for run, part in zip(runs, parts, strict=True):
+        if len(part) != len(run):
+            raise ValueError(f"a call answered {len(part)} results for {len(run)} frames")
+        out.extend(part)
+    return out
 
 
 async def _wait(response: Awaitable[Any]) -> Any:
@@ -69,3 +125,41 @@ async def gather_with_deadline(
         else:
             out[key] = task.result()
     return out
+
+
+class FailureLog:
+    """Logs the failed calls of a fan-out with their whole detail, at most once per
+    ``every_s`` for each (call, status), counting the ones held back.
+
+    A member's failure reaches the client only as a short ``error: ...`` status; the
+    operator needs the rest (a remote traceback, an RPC status code) without a log line
+    per request when a member fails on every call."""
+
+    def __init__(
+        self,
+        logger: logging.Logger,
+        every_s: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.logger = logger
+        self.every_s = every_s
+        self.clock = clock
+        self._last: dict[tuple[str, str], float] = {}
+        self._held: dict[tuple[str, str], int] = {}
+
+    def note(self, results: Mapping[Any, Any]) -> None:
+        """Log every ``error`` :class:`Reply` among ``results`` (keys name the call)."""
+        now = self.clock()
+        for key, result in results.items():
+            if not isinstance(result, Reply) or not result.status.startswith("error"):
+                continue
+            call = ":".join(str(k) for k in key if k) if isinstance(key, tuple) else str(key)
+            slot = (call, result.status)
+            last = self._last.get(slot)
+            if last is not None and now - last < self.every_s:
+                self._held[slot] = self._held.get(slot, 0) + 1
+                continue
+            held = self._held.pop(slot, 0)
+            self._last[slot] = now
+            also = f" ({held} more since the last report)" if held else ""
+            self.logger.warning("call %s failed%s: %s", call, also, result.detail or result.status)

@@ -46,9 +46,22 @@ MAX_MESSAGE = 200
 def error_status(exc: BaseException) -> str:
     """``error: <Type>: <first line of the message>``, at most :data:`MAX_MESSAGE` chars of
     message, so a remote traceback never reaches a client."""
-    lines = str(exc).strip().splitlines()
+    lines = _rpc_message(exc) or str(exc).strip().splitlines()
     message = lines[0][:MAX_MESSAGE] if lines else ""
     return f"error: {type(exc).__name__}" + (f": {message}" if message else "")
+
+
+def _rpc_message(exc: BaseException) -> list[str]:
+    """``<CODE>: <details>`` of a gRPC error (Ray Serve's calls between replicas), whose
+    text starts with a line that names neither; empty for any other exception."""
+    code, details = getattr(exc, "code", None), getattr(exc, "details", None)
+    if not (callable(code) and callable(details)):
+        return []
+    try:
+        name = getattr(code(), "name", code())
+        return [f"{name}: {details()}"]
+    except Exception:  # not a gRPC error after all
+        return []
 
 
 def reply_for(exc: BaseException) -> Reply:

@@ -10,7 +10,7 @@ from typing import Any
 import polars as pl
 import pytest
 
-from deployments.ensemble import EnsembleDeployment, call_order
+from deployments.ensemble import EnsembleDeployment, call_budget, call_order
 from models.features.tree_features import LEADER_COLUMNS, attach_leader
 from models.predictors.registry import predictor_entry, predictor_names, trained_names
 from models.serving.replies import INSUFFICIENT, Reply
@@ -143,3 +143,44 @@ def test_without_stored_leader_candles_lgbm_windows_go_as_they_are(tmp_path, rea
     (window,) = lgbm.sent["ETHUSDT"]
     assert window.height == 720 and not set(LEADER_COLUMNS) & set(window.columns)
     assert body["models"]["lgbm"]["status"] == INSUFFICIENT and not body["degraded"]
+
+
+def _member_answers(body: dict[str, Any]) -> dict[str, Any]:
+    return {n: (m["status"], m["probabilities"]) for n, m in body["models"].items()}
+
+
+def test_a_batch_too_large_for_one_message_goes_in_parts_with_the_same_answers(tmp_path, btc):
+    """Ray Serve's replicas refuse a request over 4 MiB: a batch whose frames exceed the
+    ensemble's per-call budget reaches each predictor as several calls, in order."""
+    requests = [("BTCUSDT", btc.slice(12000 + i, 300)) for i in range(4)]
+
+    def run(budget: int | None) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        folder = tmp_path / f"budget-{budget}"
+        folder.mkdir()
+        graph = fake_graph(folder)
+        ens = ensemble(graph)
+        ens.reconfigure({"max_concurrent_batches": 1})
+        if budget is not None:
+            ens.call_bytes = budget
+
+        # one batch slot: the first request goes alone, the three behind it as one batch
+        return asyncio.run(_predict_together(ens, requests)), graph
+
+    whole, graph = run(None)
+    assert [len(c.args[-1]) for c in graph["predictors"]["smc"].called("predict")] == [1, 3]
+    parts, graph = run(1)  # every frame is over one byte: one window per call
+    for name in ("transformer", "smc"):
+        calls = graph["predictors"][name].called("predict")
+        sizes = [len(c.args[-1]) for c in calls]
+        assert sizes == [1, 1, 1, 1], name
+    assert [len(c.args[0]) for c in graph["regime"].called("current")] == [1, 1, 1, 1]
+    assert [_member_answers(b) for b in parts] == [_member_answers(b) for b in whole]
+
+
+def test_the_call_budget_is_three_quarters_of_what_a_replica_accepts(monkeypatch) -> None:
+    monkeypatch.delenv("RAY_SERVE_REPLICA_GRPC_MAX_MESSAGE_LENGTH", raising=False)
+    assert call_budget() == 3 * 1024 * 1024  # of Ray Serve's default 4 MiB
+    monkeypatch.setenv("RAY_SERVE_REPLICA_GRPC_MAX_MESSAGE_LENGTH", "33554432")
+    assert call_budget() == 24 * 1024 * 1024
+    monkeypatch.setenv("RAY_SERVE_REPLICA_GRPC_MAX_MESSAGE_LENGTH", "lots")
+    assert call_budget() == 3 * 1024 * 1024
