@@ -129,11 +129,11 @@ async def _with_leader(
 
 
 def call_budget() -> int:
-    """Bytes of frames per call to another replica: three quarters of what a replica accepts
+    """Bytes of frames per call to another replica: nine tenths of what a replica accepts
     in one request (Ray Serve's ``RAY_SERVE_REPLICA_GRPC_MAX_MESSAGE_LENGTH``, 4 MiB unless
     set)."""
     limit = os.environ.get("RAY_SERVE_REPLICA_GRPC_MAX_MESSAGE_LENGTH", "")
-    return max(1, int(limit) * 3 // 4) if limit.strip().isdigit() else MAX_CALL_BYTES
+    return max(1, int(limit) * 9 // 10) if limit.strip().isdigit() else MAX_CALL_BYTES
 
 
 def _record(answers: list[Answer | Exception], call_ms: dict[str, float]) -> None:

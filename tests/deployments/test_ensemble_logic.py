@@ -177,10 +177,10 @@ def test_a_batch_too_large_for_one_message_goes_in_parts_with_the_same_answers(t
     assert [_member_answers(b) for b in parts] == [_member_answers(b) for b in whole]
 
 
-def test_the_call_budget_is_three_quarters_of_what_a_replica_accepts(monkeypatch) -> None:
+def test_the_call_budget_is_nine_tenths_of_what_a_replica_accepts(monkeypatch) -> None:
     monkeypatch.delenv("RAY_SERVE_REPLICA_GRPC_MAX_MESSAGE_LENGTH", raising=False)
-    assert call_budget() == 3 * 1024 * 1024  # of Ray Serve's default 4 MiB
-    monkeypatch.setenv("RAY_SERVE_REPLICA_GRPC_MAX_MESSAGE_LENGTH", "33554432")
-    assert call_budget() == 24 * 1024 * 1024
+    assert call_budget() == 3_774_873  # of Ray Serve's default 4 MiB
+    monkeypatch.setenv("RAY_SERVE_REPLICA_GRPC_MAX_MESSAGE_LENGTH", "10000000")
+    assert call_budget() == 9_000_000
     monkeypatch.setenv("RAY_SERVE_REPLICA_GRPC_MAX_MESSAGE_LENGTH", "lots")
-    assert call_budget() == 3 * 1024 * 1024
+    assert call_budget() == 3_774_873
