@@ -47,6 +47,7 @@ app = FastAPI(
     title="SmartMarket",
     version="0.1.0",
     description="Trading signals from an ensemble of neural and rule-based predictors.",
+    redirect_slashes=False,  # a stray "/" is a 404, not a 307 that a client may not follow
 )
 install(app)
 app.add_middleware(BodyLimit)

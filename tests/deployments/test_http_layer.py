@@ -140,3 +140,14 @@ def test_library_error_fields():
     err = library_error(InsufficientDataError(229, 10, "regime window"))
     assert err.status == 422 and "229" in err.reason
     assert isinstance(err, ApiError)
+
+
+def test_a_trailing_slash_is_not_found_rather_than_redirected() -> None:
+    """The fuzz test drew the symbol '0/': FastAPI's default answered 307 to another URL."""
+    from deployments.ingress import app
+
+    client = TestClient(app)
+    r = client.get("/v1/performance/0/", follow_redirects=False)
+    assert r.status_code == 404
+    r = client.post("/v1/predict/", json={}, follow_redirects=False)
+    assert r.status_code == 404
