@@ -49,6 +49,7 @@ from models.serving.pipeline import (
 from models.serving.remote import (
     MAX_CALL_BYTES,
     FailureLog,
+    call_budget_for,
     call_in_chunks,
     gather_with_deadline,
 )
@@ -129,11 +130,10 @@ async def _with_leader(
 
 
 def call_budget() -> int:
-    """Bytes of frames per call to another replica: nine tenths of what a replica accepts
-    in one request (Ray Serve's ``RAY_SERVE_REPLICA_GRPC_MAX_MESSAGE_LENGTH``, 4 MiB unless
-    set)."""
+    """Bytes of frames per call to another replica, for the limit Ray Serve's replicas
+    apply (``RAY_SERVE_REPLICA_GRPC_MAX_MESSAGE_LENGTH`` when set, else its 4 MiB)."""
     limit = os.environ.get("RAY_SERVE_REPLICA_GRPC_MAX_MESSAGE_LENGTH", "")
-    return max(1, int(limit) * 9 // 10) if limit.strip().isdigit() else MAX_CALL_BYTES
+    return call_budget_for(int(limit)) if limit.strip().isdigit() else MAX_CALL_BYTES
 
 
 def _record(answers: list[Answer | Exception], call_ms: dict[str, float]) -> None:

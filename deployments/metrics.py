@@ -15,6 +15,8 @@ from typing import Any
 
 from ray.serve import metrics
 
+from models.serving.replies import is_error
+
 # Ray annotates ``tag_keys`` as ``Tuple[str]`` (exactly one key) though it takes any number:
 # the metrics with more than one tag ignore that one argument type below.
 
@@ -117,7 +119,7 @@ def _retrainings() -> metrics.Counter:
 
 def status_tag(status: str) -> str:
     """A bounded tag value: ``error: <Type>: <msg>`` becomes ``error``."""
-    return "error" if status.startswith("error") else status
+    return "error" if is_error(status) else status
 
 
 def record_answer(body: Mapping[str, Any]) -> None:

@@ -21,13 +21,22 @@ from models.serving.replies import TIMEOUT, Reply, reply_for
 K = TypeVar("K", bound=Hashable)
 T = TypeVar("T")
 
-MAX_CALL_BYTES = 4 * 1024 * 1024 * 9 // 10
-"""Most bytes of candle frames one call between replicas carries. Ray Serve's replicas
-refuse a request over 4 MiB (``RAY_SERVE_REPLICA_GRPC_MAX_MESSAGE_LENGTH``, in its
-throughput-optimised mode): 31 windows of 720 bars with their indicator columns are 5.6 MB.
-A pickled frame is 2-3 % over its estimated size; the last tenth is left for that and for
-the other arguments. Not less: splitting a batch that would have fit costs throughput
-(-11 % at 32 clients when a 3 MiB budget split every member's 3.3 MB batches)."""
+REPLICA_MESSAGE_LIMIT = 4 * 1024 * 1024
+"""Ray Serve's default for the largest request a replica accepts in its throughput-optimised
+mode (``RAY_SERVE_REPLICA_GRPC_MAX_MESSAGE_LENGTH``): 31 windows of 720 bars with their
+indicator columns are 5.6 MB."""
+
+
+def call_budget_for(limit: int) -> int:
+    """Most bytes of candle frames one call may carry when a replica accepts ``limit``: a
+    pickled frame is 2-3 % over its estimated size, the last tenth is left for that and for
+    the other arguments. Not less: splitting a batch that would have fit costs throughput
+    (-11 % at 32 clients when a 3 MiB budget split every member's 3.3 MB batches)."""
+    return max(1, limit * 9 // 10)
+
+
+MAX_CALL_BYTES = call_budget_for(REPLICA_MESSAGE_LIMIT)
+"""The per-call budget under Ray Serve's default limit."""
 
 
 def unwrap(exc: BaseException) -> BaseException:
@@ -130,11 +139,12 @@ async def gather_with_deadline(
 
 class FailureLog:
     """Logs the failed calls of a fan-out with their whole detail, at most once per
-    ``every_s`` for each (call, status), counting the ones held back.
+    ``every_s`` for each call, counting the failures held back.
 
     A member's failure reaches the client only as a short ``error: ...`` status; the
     operator needs the rest (a remote traceback, an RPC status code) without a log line
-    per request when a member fails on every call."""
+    per request when a member fails on every call. Keyed by call, not by status: a status
+    carries details that vary from call to call (sizes, ids)."""
 
     def __init__(
         self,
@@ -145,22 +155,21 @@ class FailureLog:
         self.logger = logger
         self.every_s = every_s
         self.clock = clock
-        self._last: dict[tuple[str, str], float] = {}
-        self._held: dict[tuple[str, str], int] = {}
+        self._last: dict[str, float] = {}
+        self._held: dict[str, int] = {}
 
     def note(self, results: Mapping[Any, Any]) -> None:
-        """Log every ``error`` :class:`Reply` among ``results`` (keys name the call)."""
+        """Log every failed :class:`Reply` among ``results`` (keys name the call)."""
         now = self.clock()
         for key, result in results.items():
-            if not isinstance(result, Reply) or not result.status.startswith("error"):
+            if not isinstance(result, Reply) or not result.failed:
                 continue
             call = ":".join(str(k) for k in key if k) if isinstance(key, tuple) else str(key)
-            slot = (call, result.status)
-            last = self._last.get(slot)
+            last = self._last.get(call)
             if last is not None and now - last < self.every_s:
-                self._held[slot] = self._held.get(slot, 0) + 1
+                self._held[call] = self._held.get(call, 0) + 1
                 continue
-            held = self._held.pop(slot, 0)
-            self._last[slot] = now
+            held = self._held.pop(call, 0)
+            self._last[call] = now
             also = f" ({held} more since the last report)" if held else ""
             self.logger.warning("call %s failed%s: %s", call, also, result.detail or result.status)

@@ -39,6 +39,17 @@ class Reply:
     def ok(self) -> bool:
         return self.status == OK
 
+    @property
+    def failed(self) -> bool:
+        """The predictor or its deployment failed (``error: ...``), as opposed to a healthy
+        absence or a timeout."""
+        return is_error(self.status)
+
+
+def is_error(status: str) -> bool:
+    """Whether ``status`` is an ``error: <Type>: <message>`` status."""
+    return status.startswith("error")
+
 
 MAX_MESSAGE = 200
 
@@ -58,8 +69,8 @@ def _rpc_message(exc: BaseException) -> list[str]:
     if not (callable(code) and callable(details)):
         return []
     try:
-        name = getattr(code(), "name", code())
-        return [f"{name}: {details()}"]
+        value = code()
+        return [f"{getattr(value, 'name', value)}: {details()}"]
     except Exception:  # not a gRPC error after all
         return []
 
