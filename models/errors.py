@@ -114,3 +114,7 @@ class FeedError(SmartMarketError):
         self.status = status
         self.retry_after = retry_after
         super().__init__(message)
+
+
+class StateLockedError(ConfigError):
+    """The state file is already open for writing by another process (one writer per file)."""

@@ -93,15 +93,6 @@ def read(
     return rows_to_frame(rows)
 
 
-def close_after(conn: sqlite3.Connection, symbol: str, as_of: int, bars: int) -> float | None:
-    """Close of the ``bars``-th stored candle after ``as_of`` (None while not stored yet)."""
-    row = conn.execute(
-        "SELECT close FROM candles WHERE symbol = ? AND ts > ? ORDER BY ts LIMIT 1 OFFSET ?",
-        (symbol, as_of, bars - 1),
-    ).fetchone()
-    return None if row is None else float(row[0])
-
-
 def symbols(conn: sqlite3.Connection) -> dict[str, int]:
     """Stored symbols and how many candles each has."""
     rows = conn.execute("SELECT symbol, COUNT(*) FROM candles GROUP BY symbol ORDER BY symbol")

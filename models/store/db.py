@@ -7,6 +7,11 @@ can tell old files from new ones. Version 2 added ``predictions.answer`` (what t
 said beyond the ensemble's learning record: per-model entries, expert weights, signal,
 degraded reasons) for the dashboard; version-1 files are migrated in place on open and their
 old rows keep ``answer`` NULL (shown without those fields, never guessed).
+
+Version 3 makes learning belong to the stored series: before it, a prediction on candles a
+client sent was stored pending with the client's ``as_of`` and ``entry_close``. Migrating a
+file drops every pending prediction whose bar is not a stored candle with that close (it
+could teach a label the client chose); resolved rows are history and stay.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from pathlib import Path
 
 from models.errors import ConfigError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS candles (
@@ -45,6 +50,8 @@ CREATE TABLE IF NOT EXISTS predictions (
 CREATE INDEX IF NOT EXISTS predictions_pending
     ON predictions (symbol, as_of) WHERE resolved_at IS NULL;
 CREATE INDEX IF NOT EXISTS predictions_by_time ON predictions (symbol, as_of);
+CREATE INDEX IF NOT EXISTS predictions_resolved
+    ON predictions (symbol, as_of) WHERE resolved_at IS NOT NULL;
 
 CREATE TABLE IF NOT EXISTS state (
     key TEXT PRIMARY KEY,
@@ -55,12 +62,15 @@ CREATE TABLE IF NOT EXISTS state (
 """
 
 
-def open_db(path: str | Path) -> sqlite3.Connection:
+def open_db(path: str | Path, read_only: bool = False) -> sqlite3.Connection:
     """Open (creating if needed) the state database at ``path``, durable and migrated.
 
-    ``":memory:"`` gives a throw-away database for unit tests.
+    ``":memory:"`` gives a throw-away database for unit tests. ``read_only`` opens an
+    existing file for reading beside its writer (no migration, every write refused).
     """
     target = str(path)
+    if read_only:
+        return _open_read_only(target)
     if target != ":memory:":
         parent = Path(target).expanduser().resolve().parent
         if not parent.is_dir():
@@ -86,6 +96,8 @@ def open_db(path: str | Path) -> sqlite3.Connection:
         for statement in _SCHEMA.split(";"):  # executescript would commit: one by one
             if statement.strip():
                 conn.execute(statement)
+        if version < 3:  # before version 3 clients' candles made pending predictions
+            drop_foreign_pending(conn)
         conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
     except BaseException:
         conn.execute("ROLLBACK")
@@ -95,8 +107,40 @@ def open_db(path: str | Path) -> sqlite3.Connection:
     return conn
 
 
+def _open_read_only(target: str) -> sqlite3.Connection:
+    file = Path(target).expanduser().resolve()
+    if not file.is_file():
+        raise ConfigError(f"state_db: {target} does not exist")
+    try:
+        conn = sqlite3.connect(
+            f"{file.as_uri()}?mode=ro", uri=True, isolation_level=None, check_same_thread=False
+        )
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+    except sqlite3.Error as exc:
+        raise ConfigError(f"state_db: cannot open {target} for reading: {exc}") from exc
+    if version != SCHEMA_VERSION:
+        conn.close()
+        raise ConfigError(
+            f"state_db: {target} has schema version {version}; this code reads "
+            f"{SCHEMA_VERSION} (open it once for writing to migrate it)"
+        )
+    conn.execute("PRAGMA busy_timeout=5000")
+    return conn
+
+
 def _migrate(conn: sqlite3.Connection) -> None:
     """Bring an older file's tables up to this schema (before the CREATEs add what is new)."""
     columns = {row[1] for row in conn.execute("PRAGMA table_info(predictions)")}
     if columns and "answer" not in columns:  # version 1: no stored answer
         conn.execute("ALTER TABLE predictions ADD COLUMN answer TEXT")
+
+
+def drop_foreign_pending(conn: sqlite3.Connection) -> int:
+    """Delete pending predictions not made on the stored series (their bar is not a stored
+    candle, or its close is not the prediction's entry close); how many were deleted."""
+    cur = conn.execute(
+        "DELETE FROM predictions WHERE resolved_at IS NULL AND NOT EXISTS ("
+        "SELECT 1 FROM candles c WHERE c.symbol = predictions.symbol "
+        "AND c.ts = predictions.as_of AND c.close = predictions.entry_close)"
+    )
+    return cur.rowcount

@@ -57,11 +57,16 @@ def _from_row(row: tuple[Any, ...]) -> StoredPrediction:
     )
 
 
-def insert(conn: sqlite3.Connection, predictions: list[StoredPrediction]) -> None:
-    """Insert new pending predictions (inside the caller's transaction)."""
-    conn.executemany(
-        f"INSERT INTO predictions ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL, ?)",
-        [
+def insert(conn: sqlite3.Connection, predictions: list[StoredPrediction]) -> list[str]:
+    """Insert new pending predictions (inside the caller's transaction), at most one per
+    (symbol, bar): one made for a bar that already has a prediction is skipped, so the
+    signal of a bar is made once and then served from the store. Returns the ids inserted."""
+    inserted = []
+    for p in predictions:
+        cur = conn.execute(
+            f"INSERT INTO predictions ({_COLUMNS}) "
+            "SELECT ?, ?, ?, ?, ?, ?, ?, NULL, NULL, ? WHERE NOT EXISTS ("
+            "SELECT 1 FROM predictions WHERE symbol = ? AND as_of = ?)",
             (
                 p.id,
                 p.symbol,
@@ -71,10 +76,23 @@ def insert(conn: sqlite3.Connection, predictions: list[StoredPrediction]) -> Non
                 json.dumps(p.record, allow_nan=False),
                 p.created_at,
                 None if p.answer is None else json.dumps(p.answer, allow_nan=False),
-            )
-            for p in predictions
-        ],
-    )
+                p.symbol,
+                p.as_of,
+            ),
+        )
+        if cur.rowcount == 1:
+            inserted.append(p.id)
+    return inserted
+
+
+def at_bar(conn: sqlite3.Connection, symbol: str, as_of: int) -> StoredPrediction | None:
+    """The prediction stored for ``symbol`` at bar ``as_of`` (the first one), if any."""
+    row = conn.execute(
+        f"SELECT {_COLUMNS} FROM predictions WHERE symbol = ? AND as_of = ? "
+        "ORDER BY created_at LIMIT 1",
+        (symbol, as_of),
+    ).fetchone()
+    return None if row is None else _from_row(row)
 
 
 def get(conn: sqlite3.Connection, prediction_id: str) -> StoredPrediction | None:
@@ -84,14 +102,62 @@ def get(conn: sqlite3.Connection, prediction_id: str) -> StoredPrediction | None
     return None if row is None else _from_row(row)
 
 
-def pending(conn: sqlite3.Connection, symbol: str) -> list[StoredPrediction]:
-    """Pending predictions of ``symbol``, oldest first."""
-    rows = conn.execute(
-        f"SELECT {_COLUMNS} FROM predictions WHERE symbol = ? AND resolved_at IS NULL "
+def due(conn: sqlite3.Connection, symbol: str) -> list[tuple[StoredPrediction, float]]:
+    """Pending predictions of ``symbol`` whose horizon the stored candles reach, oldest
+    first, with the close ``horizon_bars`` stored candles after their bar. Only rows made
+    before the newest stored candle are looked at (an index range), and only the due ones
+    are read whole, so an append costs nothing for predictions that are not due yet."""
+    candidates = conn.execute(
+        "SELECT id, as_of, horizon_bars FROM predictions WHERE symbol = ? "
+        "AND resolved_at IS NULL AND as_of < (SELECT MAX(ts) FROM candles WHERE symbol = ?) "
         "ORDER BY as_of, created_at",
-        (symbol,),
+        (symbol, symbol),
     ).fetchall()
-    return [_from_row(r) for r in rows]
+    out = []
+    for prediction_id, as_of, horizon in candidates:
+        row = conn.execute(
+            "SELECT close FROM candles WHERE symbol = ? AND ts > ? ORDER BY ts LIMIT 1 OFFSET ?",
+            (symbol, as_of, horizon - 1),
+        ).fetchone()
+        if row is not None:
+            found = get(conn, prediction_id)
+            if found is not None:
+                out.append((found, float(row[0])))
+    return out
+
+
+def drop_unresolvable(conn: sqlite3.Connection, symbol: str) -> int:
+    """Delete pending predictions of ``symbol`` that can no longer resolve: their bar is
+    older than the oldest stored candle (retention trimmed it, so the close ``h`` bars later
+    is no longer known). Returns how many."""
+    cur = conn.execute(
+        "DELETE FROM predictions WHERE symbol = ? AND resolved_at IS NULL AND as_of < ("
+        "SELECT MIN(ts) FROM candles WHERE symbol = ?)",
+        (symbol, symbol),
+    )
+    return cur.rowcount
+
+
+def symbols_of(conn: sqlite3.Connection, ids: list[str]) -> list[str]:
+    """The symbols of the predictions ``ids`` (sorted)."""
+    found: set[str] = set()
+    for start in range(0, len(ids), 500):  # under SQLite's limit on bound parameters
+        chunk = ids[start : start + 500]
+        marks = ", ".join("?" * len(chunk))
+        rows = conn.execute(f"SELECT DISTINCT symbol FROM predictions WHERE id IN ({marks})", chunk)
+        found.update(r[0] for r in rows.fetchall())
+    return sorted(found)
+
+
+def trim_resolved(conn: sqlite3.Connection, symbol: str, keep: int) -> int:
+    """Keep the newest ``keep`` resolved predictions of ``symbol`` (by bar); how many went."""
+    cur = conn.execute(
+        "DELETE FROM predictions WHERE symbol = ? AND resolved_at IS NOT NULL AND as_of < ("
+        "SELECT as_of FROM predictions WHERE symbol = ? AND resolved_at IS NOT NULL "
+        "ORDER BY as_of DESC LIMIT 1 OFFSET ?)",
+        (symbol, symbol, keep - 1),
+    )
+    return cur.rowcount
 
 
 def mark_resolved(

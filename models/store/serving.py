@@ -1,8 +1,12 @@
 """Serving state kept consistent: stored candles, pending predictions and what the ensemble
 learned from their outcomes.
 
-A pending prediction resolves itself once the stored candles reach its horizon: its
-realized log return comes from stored closes and goes to :meth:`Ensemble.record_outcome`.
+Only predictions made on the stored series are stored (the feed's bars, keyed candle
+appends, ``POST /v1/predict`` with a symbol and no candles), at most one per bar; a
+prediction on candles a client sent is answered and never stored, so no client chooses
+what the ensemble learns. A pending prediction resolves itself once the stored candles
+reach its horizon: its realized log return comes from stored closes and goes to
+:meth:`Ensemble.record_outcome`.
 Outcomes and the ensemble's new learned state are committed in one transaction, and the
 in-memory ensemble is rolled back if that commit fails, so memory never runs ahead of disk.
 Opening the state also resolves whatever became due while the process was down.
@@ -20,6 +24,7 @@ from typing import Any
 
 import polars as pl
 
+from models.data.clock import check_clock
 from models.data.validation import validate_ohlcv
 from models.ensemble import Ensemble, SignalRecord
 from models.errors import ConflictError, NotFoundError
@@ -30,11 +35,6 @@ from models.training.labels import LabelConfig, make_labels
 
 STATE_KEY = "ensemble"
 """Key of the ensemble's learned state in the store."""
-
-
-def iso_us(ts_us: int) -> str:
-    """ISO 8601 (UTC) of a microsecond timestamp."""
-    return datetime.fromtimestamp(ts_us / 1_000_000, tz=timezone.utc).isoformat()
 
 
 class ServingState:
@@ -53,10 +53,13 @@ class ServingState:
             self._resolve_due(symbol)
 
     # candles ---------------------------------------------------------------------------
-    def append_candles(self, symbol: str, frame: pl.DataFrame) -> dict[str, Any]:
-        """Validate and append candles, then resolve predictions that became due."""
+    def append_candles(
+        self, symbol: str, frame: pl.DataFrame, step_us: int | None = None
+    ) -> dict[str, Any]:
+        """Validate and append candles (following the stored ones by whole ``step_us``
+        intervals when given), then resolve predictions that became due."""
         validate_ohlcv(frame, "candles")
-        appended = self.store.append_candles(symbol, frame)
+        appended = self.store.append_candles(symbol, frame, step_us)
         if appended and self.ensemble.needs_history(symbol):
             self._warm_start(symbol)
         resolved = self._resolve_due(symbol)
@@ -69,11 +72,25 @@ class ServingState:
         }
 
     def append_bar(
-        self, symbol: str, bar: Mapping[str, Any], window_bars: int
+        self,
+        symbol: str,
+        bar: Mapping[str, Any],
+        window_bars: int,
+        step_us: int | None = None,
+        closed_by_us: int | None = None,
     ) -> tuple[pl.DataFrame, dict[str, Any]]:
-        """Append one bar (no timestamp: one step after the stored history) and return the
-        newest ``window_bars`` stored candles with what the append did."""
+        """Append one bar (no timestamp: one interval after the stored history) and return
+        the newest ``window_bars`` stored candles with what the append did. With
+        ``closed_by_us`` (now) and ``step_us`` the bar must have closed by then."""
         stamp = bar.get("timestamp")
+        if stamp is None and step_us is not None:
+            last = self.store.feed_cursor(symbol)[0]
+            if last is None:
+                raise ConflictError(
+                    f"features.timestamp: required while {symbol} has no stored candles; "
+                    f"load history with POST /v1/candles/{symbol}"
+                )
+            stamp = datetime.fromtimestamp((last + step_us) / 1_000_000, tz=timezone.utc)
         if stamp is None:
             recent = self.store.candles(symbol, limit=2)
             if recent.height < 2:
@@ -86,7 +103,9 @@ class ServingState:
         row = {k: [float(bar[k])] for k in ("open", "high", "low", "close", "volume")}
         ts = pl.Series("timestamp", [stamp]).cast(pl.Datetime("us", "UTC"))
         frame = pl.DataFrame(row).insert_column(0, ts)
-        done = self.append_candles(symbol, frame)
+        if closed_by_us is not None and step_us is not None:
+            check_clock(frame, step_us, closed_by_us, closed=True)
+        done = self.append_candles(symbol, frame, step_us)
         return self.store.candles(symbol, limit=window_bars), done
 
     def candles(self, symbol: str, limit: int | None, until: int | None = None) -> pl.DataFrame:
@@ -99,10 +118,32 @@ class ServingState:
 
     # predictions and outcomes ----------------------------------------------------------
     def add_predictions(self, items: Sequence[StoredPrediction]) -> int:
-        """Store pending predictions; returns the learned-state version (for refreshes)."""
+        """Store pending predictions made on the stored series (one per bar: a bar that has
+        one keeps it); returns the learned-state version (for refreshes)."""
         if items:
             self.store.add_predictions(items)
         return self.version
+
+    def newest_signal(self, symbol: str, window_bars: int) -> dict[str, Any]:
+        """What ``POST /v1/predict`` with a symbol and no candles needs: ``{"answer": ...}``,
+        the stored answer for the newest stored bar when it was made, else ``{"window": the
+        newest window_bars stored candles, "learned_version": ...}`` to make it on."""
+        last = self.store.feed_cursor(symbol)[0]
+        if last is None:
+            raise NotFoundError(
+                f"symbol: no candles stored for {symbol}; load them with "
+                f"POST /v1/candles/{symbol} or follow it with the feed"
+            )
+        found = self.store.prediction_at(symbol, last)
+        if found is not None and found.answer is not None and "prediction_id" in found.answer:
+            return {"answer": dict(found.answer)}
+        window = self.store.candles(symbol, limit=window_bars)
+        return {"window": window, "learned_version": self.version}
+
+    def stored_answer(self, symbol: str, as_of: int) -> dict[str, Any] | None:
+        """The answer stored for ``symbol`` at bar ``as_of`` (µs), None when none is."""
+        found = self.store.prediction_at(symbol, as_of)
+        return None if found is None or found.answer is None else dict(found.answer)
 
     def record_outcome(self, prediction_id: str, realized_return: float) -> dict[str, Any]:
         """Learn from a realized return reported by the client."""

@@ -2,7 +2,12 @@
 
 Every method that writes commits before it returns, so a caller that acknowledges after
 the call never acknowledges something a restart would lose. One lock serialises access,
-so the store can be shared by the threads of one process; use one store per file.
+so the store can be shared by the threads of one process. One writer per file is enforced
+(:class:`~models.store.lock.WriterLock`); readers beside it open with ``read_only=True``.
+
+The state stays bounded: ``retain_bars`` candles and ``retain_predictions`` resolved
+predictions per symbol are kept, and pending predictions whose bar retention dropped (they
+can no longer resolve) are deleted.
 """
 
 from __future__ import annotations
@@ -18,10 +23,12 @@ from typing import Any
 
 import polars as pl
 
+from models.data.clock import check_continues_clock
 from models.errors import DataValidationError
 from models.store import candles as _candles
 from models.store import predictions as _predictions
 from models.store.db import open_db
+from models.store.lock import WriterLock
 from models.store.predictions import StoredPrediction
 
 
@@ -31,19 +38,41 @@ def now_us() -> int:
 
 
 class StateStore:
-    """Durable serving state; ``retain_bars`` caps the candles kept per symbol."""
+    """Durable serving state; ``retain_bars`` caps the candles and ``retain_predictions``
+    the resolved predictions kept per symbol (None: all). ``read_only`` opens a file that
+    another process writes (no writer lock, every write refused by SQLite); ``lock_wait_s``
+    is how long a writer waits for the file's previous writer to let go."""
 
-    def __init__(self, path: str | Path, retain_bars: int | None = 20_000) -> None:
-        if retain_bars is not None and retain_bars < 1:
-            raise DataValidationError(f"must be >= 1, got {retain_bars}", column="retain_bars")
+    def __init__(
+        self,
+        path: str | Path,
+        retain_bars: int | None = 20_000,
+        retain_predictions: int | None = 20_000,
+        *,
+        read_only: bool = False,
+        lock_wait_s: float = 0.0,
+    ) -> None:
+        limits = {"retain_bars": retain_bars, "retain_predictions": retain_predictions}
+        for name, value in limits.items():
+            if value is not None and value < 1:
+                raise DataValidationError(f"must be >= 1, got {value}", column=name)
         self.path = str(path)
-        self.retain_bars = retain_bars
-        self._conn = open_db(path)
+        self.retain_bars, self.retain_predictions = retain_bars, retain_predictions
+        memory = self.path == ":memory:"
+        self._writer = None if read_only or memory else WriterLock(path, lock_wait_s)
+        try:
+            self._conn = open_db(path, read_only=read_only)
+        except BaseException:
+            if self._writer is not None:
+                self._writer.release()
+            raise
         self._lock = threading.Lock()
 
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+            if self._writer is not None:
+                self._writer.release()
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:
@@ -57,12 +86,17 @@ class StateStore:
             self._conn.execute("COMMIT")
 
     # candles -------------------------------------------------------------------------
-    def append_candles(self, symbol: str, frame: pl.DataFrame) -> int:
-        """Append candles after the stored history of ``symbol``; returns how many."""
+    def append_candles(self, symbol: str, frame: pl.DataFrame, step_us: int | None = None) -> int:
+        """Append candles after the stored history of ``symbol``; returns how many. With
+        ``step_us`` (the symbol's interval) they must follow it by whole intervals."""
         rows = _candles.frame_to_rows(symbol, frame)
         with self._transaction():
-            _candles.check_continues(rows, _candles.last_timestamp(self._conn, symbol))
+            last = _candles.last_timestamp(self._conn, symbol)
+            _candles.check_continues(rows, last)
+            if step_us is not None and rows:
+                check_continues_clock(rows[0][1], last, step_us)
             _candles.insert(self._conn, rows, self.retain_bars)
+            _predictions.drop_unresolvable(self._conn, symbol)
         return len(rows)
 
     def candles(
@@ -89,14 +123,20 @@ class StateStore:
         return last_bar, row[0]
 
     # predictions ---------------------------------------------------------------------
-    def add_predictions(self, items: Sequence[StoredPrediction]) -> None:
-        """Store new pending predictions in one transaction."""
+    def add_predictions(self, items: Sequence[StoredPrediction]) -> list[str]:
+        """Store new pending predictions in one transaction, at most one per (symbol, bar);
+        returns the ids stored (a bar that already had one keeps it)."""
         with self._transaction():
-            _predictions.insert(self._conn, list(items))
+            return _predictions.insert(self._conn, list(items))
 
     def prediction(self, prediction_id: str) -> StoredPrediction | None:
         with self._lock:
             return _predictions.get(self._conn, prediction_id)
+
+    def prediction_at(self, symbol: str, as_of: int) -> StoredPrediction | None:
+        """The prediction stored for ``symbol`` at bar ``as_of`` (µs), if any."""
+        with self._lock:
+            return _predictions.at_bar(self._conn, symbol, as_of)
 
     def prediction_counts(self, symbol: str) -> dict[str, int]:
         with self._lock:
@@ -124,13 +164,9 @@ class StateStore:
     def due(self, symbol: str) -> list[tuple[StoredPrediction, float]]:
         """Pending predictions whose horizon the stored candles reached, with their
         realized log return ``log(close[as_of + h bars] / entry_close)``."""
-        out = []
         with self._lock:
-            for p in _predictions.pending(self._conn, symbol):
-                close = _candles.close_after(self._conn, symbol, p.as_of, p.horizon_bars)
-                if close is not None:
-                    out.append((p, math.log(close / p.entry_close)))
-        return out
+            found = _predictions.due(self._conn, symbol)
+        return [(p, math.log(close / p.entry_close)) for p, close in found]
 
     def resolve(
         self,
@@ -154,6 +190,9 @@ class StateStore:
                     done.append(prediction_id)
             if state is not None:
                 version = self._put_state(*state, now)
+            if self.retain_predictions is not None and done:
+                for symbol in _predictions.symbols_of(self._conn, done):
+                    _predictions.trim_resolved(self._conn, symbol, self.retain_predictions)
         return done, version
 
     # opaque state (ensemble trackers) ------------------------------------------------

@@ -39,8 +39,11 @@ class RetrainJob:
 
 
 def stored_candles_dir(state_db: str, symbol: str, out_dir: Path) -> Path:
-    """The state's candles of ``symbol`` written as ``<out_dir>/<SYMBOL>.parquet``."""
-    store = StateStore(state_db, retain_bars=None)
+    """The state's candles of ``symbol`` written as ``<out_dir>/<SYMBOL>.parquet`` (read
+    beside the state deployment, which holds the file's writer lock)."""
+    if not Path(state_db).expanduser().is_file():
+        raise DataValidationError(f"symbol: no stored candles of {symbol} to retrain on")
+    store = StateStore(state_db, retain_bars=None, read_only=True)
     try:
         frame = store.candles(symbol)
     finally:

@@ -147,3 +147,32 @@ def test_first_candles_warm_start_the_base_rate_with_resolved_labels_only(path, 
     state.store.close()
     again = ServingState(StateStore(path), Ensemble())
     assert again.ensemble.state_dict() == expected.state_dict()
+
+
+def test_newest_signal_is_the_stored_answer_of_the_newest_bar_or_its_window(path, btc):
+    state = ServingState(StateStore(path), Ensemble())
+    with pytest.raises(NotFoundError, match="symbol: no candles stored for BTCUSDT"):
+        state.newest_signal("BTCUSDT", 100)
+    end = 6000
+    state.append_candles("BTCUSDT", btc.slice(end + 1 - WINDOW, WINDOW))
+    found = state.newest_signal("BTCUSDT", 100)
+    assert found["window"].height == 100 and found["learned_version"] == state.version
+    assert found["window"]["timestamp"][-1] == btc["timestamp"][end]
+    made = _stored(btc, end, "a" * 32, Ensemble())
+    answer = {"prediction_id": "a" * 32, "signal": "HOLD", "source": "stored"}
+    state.add_predictions([StoredPrediction(**{**made.__dict__, "answer": answer})])
+    assert state.newest_signal("BTCUSDT", 100) == {"answer": answer}
+    assert state.stored_answer("BTCUSDT", made.as_of) == answer
+
+
+def test_a_bar_that_has_not_closed_is_not_stored(path, btc):
+    state = ServingState(StateStore(path), Ensemble())
+    state.append_candles("BTCUSDT", btc.slice(100, 10))
+    step = 3_600_000_000
+    newest = int(btc["timestamp"].dt.epoch("us")[109])
+    bar = {k: float(btc[k][110]) for k in ("open", "high", "low", "close", "volume")}
+    with pytest.raises(DataValidationError, match="has not closed yet"):
+        state.append_bar("BTCUSDT", bar, 5, step, closed_by_us=newest + step + 60_000_000)
+    assert state.store.symbols()["BTCUSDT"] == 10
+    window, done = state.append_bar("BTCUSDT", bar, 5, step, closed_by_us=newest + 2 * step)
+    assert done["appended"] == 1 and window["timestamp"][-1] == btc["timestamp"][110]

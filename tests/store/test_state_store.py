@@ -107,8 +107,8 @@ def test_writes_are_committed_before_return_and_survive_reopen(tmp_path, btc):
     first.append_candles("BTCUSDT", btc.head(50))
     first.add_predictions([_prediction("p1", btc, 40)])
     version = first.save_state("ensemble", {"weights": {"smc": 0.5}})
-    # a second connection sees everything while the first is still open: it is committed
-    other = StateStore(path)
+    # a reader sees everything while the writer is still open: it is committed
+    other = StateStore(path, read_only=True)
     assert other.candles("BTCUSDT").equals(btc.head(50))
     assert other.prediction("p1").pending
     assert other.load_state("ensemble") == ({"weights": {"smc": 0.5}}, version)

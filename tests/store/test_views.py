@@ -65,13 +65,13 @@ def test_version_1_file_is_migrated_and_old_rows_read_without_answer(tmp_path):
     conn = sqlite3.connect(path)
     conn.execute(V1_PREDICTIONS)
     row = ("old", "BTCUSDT", HOUR_US, 4, 100.0, json.dumps(_record(-1, [0.6, 0.3, 0.1])), 1)
-    conn.execute("INSERT INTO predictions VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL)", row)
+    conn.execute("INSERT INTO predictions VALUES (?, ?, ?, ?, ?, ?, ?, 9, -0.01)", row)
     conn.execute("PRAGMA user_version=1")
     conn.commit()
     conn.close()
     store = StateStore(path)
     version = store._conn.execute("PRAGMA user_version").fetchone()[0]
-    assert version == SCHEMA_VERSION == 2
+    assert version == SCHEMA_VERSION == 3
     old = store.prediction("old")
     assert old is not None and old.answer is None
     view = prediction_view(old)

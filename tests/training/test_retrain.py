@@ -17,10 +17,10 @@ def test_stored_candles_round_trip_to_a_data_dir(btc: pl.DataFrame, tmp_path: Pa
     db = tmp_path / "state.db"
     store = StateStore(db)
     store.append_candles("BTCUSDT", btc.slice(100, 300))
-    store.close()
     out = tmp_path / "data"
     out.mkdir()
-    stored_candles_dir(str(db), "BTCUSDT", out)
+    stored_candles_dir(str(db), "BTCUSDT", out)  # beside the writer, which holds the lock
+    store.close()
     loaded = load_market_data(out, symbols=["BTCUSDT"])["BTCUSDT"]
     columns = ["timestamp", "open", "high", "low", "close", "volume"]
     assert loaded.select(columns).equals(btc.slice(100, 300).select(columns))
