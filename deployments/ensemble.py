@@ -217,8 +217,8 @@ class EnsembleDeployment:
         replies, call_ms = await self._fan_out(symbols, windows, history)
         clock.lap("predictors")
         answers = [
-            self._answer(symbol, window, replies, i)
-            for i, (symbol, window) in enumerate(zip(symbols, windows, strict=True))
+            self._answer(symbol, window, replies, i, "stored" if keep_it else "request")
+            for i, (symbol, window, keep_it) in enumerate(zip(symbols, windows, store, strict=True))
         ]
         clock.lap("combine")
         keep = [
@@ -236,14 +236,26 @@ class EnsembleDeployment:
         ]
 
     def _answer(
-        self, symbol: str, window: pl.DataFrame, replies: dict[str, list[Reply]], i: int
+        self,
+        symbol: str,
+        window: pl.DataFrame,
+        replies: dict[str, list[Reply]],
+        i: int,
+        source: str,
     ) -> Answer | Exception:
         """The answer for request ``i`` of a batch, or its error (the others still answer)."""
         mine = {name: rs[i] for name, rs in replies.items() if name != REGIME}
         regime = replies[REGIME][i]
         try:
             return assemble(
-                self.ensemble, symbol, window, mine, regime, self.label_cfg, new_prediction_id()
+                self.ensemble,
+                symbol,
+                window,
+                mine,
+                regime,
+                self.label_cfg,
+                new_prediction_id(),
+                source,
             )
         except Exception as exc:
             return exc

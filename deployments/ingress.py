@@ -5,6 +5,7 @@ counts, symbol), so bad input costs no handle call and is a 4xx naming the field
 Endpoints and fields are documented in docs/api.md; OpenAPI is served at ``/docs``.
 """
 
+import logging
 import time
 from collections.abc import Awaitable, Mapping, Sequence
 from datetime import datetime, timezone
@@ -37,6 +38,7 @@ from deployments.schemas import (
 )
 from deployments.settings import SYMBOL_PATTERN, AppSettings
 from deployments.ui import PLOTLY_ROUTE, dashboard, plotly_bundle
+from models.data.clock import check_clock
 from models.errors import DataValidationError, SmartMarketError
 from models.predictors.registry import predictor_entry
 from models.serving.pipeline import required_bars
@@ -55,13 +57,16 @@ app.add_middleware(GzipReads)
 
 SymbolPath = Annotated[str, Path(pattern=SYMBOL_PATTERN, description="e.g. BTCUSDT")]
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
-Limit = Annotated[int, Query(ge=1, le=1_000_000, description="newest candles to return")]
+MAX_HISTORY = 20_000
+"""Most rows one history read returns (candles, resolved predictions for calibration)."""
+Limit = Annotated[int, Query(ge=1, le=MAX_HISTORY, description="newest candles to return")]
 Since = Annotated[
     datetime | None, Query(description="as_of at or after (ISO 8601, UTC if no offset)")
 ]
 Until = Annotated[datetime | None, Query(description="as_of before (exclusive)")]
 Page = Annotated[int, Query(ge=1, le=5_000, description="newest predictions to return")]
 HEALTH_TIMEOUT_S = 5.0
+logger = logging.getLogger("ray.serve")
 
 
 def _us(value: datetime | None) -> int | None:
@@ -112,7 +117,13 @@ async def call(response: Awaitable[Any], prefix: str = "") -> Any:
     return result
 
 
-@serve.deployment(ray_actor_options={"num_cpus": 0.25}, max_ongoing_requests=256)
+def now_us() -> int:
+    return time.time_ns() // 1000
+
+
+@serve.deployment(
+    ray_actor_options={"num_cpus": 0.25}, max_ongoing_requests=256, max_queued_requests=512
+)
 @serve.ingress(app)
 class Ingress:
     def __init__(
@@ -134,7 +145,15 @@ class Ingress:
         if retrainer is not None:  # pinged by /healthz, which also starts its timer
             others["retrainer"] = retrainer
         self.pingable = {"ensemble": ensemble, "state": state, **others}
-        app.state.auth = ApiKeyAuth(self.settings.api_key_env)
+        self.auth = app.state.auth = ApiKeyAuth(
+            self.settings.api_key_env, self.settings.allow_open_writes
+        )
+        if not self.auth.enabled:
+            logger.warning(
+                "SmartMarket is running with every write OPEN: $%s is empty and "
+                "allow_open_writes is true; anyone who reaches the API can store candles",
+                self.settings.api_key_env,
+            )
         self.min_bars = required_bars()
         app.state.max_body_bytes = self.settings.max_body_bytes
         self._learned_version = 0
@@ -148,16 +167,22 @@ class Ingress:
             raise ApiError(404, "symbol", f"unknown symbol {symbol}; known: {', '.join(allowed)}")
         return symbol
 
-    def _frame(self, candles: Sequence[CandleIn], minimum: int) -> pl.DataFrame:
+    def _frame(
+        self, symbol: str, candles: Sequence[CandleIn], minimum: int, *, closed: bool
+    ) -> pl.DataFrame:
+        """The request's candles as a frame on ``symbol``'s clock (``closed``: every bar has
+        closed, for what is stored); 422 naming ``candles`` otherwise."""
         n, cap = len(candles), self.settings.max_candles
         if n > cap:
             raise ApiError(422, "candles", f"{n} candles sent; at most {cap} per request")
         if n < minimum:
             raise ApiError(422, "candles", f"{n} candles sent; at least {minimum} are needed")
         try:
-            return candles_to_frame(candles)
+            frame = candles_to_frame(candles)
+            check_clock(frame, self.settings.interval_us(symbol), now_us(), closed=closed)
         except DataValidationError as exc:
             raise library_error(exc, "candles") from None
+        return frame
 
     def _saw(self, result: dict[str, Any]) -> dict[str, Any]:
         """Remember the newest learned-state version a state write returned."""
@@ -166,8 +191,13 @@ class Ingress:
             self._learned_version = max(self._learned_version, seen)
         return result
 
-    async def _predict(self, symbol: str, frame: pl.DataFrame) -> dict[str, Any]:
-        request = self.ensemble.predict.remote(symbol, frame, True, self._learned_version)
+    async def _predict(
+        self, symbol: str, frame: pl.DataFrame, stored: bool, min_version: int = 0
+    ) -> dict[str, Any]:
+        """The ensemble's answer on ``frame``; ``stored``: the frame is the stored series
+        (the answer is stored, one per bar, and learned from when it resolves)."""
+        version = max(min_version, self._learned_version)
+        request = self.ensemble.predict.remote(symbol, frame, stored, version)
         result: dict[str, Any] | BaseException = await call(request)
         if isinstance(result, BaseException):
             cause = unwrap(result)
@@ -176,36 +206,53 @@ class Ingress:
             raise cause
         return result
 
-    # predictions ---------------------------------------------------------------------
-    @app.post("/v1/predict", response_model=PredictResponse, tags=["predict"], dependencies=READ)
-    async def predict(self, body: PredictRequest) -> dict[str, Any]:
-        """Signal for the newest of the given candles (stored as a pending prediction)."""
-        started = time.perf_counter()
-        symbol = self._symbol(body.symbol)
-        answer = await self._predict(symbol, self._frame(body.candles, self.min_bars))
-        answer["latency_ms"] = (time.perf_counter() - started) * 1000.0
-        return answer
-
-    @app.post(
-        "/enhanced/predict", response_model=EnhancedResponse, tags=["predict"], dependencies=READ
-    )
-    async def enhanced_predict(self, body: EnhancedRequest) -> dict[str, Any]:
-        """Original-service endpoint: append one bar to the stored history, predict on it."""
-        symbol = self._symbol(body.symbol)
-        needed = self.settings.fetch_bars()
-        bars = min(max(body.sequence_length, needed), self.settings.max_candles)
-        bar = body.features.model_dump()
-        request = self.state.append_bar.remote(symbol, bar, bars)
-        window, done = await call(request, "features")
-        self._saw(done)
+    async def _stored_signal(self, symbol: str) -> dict[str, Any]:
+        """The signal of the newest stored bar: read back when it was made (by the feed or
+        an earlier request), else made now on the stored window and stored, once per bar
+        (when two requests race, both answer with the one the store kept)."""
+        found = await call(self.state.newest_signal.remote(symbol, self.settings.fetch_bars()))
+        if "answer" in found:
+            return {**found["answer"], "timings_ms": {}}
+        window: pl.DataFrame = found["window"]
         if window.height < self.min_bars:
             raise ApiError(
                 409,
                 "symbol",
                 f"{symbol} has {window.height} stored candles; at least {self.min_bars} are "
-                f"needed: load history with POST /v1/candles/{symbol} (this bar was stored)",
+                f"needed: load history with POST /v1/candles/{symbol}",
             )
-        return enhanced_body(await self._predict(symbol, window))
+        answer = await self._predict(symbol, window, True, int(found["learned_version"]))
+        as_of = int(window["timestamp"].dt.epoch("us")[-1])
+        kept = await self.state.stored_answer.remote(symbol, as_of)
+        if kept is None or kept.get("prediction_id") == answer["prediction_id"]:
+            return answer
+        return {**kept, "timings_ms": {}}
+
+    # predictions ---------------------------------------------------------------------
+    @app.post("/v1/predict", response_model=PredictResponse, tags=["predict"], dependencies=READ)
+    async def predict(self, body: PredictRequest) -> dict[str, Any]:
+        """The signal for a symbol: without ``candles``, that of its newest stored bar (the
+        feed's, made once per bar); with them, one on the candles sent (never stored)."""
+        started = time.perf_counter()
+        symbol = self._symbol(body.symbol)
+        if body.candles is None:
+            answer = await self._stored_signal(symbol)
+        else:
+            frame = self._frame(symbol, body.candles, self.min_bars, closed=False)
+            answer = await self._predict(symbol, frame, False)
+        answer["latency_ms"] = (time.perf_counter() - started) * 1000.0
+        return answer
+
+    @app.post(
+        "/enhanced/predict", response_model=EnhancedResponse, tags=["predict"], dependencies=WRITE
+    )
+    async def enhanced_predict(self, body: EnhancedRequest) -> dict[str, Any]:
+        """Original-service endpoint: append one closed bar to the stored history (a write:
+        the key is required), then answer the stored series' signal for it."""
+        symbol = self._symbol(body.symbol)
+        request = self.state.append_bar.remote(symbol, body.features.model_dump(), 1, now_us())
+        self._saw((await call(request, "features"))[1])
+        return enhanced_body(await self._stored_signal(symbol))
 
     # candles and outcomes ------------------------------------------------------------
     @app.post(
@@ -216,9 +263,11 @@ class Ingress:
         dependencies=WRITE,
     )
     async def append_candles(self, body: CandlesRequest, symbol: SymbolPath) -> dict[str, Any]:
-        """Append candles after the stored history (duplicates and overlaps are refused)."""
-        frame = self._frame(body.candles, 1)
-        return self._saw(await call(self.state.append_candles.remote(self._symbol(symbol), frame)))
+        """Append closed candles after the stored history, on the symbol's clock
+        (duplicates, overlaps, other intervals and unclosed bars are refused)."""
+        symbol = self._symbol(symbol)
+        frame = self._frame(symbol, body.candles, 1, closed=True)
+        return self._saw(await call(self.state.append_candles.remote(symbol, frame)))
 
     @app.get(
         "/v1/candles/{symbol}", response_model=CandlesResponse, tags=["state"], dependencies=READ
@@ -261,7 +310,9 @@ class Ingress:
     async def calibration(
         self,
         symbol: SymbolPath,
-        limit: Annotated[int, Query(ge=1, le=100_000, description="newest resolved")] = 20_000,
+        limit: Annotated[
+            int, Query(ge=1, le=MAX_HISTORY, description="newest resolved")
+        ] = MAX_HISTORY,
         bins: Annotated[int, Query(ge=2, le=50, description="buckets over [0, 1]")] = 10,
     ) -> dict[str, Any]:
         """Reliability and accuracy by confidence bucket of resolved predictions."""
@@ -280,9 +331,11 @@ class Ingress:
         return answer
 
     # dashboard -----------------------------------------------------------------------
-    @app.get("/ui", response_class=HTMLResponse, tags=["ui"], dependencies=READ)
+    @app.get("/ui", response_class=HTMLResponse, tags=["ui"])
     async def ui(self) -> HTMLResponse:
-        """The dashboard (one page over the read endpoints above)."""
+        """The dashboard: a static page with no data of its own (open, so a browser can
+        load it); its data comes from the read endpoints above, with the key it asks for
+        once when reads are protected."""
         return dashboard()
 
     @app.get(PLOTLY_ROUTE, tags=["ui"], include_in_schema=False)
@@ -329,5 +382,9 @@ class Ingress:
         results = await gather_with_deadline(calls, HEALTH_TIMEOUT_S)
         status = {n: r.status if isinstance(r, Reply) else "ok" for n, r in results.items()}
         healthy = all(s == "ok" for s in status.values())
-        payload = {"status": "ok" if healthy else "unhealthy", "deployments": status}
+        payload = {
+            "status": "ok" if healthy else "unhealthy",
+            "deployments": status,
+            "writes": self.auth.writes,
+        }
         return JSONResponse(payload, status_code=200 if healthy else 503)

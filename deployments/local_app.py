@@ -4,16 +4,39 @@ the benchmark and the load test start and measure (``scripts/bench_serve.py``,
 
 from __future__ import annotations
 
+import os
+import secrets
 import socket
 from pathlib import Path
 from typing import Any
+
+DEFAULT_KEY_ENV = "SMARTMARKET_API_KEY"
+
+
+def ensure_api_key(env_name: str = DEFAULT_KEY_ENV) -> tuple[str, bool]:
+    """The API key in ``$env_name``; a random one is made and set there (so the local Ray
+    started after this, and its replicas, inherit it) when none is. Returns the key and
+    whether it was made here. Writes fail closed: a local run gets a key, not open writes."""
+    key = os.environ.get(env_name, "")
+    if key:
+        return key, False
+    key = "smk-" + secrets.token_urlsafe(24)
+    os.environ[env_name] = key
+    return key, True
+
+
+def key_header(env_name: str = DEFAULT_KEY_ENV) -> dict[str, str]:
+    """``Authorization: Bearer <key>`` for the key in ``$env_name`` (empty when unset)."""
+    key = os.environ.get(env_name, "")
+    return {"Authorization": f"Bearer {key}"} if key else {}
 
 
 def start_local_app(
     config_path: Path | None, app_name: str, num_cpus: float, **settings: Any
 ) -> str:
     """Local Ray + Serve with the app of ``config_path`` (its ``args`` overridden by
-    ``settings``) on a free loopback port; returns the proxy's base URL."""
+    ``settings``) on a free loopback port; returns the proxy's base URL. Writes need the key
+    in ``$api_key_env``, made for this run when unset (:func:`key_header` sends it)."""
     import ray
     from ray import serve
 
@@ -23,6 +46,8 @@ def start_local_app(
 
     config = load_serve_config(config_path) if config_path else ServeConfig()
     app_settings = AppSettings.parse(config.args, **settings)
+    if not app_settings.allow_open_writes:
+        ensure_api_key(app_settings.api_key_env)  # before ray.init: the replicas inherit it
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]

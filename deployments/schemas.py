@@ -53,10 +53,16 @@ class CandleIn(BaseModel):
 
 
 class PredictRequest(BaseModel):
+    """A symbol alone asks for the service's signal of its newest stored bar (made once per
+    bar, learned from when it resolves); with candles, the signal on those candles
+    (answered, never stored nor learned from)."""
+
     model_config = _STRICT
 
     symbol: str = Symbol
-    candles: list[CandleIn] = Field(min_length=1, description="oldest first")
+    candles: list[CandleIn] | None = Field(
+        None, min_length=1, description="oldest first; omit for the stored series' signal"
+    )
 
 
 class CandlesRequest(BaseModel):
@@ -143,9 +149,15 @@ class PredictResponse(BaseModel):
         "with its probabilities and mixture weight",
     )
     created_at: datetime
+    source: Literal["stored", "request"] = Field(
+        description="stored: the signal of the stored series' newest bar (the same for every "
+        "client, learned from when it resolves); request: made on the candles sent, "
+        "answered only"
+    )
     latency_ms: float = Field(description="time spent in the service (ingress to answer)")
     timings_ms: dict[str, float] = Field(
-        description="ensemble stages of the batch this request was in (and its batch_size)"
+        description="ensemble stages of the batch this request was in (and its batch_size); "
+        "empty when the answer was read back from the store"
     )
 
 

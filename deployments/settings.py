@@ -21,6 +21,7 @@ from pydantic import (
     model_validator,
 )
 
+from models.data.intervals import parse_interval
 from models.errors import ConfigError
 from models.feed.config import FeedSettings
 from models.predictors.registry import PREDICTORS, served_window_bars
@@ -38,11 +39,23 @@ class AppSettings(BaseModel):
     registry: str | None = Field(None, description="model registry root (path or URI)")
     state_db: str = Field("smartmarket_state.db", description="SQLite file of the state")
     api_key_env: str = Field("SMARTMARKET_API_KEY", description="env var holding the API key")
+    allow_open_writes: bool = Field(
+        False, description="start without an API key, every write open (warned at each start)"
+    )
+    interval: str = Field(
+        "1h", description="bar interval of every symbol the feed does not follow (1m, 1h, 1d)"
+    )
     ensemble_config: str | None = Field(None, description="EnsembleConfig YAML file")
     max_candles: int = Field(5_000, ge=1, description="most candles one request may carry")
     max_body_bytes: int = Field(4 * 1024 * 1024, ge=1024, description="largest request body")
     window_bars: int = Field(512, ge=64, description="bars the predictors see (newest)")
     retain_bars: int = Field(20_000, ge=1, description="stored candles kept per symbol")
+    retain_predictions: int = Field(
+        20_000, ge=1, description="resolved predictions kept per symbol"
+    )
+    state_lock_wait_s: float = Field(
+        15.0, ge=0, le=600, description="wait for the state file's previous writer to stop"
+    )
     deadline_s: float = Field(2.0, gt=0, description="per-call deadline of every predictor")
     max_models_per_replica: int = Field(8, ge=1, description="LRU size of neural replicas")
     inference_precision: Literal["auto", "float32", "bfloat16"] = Field(
@@ -95,6 +108,19 @@ class AppSettings(BaseModel):
             if not SYMBOL_RE.match(symbol):
                 raise ValueError(f"{symbol!r} does not match {SYMBOL_PATTERN}")
         return value
+
+    @field_validator("interval")
+    @classmethod
+    def _valid_interval(cls, value: str) -> str:
+        parse_interval(value, name="interval")
+        return value
+
+    def interval_us(self, symbol: str) -> int:
+        """The bar interval of ``symbol`` in microseconds: the feed's when it follows the
+        symbol, else the app's ``interval`` (one clock per symbol, whoever sends candles)."""
+        if self.feed is not None and symbol in self.feed.symbols:
+            return self.feed.interval_ms * 1000
+        return parse_interval(self.interval) // timedelta(microseconds=1)
 
     def lifecycle(self) -> Lifecycle:
         """The retraining / expiry / purge policy these settings describe."""

@@ -3,12 +3,16 @@
 Thin wrapper over :class:`models.store.ServingState`; our error types come back as return
 values (see :func:`client_errors_as_values`). Every write is committed before the
 method returns, so the ingress acknowledges nothing a restart could lose. Run exactly one
-replica per state file (``num_replicas: 1``): SQLite serialises writers per file, and the
-learned ensemble state lives in this replica's memory between commits.
+replica per state file (``num_replicas: 1``): the learned ensemble state lives in this
+replica's memory between commits, so the store takes an exclusive lock on the file and a
+second opener fails (after ``state_lock_wait_s``, the time a replica being replaced gets to
+stop) with an error naming the file and the holder. Reads of history run in a worker
+thread so a large page does not hold up appends; overload is a fast 503 (``max_queued_requests``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
@@ -42,26 +46,51 @@ def client_errors_as_values(
     return wrapper
 
 
-@serve.deployment(num_replicas=1, ray_actor_options={"num_cpus": 0.1}, max_ongoing_requests=256)
+@serve.deployment(
+    num_replicas=1,
+    ray_actor_options={"num_cpus": 0.1},
+    max_ongoing_requests=256,
+    max_queued_requests=1024,
+)
 class StateDeployment:
     def __init__(self, settings: dict[str, Any] | None = None) -> None:
         app = AppSettings.parse(settings)
-        store = StateStore(app.state_db, retain_bars=app.retain_bars)
+        self.app = app
+        store = StateStore(
+            app.state_db,
+            retain_bars=app.retain_bars,
+            retain_predictions=app.retain_predictions,
+            lock_wait_s=app.state_lock_wait_s,
+        )
         self.state = ServingState(store, Ensemble(load_ensemble_config(app)))
 
     @client_errors_as_values
     async def append_candles(self, symbol: str, frame: pl.DataFrame) -> dict[str, Any]:
-        done = self.state.append_candles(symbol, frame)
+        done = self.state.append_candles(symbol, frame, self.app.interval_us(symbol))
         metrics.record_outcomes(symbol, len(done["resolved"]), "candles")
         return done
 
     @client_errors_as_values
     async def append_bar(
-        self, symbol: str, bar: Mapping[str, Any], window_bars: int
+        self,
+        symbol: str,
+        bar: Mapping[str, Any],
+        window_bars: int,
+        closed_by_us: int | None = None,
     ) -> tuple[pl.DataFrame, dict[str, Any]]:
-        window, done = self.state.append_bar(symbol, bar, window_bars)
+        """Append one bar; ``closed_by_us``: it must have closed by then (a client's bar;
+        the feed's bars are closed by the exchange's clock, which tests run fast)."""
+        step = self.app.interval_us(symbol)
+        window, done = self.state.append_bar(symbol, bar, window_bars, step, closed_by_us)
         metrics.record_outcomes(symbol, len(done["resolved"]), "candles")
         return window, done
+
+    @client_errors_as_values
+    async def newest_signal(self, symbol: str, window_bars: int) -> dict[str, Any]:
+        return self.state.newest_signal(symbol, window_bars)
+
+    async def stored_answer(self, symbol: str, as_of: int) -> dict[str, Any] | None:
+        return self.state.stored_answer(symbol, as_of)
 
     @client_errors_as_values
     async def candles(
@@ -88,15 +117,15 @@ class StateDeployment:
     async def predictions(
         self, symbol: str, since: int | None, until: int | None, limit: int
     ) -> dict[str, Any]:
-        return self.state.predictions(symbol, since, until, limit)
+        return await asyncio.to_thread(self.state.predictions, symbol, since, until, limit)
 
     async def calibration(self, symbol: str, limit: int, bins: int) -> dict[str, Any]:
-        return self.state.calibration(symbol, limit, bins)
+        return await asyncio.to_thread(self.state.calibration, symbol, limit, bins)
 
     async def weights(
         self, symbol: str, since: int | None, until: int | None, limit: int
     ) -> dict[str, Any]:
-        return self.state.weights(symbol, since, until, limit)
+        return await asyncio.to_thread(self.state.weights, symbol, since, until, limit)
 
     async def feed_cursor(self, symbol: str) -> tuple[int | None, int | None, int]:
         return self.state.feed_cursor(symbol)

@@ -35,7 +35,7 @@ os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 import httpx  # noqa: E402
 import polars as pl  # noqa: E402
 
-from deployments.local_app import start_local_app  # noqa: E402
+from deployments.local_app import key_header, start_local_app  # noqa: E402
 from models.cli import UsageError, run_cli  # noqa: E402
 from models.data.loader import load_ohlcv  # noqa: E402
 from models.data.paths import default_data_dir  # noqa: E402
@@ -85,7 +85,7 @@ def fill(url: str, candles: pl.DataFrame, predictions: int, symbol: str) -> None
     for r in rows:
         r["timestamp"] = r["timestamp"].isoformat()
     head = len(rows) - predictions
-    with httpx.Client(base_url=url, timeout=120.0) as client:
+    with httpx.Client(base_url=url, timeout=120.0, headers=key_header()) as client:
         r = client.post(f"/v1/candles/{symbol}", json={"candles": rows[:head]})
         r.raise_for_status()
         started = time.perf_counter()

@@ -190,11 +190,16 @@ def store_candles(url: str, stored: dict[str, pl.DataFrame], chunk: int = 5000) 
     """``POST /v1/candles/{symbol}`` of each frame, in requests of at most ``chunk``."""
     import httpx
 
+    from deployments.local_app import key_header
+
     for symbol, frame in stored.items():
         for start in range(0, frame.height, chunk):
             rows = frame.slice(start, chunk).to_dicts()
             candles = [{**r, "timestamp": r["timestamp"].isoformat()} for r in rows]
-            r = httpx.post(f"{url}/v1/candles/{symbol}", json={"candles": candles}, timeout=60)
+            body = {"candles": candles}
+            r = httpx.post(
+                f"{url}/v1/candles/{symbol}", json=body, headers=key_header(), timeout=60
+            )
             if r.status_code != 201:
                 raise UsageError(f"storing {symbol} candles failed: {r.status_code} {r.text}")
 

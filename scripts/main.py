@@ -8,7 +8,10 @@ Each step is one of the project's own command-line tools, run as a child process
 this prints is exactly what a user would see running them by hand:
 ``download_data.py`` (only when no local data is found), ``train.py`` (only for symbols the
 registry has no model for), then ``serve.py`` in the background while this process loads
-candles into the service and asks it for a signal.
+candles into the service (a keyed write) and asks it for the signal of the newest stored bar.
+
+Writes need the key in ``$SMARTMARKET_API_KEY``: when it is unset, a random key is made for
+this run, printed, and given to the service.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -37,7 +41,10 @@ ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS = ROOT / "scripts"
 TRAINED_MODELS = tuple(e.name for e in PREDICTORS if e.trained and e.default_member and e.served)
 """The ensemble's default members that need a trained model per symbol."""
-REQUEST_CANDLES = 256
+STORED_CANDLES = 1_000
+"""Newest candles of each shown symbol stored in the service: more than the longest window
+any member needs (lgbm's 720 bars), so every member can answer."""
+KEY_ENV = "SMARTMARKET_API_KEY"
 NO_DATA_HELP = (
     "no market data: there is no local data and the download from Binance's public data "
     "archive failed (see above). Either connect this machine to the internet and run "
@@ -156,14 +163,43 @@ def wait_healthy(url: str, server: subprocess.Popen, timeout: float) -> None:
     raise UsageError(f"the service did not become healthy within {timeout:.0f} s")
 
 
-def show_signal(url: str, data: Path, symbol: str) -> None:
-    """Send the latest real candles of ``symbol`` and print the service's answer."""
-    candles = load_market_data(data, symbols=[symbol])[symbol].tail(REQUEST_CANDLES)
-    rows = [
-        {**row, "timestamp": row["timestamp"].isoformat()}
-        for row in candles.select("timestamp", "open", "high", "low", "close", "volume").to_dicts()
-    ]
-    response = httpx.post(f"{url}/v1/predict", json={"symbol": symbol, "candles": rows}, timeout=60)
+def api_key() -> str:
+    """The key writes need: ``$SMARTMARKET_API_KEY``, or one made (and printed) for this run."""
+    key = os.environ.get(KEY_ENV, "")
+    if not key:
+        key = "smk-" + secrets.token_urlsafe(24)
+        print(f"{KEY_ENV} was not set; this run's API key (needed for writes): {key}")
+    return key
+
+
+def store_candles(url: str, key: str, data: Path, symbols: Sequence[str]) -> None:
+    """Store the newest real candles of ``symbols`` after what the service already holds
+    (a keyed write; a rerun on the same state stores only what is new)."""
+    frames = load_market_data(data, symbols=list(symbols))
+    auth = {"Authorization": f"Bearer {key}"}
+    for symbol in symbols:
+        candles = frames[symbol].tail(STORED_CANDLES)
+        held = httpx.get(f"{url}/v1/candles/{symbol}", params={"limit": 1}, timeout=60)
+        if held.status_code == 200 and held.json()["candles"]:
+            newest = datetime.fromisoformat(held.json()["candles"][-1]["timestamp"])
+            candles = candles.filter(candles["timestamp"] > newest)
+        if candles.height == 0:
+            continue
+        rows = [
+            {**row, "timestamp": row["timestamp"].isoformat()}
+            for row in candles.select("timestamp", "open", "high", "low", "close", "volume")
+            .to_dicts()
+        ]
+        r = httpx.post(
+            f"{url}/v1/candles/{symbol}", json={"candles": rows}, headers=auth, timeout=120
+        )
+        if r.status_code != 201:
+            raise UsageError(f"storing {symbol} candles failed: {r.status_code} {r.text}")
+
+
+def show_signal(url: str, symbol: str) -> None:
+    """Print the service's signal for the newest stored bar of ``symbol``."""
+    response = httpx.post(f"{url}/v1/predict", json={"symbol": symbol}, timeout=120)
     response.raise_for_status()
     answer = response.json()
     print(json.dumps(answer, indent=2))
@@ -191,16 +227,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"registry {args.registry} already has models for {', '.join(args.symbols)}")
     step("3/4 starting the service")
     Path(args.state_db).parent.mkdir(parents=True, exist_ok=True)
+    key = api_key()
     server = subprocess.Popen(
         [sys.executable, str(SCRIPTS / "serve.py"), "--registry", args.registry,
          "--port", str(args.port), "--state-db", args.state_db],
-        cwd=ROOT, start_new_session=True,
+        cwd=ROOT, start_new_session=True, env={**os.environ, KEY_ENV: key},
     )  # fmt: skip
     url = f"http://127.0.0.1:{args.port}"
     try:
         wait_healthy(url, server, args.startup_timeout)
         step(f"4/4 one live signal from {url}")
-        show_signal(url, data, args.symbols[0])
+        leaders = [e.leader for e in PREDICTORS if e.leader and e.leader in args.symbols]
+        store_candles(url, key, data, list(dict.fromkeys([*leaders, args.symbols[0]])))
+        show_signal(url, args.symbols[0])
         if args.once:
             return 0
         print(f"\nserving on {url} (API docs: {url}/docs); Ctrl-C to stop", flush=True)

@@ -5,6 +5,9 @@
     python scripts/serve.py --registry registry --state-db state/smartmarket.db --host 0.0.0.0
     python scripts/serve.py --registry registry --metrics-port 8080   # Prometheus /metrics
 
+Writes need the key in ``$SMARTMARKET_API_KEY`` (``api_key_env``); without one it refuses to
+start unless the config's args say ``allow_open_writes: true``.
+
 Flags override the config file (its application ``args`` and ``http_options``). Ctrl-C or
 SIGTERM stops the service. Ray Serve's throughput-optimised mode is on unless
 ``RAY_SERVE_THROUGHPUT_OPTIMIZED`` is already set (it must be set before Ray starts).
@@ -63,6 +66,12 @@ def resolve(args: argparse.Namespace) -> tuple[ServeConfig, AppSettings]:
     state_dir = Path(settings.state_db).expanduser().resolve().parent
     if not state_dir.is_dir():
         raise UsageError(f"--state-db: directory {state_dir} does not exist")
+    if not os.environ.get(settings.api_key_env) and not settings.allow_open_writes:
+        raise UsageError(
+            f"${settings.api_key_env} is empty: writes (candles, outcomes, reloads) need a "
+            f"key. Set it (e.g. export {settings.api_key_env}=$(openssl rand -hex 24)), or "
+            "put allow_open_writes: true in the config's args to serve with every write open"
+        )
     return config, settings
 
 

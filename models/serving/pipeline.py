@@ -139,19 +139,6 @@ SIGNAL_FIELDS: tuple[str, ...] = (
 )
 """Fields of the answer that are the ensemble signal's own (``EnsembleSignal.to_dict``)."""
 
-STORED_ANSWER_FIELDS: tuple[str, ...] = (
-    "signal",
-    "probabilities",
-    "quality",
-    "regime",
-    "models",
-    "experts",
-    "degraded",
-    "unavailable",
-)
-"""Answer fields kept with the stored prediction (what ``GET /v1/predictions`` shows)."""
-
-
 @dataclass(frozen=True)
 class Answer:
     """The JSON body of a prediction and the pending record to store for it."""
@@ -168,8 +155,13 @@ def assemble(
     regime: Reply,
     label_cfg: LabelConfig,
     prediction_id: str,
+    source: str = "request",
 ) -> Answer:
-    """Combine the replies of one window into the API answer and its pending record."""
+    """Combine the replies of one window into the API answer and its pending record.
+
+    ``source``: ``stored`` when the window is the service's stored series (the answer is
+    stored whole and served again for that bar; its outcome is learned), ``request`` when
+    it is candles a client sent (answered only)."""
     predictions = {name: _as_input(reply) for name, reply in replies.items()}
     state = regime.value if regime.ok else None
     signal = ensemble.combine(symbol, predictions, state, window_bar(window))
@@ -192,10 +184,10 @@ def assemble(
         "unavailable": unavailable,
         "no_model": sorted(n for n, r in replies.items() if r.status == NO_MODEL),
         "created_at": created.isoformat(),
+        "source": source,
     }
-    shown = {k: body[k] for k in STORED_ANSWER_FIELDS}
     stored = _pending(prediction_id, symbol, window, label_cfg, record, created)
-    return Answer(body, replace(stored, answer=shown))
+    return Answer(body, replace(stored, answer=body))
 
 
 def _pending(

@@ -103,20 +103,34 @@ class ServeApp:
         self.variant: str | None = None
 
     def predict(self, symbol: str, frame: pl.DataFrame) -> httpx.Response:
+        """A prediction on candles the client sends (answered, never stored)."""
         return self.client.post(
             "/v1/predict", json={"symbol": symbol, "candles": candles_json(frame)}
         )
+
+    def append(self, symbol: str, frame: pl.DataFrame) -> httpx.Response:
+        """Store candles (a keyed write)."""
+        body = {"candles": candles_json(frame)}
+        return self.client.post(f"/v1/candles/{symbol}", json=body, headers=self.auth)
+
+    def signal(self, symbol: str) -> httpx.Response:
+        """The stored series' signal for the newest stored bar (stored, learned from)."""
+        return self.client.post("/v1/predict", json={"symbol": symbol})
 
     @property
     def auth(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.key}"}
 
     def deploy(self, variant: str = "normal") -> None:
-        """Deploy (or redeploy in place) the app; ``broken``: indicators fail, smc is slow."""
+        """Deploy (or redeploy in place) the app; ``broken``: indicators fail, smc is slow;
+        ``protected``: reads need the key too (``SMARTMARKET_PROTECT_READS=1``)."""
         light = {"ray_actor_options": {"num_cpus": 0.1}}
         options = {role: light for role in ("indicators", "smc", "regime", "state")}
+        env = {KEY_ENV: self.key}
+        if variant == "protected":
+            env["SMARTMARKET_PROTECT_READS"] = "1"
         options["ingress"] = {
-            "ray_actor_options": {"num_cpus": 0.1, "runtime_env": {"env_vars": {KEY_ENV: self.key}}}
+            "ray_actor_options": {"num_cpus": 0.1, "runtime_env": {"env_vars": env}}
         }
         replace = None
         if variant == "broken":
@@ -137,7 +151,7 @@ class ServeApp:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             try:
-                if self.client.get("/v1/models").status_code == 200:
+                if self.client.get("/v1/models", headers=self.auth).status_code == 200:
                     return
             except httpx.HTTPError:
                 pass

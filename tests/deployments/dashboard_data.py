@@ -10,10 +10,9 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from tests.deployments.conftest import ServeApp, candles_json
+from tests.deployments.conftest import ServeApp
 
 START = 20_000
-WINDOW = 240
 
 
 @dataclass
@@ -37,26 +36,26 @@ def seed_once(api: ServeApp, symbol: str, frame: pl.DataFrame) -> Seeded:
     return _SEEDED[symbol]
 
 
+def _signal(api: ServeApp, symbol: str) -> str:
+    r = api.signal(symbol)
+    assert r.status_code == 200 and r.json()["source"] == "stored", r.text
+    return str(r.json()["prediction_id"])
+
+
 def seed(api: ServeApp, symbol: str, frame: pl.DataFrame, stored: int, step: int) -> Seeded:
-    """Post ``frame[:stored]``, predict every ``step`` bars over its last 60, then post 20
-    more candles (resolving them all) and predict once on the newest bar (pending)."""
-    head = frame.head(stored)
-    r = api.client.post(
-        f"/v1/candles/{symbol}", json={"candles": candles_json(head)}, headers=api.auth
-    )
-    assert r.status_code == 201, r.text
+    """Store ``frame`` up to 60 bars before ``stored`` and, every ``step`` bars up to
+    ``stored``, the next candles then the stored signal of the newest (the feed's path);
+    then 20 more candles (resolving them all) and the signal of the newest bar (pending)."""
     ids = []
+    done = 0
     for end in range(stored - 60, stored, step):
-        r = api.predict(symbol, frame.slice(end - WINDOW + 1, WINDOW))
-        assert r.status_code == 200, r.text
-        ids.append(r.json()["prediction_id"])
-    more = candles_json(frame.slice(stored, 20))
-    r = api.client.post(f"/v1/candles/{symbol}", json={"candles": more}, headers=api.auth)
-    assert r.status_code == 201 and len(r.json()["resolved"]) >= len(ids), r.text
-    last = frame.slice(stored + 20 - WINDOW, WINDOW)
-    r = api.predict(symbol, last)
-    assert r.status_code == 200, r.text
-    ids.append(r.json()["prediction_id"])
+        r = api.append(symbol, frame.slice(done, end + 1 - done))
+        assert r.status_code == 201, r.text
+        done = end + 1
+        ids.append(_signal(api, symbol))
+    r = api.append(symbol, frame.slice(done, stored + 20 - done))
+    assert r.status_code == 201, r.text  # every signal before it is resolved by now
+    ids.append(_signal(api, symbol))
     stamps = frame["timestamp"]
     return Seeded(
         symbol,

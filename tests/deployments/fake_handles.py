@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import uuid
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -148,7 +149,9 @@ class FakeTrained:
 def fake_graph(tmp_path: Path, deadline_s: float = 5.0, **replace: Any) -> dict[str, Any]:
     """Settings and fake handles of every deployment the ensemble and ingress call."""
     settings = AppSettings.parse(
-        state_db=str(tmp_path / "state.db"), deadline_s=deadline_s
+        state_db=str(tmp_path / f"state-{uuid.uuid4().hex[:8]}.db"),  # one writer per file
+        deadline_s=deadline_s,
+        allow_open_writes=True,
     ).model_dump(mode="json")
     journal: list[str] = []
     predictors = {}

@@ -136,7 +136,7 @@ def test_new_candle_shows_its_prediction_without_reload(page, api, seeded, real_
     nxt = real_candles("ETHUSDT").slice(START + eth.candles.height, 1).to_dicts()[0]
     bar = {k: nxt[k] for k in ("open", "high", "low", "close", "volume")}
     body = {"symbol": "ETHUSDT", "features": {**bar, "timestamp": nxt["timestamp"].isoformat()}}
-    r = api.client.post("/enhanced/predict", json=body)
+    r = api.client.post("/enhanced/predict", json=body, headers=api.auth)
     assert r.status_code == 200, r.text
     pid = r.json()["prediction_id"]
     page.tab.wait_for_function(f"document.body.dataset.newest === '{pid}'")
@@ -155,3 +155,31 @@ def test_readable_at_desktop_and_phone_sizes(page, seeded, name, width, height):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.tab.screenshot(path=str(ARTIFACTS / f"dashboard{name}.png"), full_page=True)
     assert page.errors == []
+
+
+def test_protected_reads_ask_for_the_key_once_per_tab(page, serve_app, seeded):
+    """With SMARTMARKET_PROTECT_READS the page still loads, asks for the key (again after
+    a wrong one), keeps it for the tab and draws; refused fetches are its only errors."""
+    serve_app.deploy("protected")
+    try:
+        assert serve_app.client.get("/v1/symbols").status_code == 401
+        page.tab.goto(f"{page.base_url}/ui?symbol=ETHUSDT&poll=1000")
+        page.tab.wait_for_selector("#key-form:not([hidden])")
+        page.tab.fill("#key", "not-the-key")
+        page.tab.click("#key-form button")
+        page.tab.wait_for_function(
+            "document.getElementById('key-note').textContent.includes('refused')"
+        )
+        page.tab.fill("#key", serve_app.key)
+        page.tab.click("#key-form button")
+        page.wait_symbol("ETHUSDT")
+        assert page.drawn_markers() > 0
+        kept = page.tab.evaluate("sessionStorage.getItem('smartmarket.apiKey')")
+        assert kept == serve_app.key
+        page.tab.reload()
+        page.wait_symbol("ETHUSDT")
+        assert page.tab.locator("#key-form").is_hidden()  # kept for the tab: asked once
+        refused = ("401", "403")
+        assert [e for e in page.errors if not any(code in e for code in refused)] == []
+    finally:
+        serve_app.deploy("normal")

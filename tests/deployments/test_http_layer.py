@@ -25,12 +25,12 @@ class Item(BaseModel):
     x: float
 
 
-def _app(limit: int = 2048, key_env: str = "TEST_HTTP_KEY") -> FastAPI:
+def _app(limit: int = 2048, key_env: str = "TEST_HTTP_KEY", open_writes: bool = False) -> FastAPI:
     app = FastAPI()
     install(app)
     app.add_middleware(BodyLimit)
     app.state.max_body_bytes = limit
-    auth = ApiKeyAuth(key_env)
+    auth = ApiKeyAuth(key_env, allow_open_writes=open_writes)
 
     @app.post("/item")
     async def item(body: Item) -> dict:
@@ -74,10 +74,15 @@ def test_auth_missing_wrong_and_right_key(client):
     assert ok.status_code == 200
 
 
-def test_auth_open_without_key(monkeypatch):
+def test_without_a_key_writes_fail_closed_unless_opened_on_purpose(monkeypatch):
     monkeypatch.delenv("TEST_HTTP_KEY", raising=False)
-    open_client = TestClient(_app())
+    with pytest.raises(ConfigError, match=r"api_key_env: \$TEST_HTTP_KEY is empty"):
+        _app()
+    open_client = TestClient(_app(open_writes=True))
     assert open_client.post("/write").status_code == 200
+    assert ApiKeyAuth("TEST_HTTP_KEY", allow_open_writes=True).writes == "open"
+    monkeypatch.setenv("TEST_HTTP_KEY", "s3cret-key")
+    assert ApiKeyAuth("TEST_HTTP_KEY").writes == "keyed"
 
 
 @pytest.mark.parametrize(

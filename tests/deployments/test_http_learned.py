@@ -1,9 +1,10 @@
 """The served learned ensemble equals the evaluation's replay of the same bars.
 
-Candles go in through the real HTTP API one bar at a time; each bar's pending prediction
-resolves from the stored closes 4 bars later and the state deployment learns it; the next
-prediction (sent with the whole history, so every indicator sees the same bars as the
-replay) must combine with exactly that learned state. The replay is
+Candles go in through the real HTTP API one bar at a time; each bar's stored signal
+(``POST /v1/predict`` with the symbol alone: the feed's path, on the whole stored history,
+so every indicator sees the same bars as the replay) resolves from the stored closes 4 bars
+later and the state deployment learns it; the next signal must combine with exactly that
+learned state. The replay is
 ``scripts/evaluate.py``'s code path (``predict_period``, ``replay``) on the same bars,
 starting from the learned state the service held before (the stacker and the pooled base
 rate are shared with other symbols) and warm-started with the same resolved history.
@@ -42,7 +43,7 @@ def _replayed(frame: pl.DataFrame, state: dict | None) -> np.ndarray:
 def test_served_probabilities_equal_the_replay_of_the_same_bars(api, real_candles):
     frame = real_candles(SYMBOL).slice(15_000, HISTORY + BARS)  # no exchange gap in here
     url = f"/v1/candles/{SYMBOL}"
-    store = StateStore(api.settings.state_db)
+    store = StateStore(api.settings.state_db, read_only=True)
     before, _ = store.load_state("ensemble")
     store.close()
     r = api.client.post(url, json={"candles": candles_json(frame.head(HISTORY))}, headers=api.auth)
@@ -53,8 +54,9 @@ def test_served_probabilities_equal_the_replay_of_the_same_bars(api, real_candle
         r = api.client.post(url, json={"candles": bar}, headers=api.auth)
         assert r.status_code == 201, r.text
         assert len(r.json()["resolved"]) == (1 if i >= HISTORY + 4 else 0)
-        answer = api.predict(SYMBOL, frame.head(i + 1))
+        answer = api.signal(SYMBOL)  # the stored series' signal: all of it is the window
         assert answer.status_code == 200, answer.text
+        assert answer.json()["as_of"][:19] == frame["timestamp"][i].strftime("%Y-%m-%dT%H:%M:%S")
         probs = answer.json()["probabilities"]
         served.append([probs["down"], probs["flat"], probs["up"]])
     expected = _replayed(frame, before)

@@ -30,7 +30,7 @@ def test_predict_with_trained_models_matches_in_process(api, trained, btc):
         assert body["models"][name]["status"] == "ok"
         assert body["models"][name]["version"] == trained.versions(name)[-1]
     # the same pipeline in this process, same registry, the learned state the service holds
-    learned, _ = StateStore(api.settings.state_db).load_state("ensemble")
+    learned, _ = StateStore(api.settings.state_db, read_only=True).load_state("ensemble")
     reference = Ensemble()
     if learned is not None:
         reference.load_state_dict(learned)
@@ -48,6 +48,7 @@ def test_predict_with_trained_models_matches_in_process(api, trained, btc):
 
 def test_symbol_without_model_gets_rule_based_signal(api, real_candles):
     frame = real_candles("ETHUSDT").slice(5000, 260)
+    stored_before = api.client.get("/v1/performance/ETHUSDT").json()["predictions"]
     r = api.predict("ETHUSDT", frame)
     assert r.status_code == 200, r.text
     body = r.json()
@@ -55,8 +56,9 @@ def test_symbol_without_model_gets_rule_based_signal(api, real_candles):
     assert body["models"]["transformer"]["status"] == "no_model"
     assert body["models"]["indicators"]["status"] == "ok" and body["models"]["smc"]["weight"] > 0
     assert body["degraded"] is False and body["regime"] is not None
+    assert body["source"] == "request"  # on the client's candles: answered, never stored
     perf = api.client.get("/v1/performance/ETHUSDT").json()
-    assert perf["predictions"]["pending"] >= 1  # stored as pending
+    assert perf["predictions"] == stored_before
 
 
 def test_concurrent_requests_all_answer(api, real_candles):
@@ -83,9 +85,9 @@ def _bar(frame: pl.DataFrame, row: int, with_time: bool) -> dict:
 
 def test_enhanced_predict_needs_history_then_answers(api, real_candles):
     sol = real_candles("SOLUSDT").slice(6000, 300)
-    first = api.client.post(
-        "/enhanced/predict", json={"symbol": "SOLUSDT", "features": _bar(sol, 0, True)}
-    )
+    body = {"symbol": "SOLUSDT", "features": _bar(sol, 0, True)}
+    assert api.client.post("/enhanced/predict", json=body).status_code == 401  # it appends
+    first = api.client.post("/enhanced/predict", json=body, headers=api.auth)
     assert first.status_code == 409
     assert "POST /v1/candles/SOLUSDT" in first.json()["detail"] and "229" in first.json()["detail"]
     assert api.client.get("/v1/candles/SOLUSDT").json()["count"] == 1  # that bar was stored
@@ -93,7 +95,7 @@ def test_enhanced_predict_needs_history_then_answers(api, real_candles):
     r = api.client.post("/v1/candles/SOLUSDT", json=more, headers=api.auth)
     assert r.status_code == 201, r.text
     request = {"symbol": "SOLUSDT", "features": _bar(sol, 241, False), "sequence_length": 60}
-    r = api.client.post("/enhanced/predict", json=request)
+    r = api.client.post("/enhanced/predict", json=request, headers=api.auth)
     assert r.status_code == 200, r.text
     body = r.json()
     original = {
@@ -109,6 +111,8 @@ def test_enhanced_predict_needs_history_then_answers(api, real_candles):
         "%Y-%m-%dT%H:%M:%S"
     )  # no timestamp given: one step (1 h) after the last stored bar
     assert stored["candles"][-1]["close"] == sol["close"][241]
+    again = api.signal("SOLUSDT").json()  # the bar's signal was stored: served again
+    assert again["prediction_id"] == body["prediction_id"] and again["source"] == "stored"
 
 
 def test_healthz_reports_every_deployment(api):

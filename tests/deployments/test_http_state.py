@@ -39,7 +39,8 @@ def test_candles_append_read_and_continuity(api, xrp):
 
 def test_outcome_updates_trackers_once(api, real_candles):
     frame = real_candles("ADAUSDT").slice(9000, 300)
-    pid = api.predict("ADAUSDT", frame).json()["prediction_id"]
+    assert api.append("ADAUSDT", frame).status_code == 201
+    pid = api.signal("ADAUSDT").json()["prediction_id"]
     before = api.client.get("/v1/performance/ADAUSDT").json()
     r = api.client.post(
         "/v1/outcomes", json={"prediction_id": pid, "realized_return": 0.03}, headers=api.auth
@@ -70,7 +71,7 @@ def test_pending_prediction_resolves_when_candles_reach_horizon(api, real_candle
     url = "/v1/candles/LTCUSDT"
     r = api.client.post(url, json={"candles": candles_json(ltc.head(300))}, headers=api.auth)
     assert r.status_code == 201
-    pid = api.predict("LTCUSDT", ltc.head(300)).json()["prediction_id"]
+    pid = api.signal("LTCUSDT").json()["prediction_id"]
     r = api.client.post(url, json={"candles": candles_json(ltc.slice(300, 3))}, headers=api.auth)
     assert r.json()["resolved"] == []  # 3 of the 4 horizon bars
     r = api.client.post(url, json={"candles": candles_json(ltc.slice(303, 1))}, headers=api.auth)

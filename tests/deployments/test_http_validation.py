@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
 
 import polars as pl
 import pytest
@@ -15,6 +16,10 @@ pytestmark = [pytest.mark.ray, pytest.mark.slow]
 @pytest.fixture(scope="module")
 def good(btc: pl.DataFrame) -> list[dict]:
     return candles_json(btc.slice(12000, 240))
+
+
+def _later(candle: dict, minutes: int) -> str:
+    return (datetime.fromisoformat(candle["timestamp"]) + timedelta(minutes=minutes)).isoformat()
 
 
 def _edit(candles: list[dict], row: int, **changes) -> list[dict]:
@@ -60,6 +65,10 @@ def _check(r, status: int, field: str, words: str) -> None:
          "candles[9].timestamp", "earlier"),
         (lambda c: {"symbol": "BTCUSDT", "candles": _edit(c, 9, timestamp=c[8]["timestamp"])},
          "candles[9].timestamp", "duplicate"),
+        (lambda c: {"symbol": "BTCUSDT", "candles": _edit(c, 10, timestamp=_later(c[9], 30))},
+         "candles[10].timestamp", "30m apart"),  # off the symbol's 1h clock
+        (lambda c: {"symbol": "BTCUSDT", "candles": _edit(c, 239, timestamp="2099-01-01T00:00Z")},
+         "candles[239].timestamp", "in the future"),
         (lambda c: {"symbol": "BTCUSDT", "candles": c[:100]}, "candles", "at least 229"),
         (lambda c: {"symbol": "BTCUSDT", "candles": []}, "candles", "at least 1"),
         (lambda c: {"symbol": "BTCUSDT", "candles": "many"}, "candles", "valid list"),
@@ -101,9 +110,11 @@ def test_malformed_json_and_other_endpoints(api):
     r = api.client.post("/v1/outcomes", content=text, headers={**api.auth, **JSON})
     _check(r, 422, "realized_return", "finite")
     enhanced = {"symbol": "BTCUSDT", "features": {"open": 1, "high": 1, "low": 1, "close": 1}}
-    _check(api.client.post("/enhanced/predict", json=enhanced), 422, "features.volume", "required")
+    r = api.client.post("/enhanced/predict", json=enhanced, headers=api.auth)  # a keyed write
+    _check(r, 422, "features.volume", "required")
     enhanced["features"] |= {"volume": 1, "vwap": 2}
-    _check(api.client.post("/enhanced/predict", json=enhanced), 422, "features.vwap", "permitted")
+    r = api.client.post("/enhanced/predict", json=enhanced, headers=api.auth)
+    _check(r, 422, "features.vwap", "permitted")
     assert api.client.get("/v1/nothing").status_code == 404
 
 

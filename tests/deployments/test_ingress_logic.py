@@ -78,14 +78,16 @@ def test_predict_passes_the_newest_learned_version_seen(tmp_path, btc):
     api, _ = ingress(tmp_path)
     api._saw({"learned_version": 7})
     api._saw({"learned_version": 3})  # older: ignored
-    answer = asyncio.run(api._predict("BTCUSDT", btc.head(10)))
+    answer = asyncio.run(api._predict("BTCUSDT", btc.head(10), False))
     assert answer == {"symbol": "BTCUSDT", "min_version": 7}
+    answer = asyncio.run(api._predict("BTCUSDT", btc.head(10), True, 9))  # a state's newer
+    assert answer == {"symbol": "BTCUSDT", "min_version": 9}
 
 
 def test_a_library_error_from_the_ensemble_is_a_4xx_naming_the_field(tmp_path, btc):
     error = DataValidationError("must be positive", row=3, column="close")
     api, _ = ingress(tmp_path, ensemble=FakeEnsemble(error))
     with pytest.raises(ApiError) as caught:
-        asyncio.run(api._predict("BTCUSDT", btc.head(10)))
+        asyncio.run(api._predict("BTCUSDT", btc.head(10), False))
     assert caught.value.status_code == 422
     assert "close" in caught.value.detail and "must be positive" in caught.value.detail

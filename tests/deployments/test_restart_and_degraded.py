@@ -20,12 +20,13 @@ pytestmark = [pytest.mark.ray, pytest.mark.slow]
 def test_restart_keeps_state_and_broken_predictors_degrade(api, real_candles, btc):
     link = real_candles("LINKUSDT").slice(2000, 300)
     url = "/v1/candles/LINKUSDT"
-    r = api.client.post(url, json={"candles": candles_json(link)}, headers=api.auth)
+    r = api.client.post(url, json={"candles": candles_json(link.head(299))}, headers=api.auth)
     assert r.status_code == 201, r.text
-    pid = api.predict("LINKUSDT", link).json()["prediction_id"]
+    pid = api.signal("LINKUSDT").json()["prediction_id"]
     outcome = {"prediction_id": pid, "realized_return": -0.02}
     assert api.client.post("/v1/outcomes", json=outcome, headers=api.auth).status_code == 200
-    pending = api.predict("LINKUSDT", link).json()["prediction_id"]  # due 4 bars later
+    assert api.append("LINKUSDT", link.tail(1)).status_code == 201
+    pending = api.signal("LINKUSDT").json()["prediction_id"]  # due 4 bars later
     before = {
         "candles": api.client.get(url, params={"limit": 1000}).json(),
         "performance": api.client.get("/v1/performance/LINKUSDT").json(),

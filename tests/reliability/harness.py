@@ -28,6 +28,7 @@ from ray.serve.deployment import Deployment
 
 from deployments.app import compose
 from deployments.settings import AppSettings
+from tests.conftest import SYMBOLS
 
 APP_NAME = "reliability"
 ROUTE = "/reliability"
@@ -115,7 +116,7 @@ class ReliabilityApp:
             max_candles=MAX_CANDLES,
             max_body_bytes=MAX_BODY,
             deadline_s=DEADLINE_S,
-            symbols=("BTCUSDT", "ETHUSDT", "SOLUSDT", "BNBUSDT", "XRPUSDT"),
+            symbols=SYMBOLS,
         )
         self.base_url = f"http://127.0.0.1:{port}{ROUTE}"
         self.client = httpx.Client(base_url=self.base_url, timeout=60.0)

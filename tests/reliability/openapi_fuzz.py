@@ -88,11 +88,15 @@ def violations(spec: dict[str, Any], schema: dict[str, Any], where: tuple) -> It
     wrong = sorted(set(JSON_TYPES) - allowed_types(schema))
     if wrong:
         yield Violation(where, st.one_of(*(JSON_TYPES[t] for t in wrong)), "type")
-    if "anyOf" in schema:  # a string rule binds when only one branch takes strings
-        strings = [resolve(spec, b) for b in schema["anyOf"] if b.get("type") == "string"]
+    if "anyOf" in schema:  # a rule binds when only one branch takes that type
+        branches = [resolve(spec, b) for b in schema["anyOf"]]
+        strings = [b for b in branches if b.get("type") == "string"]
         if len(strings) == 1:
             for values, what in _string_violations(strings[0]):
                 yield Violation(where, values, what)
+        arrays = [b for b in branches if b.get("type") == "array"]
+        if len(arrays) == 1:  # an optional list (``list | None``): its items' rules bind
+            yield from violations(spec, arrays[0], where)
         return
     kind = schema.get("type")
     if kind == "object":
@@ -128,6 +132,8 @@ def boundaries(spec: dict[str, Any], schema: dict[str, Any], where: tuple) -> It
             yield where, schema[key]
     if "exclusiveMinimum" in schema:
         yield where, schema["exclusiveMinimum"] + 1e-9
+    for branch in schema.get("anyOf", []):
+        yield from boundaries(spec, branch, where)
     for name, sub in schema.get("properties", {}).items():
         yield from boundaries(spec, sub, (*where, name))
     if schema.get("type") == "array":

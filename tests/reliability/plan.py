@@ -211,6 +211,7 @@ PLAN: dict[str, dict[str, Category]] = {
         "high_below_low": high_below_low,
         "unknown_symbol": unknown_symbol,
         "traversal": traversal,
+        "bad_auth": bad_auth,
     },
     "candles_post": {
         **BODY_CATEGORIES,

@@ -135,7 +135,7 @@ ENDPOINTS: dict[str, Endpoint] = {
     e.name: e
     for e in (
         Endpoint("predict", "POST", "/v1/predict", predict_body),
-        Endpoint("enhanced", "POST", "/enhanced/predict", enhanced_body),
+        Endpoint("enhanced", "POST", "/enhanced/predict", enhanced_body, True),  # it appends
         Endpoint("candles_post", "POST", "/v1/candles/{symbol}", candles_body, True, CANDLES),
         Endpoint("outcomes", "POST", "/v1/outcomes", outcome_body, True),
         Endpoint("candles_get", "GET", "/v1/candles/{symbol}", others=CANDLES),
@@ -171,7 +171,11 @@ SLOTS: dict[str, dict[tuple[Any, ...], str]] = {
     "candles_post": {("candles",): "list", **CANDLE_SLOTS},
     "outcomes": {("prediction_id",): "id", ("realized_return",): "return"},
 }
-OPTIONAL = {("features", "timestamp"), ("sequence_length",)}
+OPTIONAL: dict[str, set[tuple[Any, ...]]] = {
+    "predict": {("candles",)},  # a symbol alone asks for the stored series' signal
+    "enhanced": {("features", "timestamp"), ("sequence_length",)},
+}
+"""Fields an endpoint's body may leave out (removing one is not a bad request)."""
 
 
 def render(path: tuple[Any, ...]) -> str:
@@ -261,7 +265,10 @@ def wrong_type(name: str, ctx: Ctx) -> st.SearchStrategy[Bad]:
     @st.composite
     def build(draw: st.DrawFn) -> Bad:
         path, kind = draw(slot(name, ctx))
-        value = draw(WRONG_TYPE[kind])
+        values = WRONG_TYPE[kind]
+        if tuple(path) in OPTIONAL.get(name, set()):  # null there means "left out"
+            values = values.filter(lambda v: v is not None)
+        value = draw(values)
         body = ENDPOINTS[name].body(ctx)
         _set(body, path, value)
         return json_request(name, ctx, body, "wrong_type", {422: render(path)})
@@ -272,7 +279,8 @@ def wrong_type(name: str, ctx: Ctx) -> st.SearchStrategy[Bad]:
 def missing_field(name: str, ctx: Ctx) -> st.SearchStrategy[Bad]:
     @st.composite
     def build(draw: st.DrawFn) -> Bad:
-        path, _ = draw(slot(name, ctx).filter(lambda s: tuple(s[0]) not in OPTIONAL))
+        optional = OPTIONAL.get(name, set())
+        path, _ = draw(slot(name, ctx).filter(lambda s: tuple(s[0]) not in optional))
         body = ENDPOINTS[name].body(ctx)
         _delete(body, path)
         return json_request(name, ctx, body, "missing_field", {422: render(path)})

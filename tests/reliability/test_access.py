@@ -14,10 +14,13 @@ import json
 import re
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials
 
 from deployments import auth as auth_module
@@ -27,21 +30,35 @@ from models.data.paths import REPO_ROOT
 from models.errors import ConfigError
 from tests.reliability.harness import MAX_BODY, ReliabilityApp
 
-WRITES = {("POST", "/v1/candles/{symbol}"), ("POST", "/v1/outcomes"), ("POST", "/v1/models/reload")}
-READS = {
-    ("POST", "/v1/predict"),
-    ("POST", "/enhanced/predict"),
-    ("GET", "/v1/candles/{symbol}"),
-    ("GET", "/v1/performance/{symbol}"),
-    ("GET", "/v1/models"),
-    ("GET", "/v1/symbols"),
-    ("GET", "/v1/predictions/{symbol}"),
-    ("GET", "/v1/calibration/{symbol}"),
-    ("GET", "/v1/weights/{symbol}"),
-    ("GET", "/v1/feed"),
-    ("GET", "/ui"),
+WRITES: dict[tuple[str, str], str] = {
+    # Anything that stores, appends, resolves, reloads, retrains or triggers work beyond
+    # answering: the key is required, whatever SMARTMARKET_PROTECT_READS says.
+    ("POST", "/v1/candles/{symbol}"): "appends candles, resolves predictions they make due",
+    ("POST", "/enhanced/predict"): "appends the bar it is sent, then answers its signal",
+    ("POST", "/v1/outcomes"): "resolves a prediction, teaching the ensemble",
+    ("POST", "/v1/models/reload"): "loads newly published model versions",
 }
-OPEN = {("GET", "/healthz")}
+READS: dict[tuple[str, str], str] = {
+    # Answer from what is stored; open unless reads are protected.
+    ("POST", "/v1/predict"): (
+        "with candles: answers on them, stores nothing; with a symbol alone: the stored "
+        "series' signal of its newest bar, made at most once per bar from operator data "
+        "(what the feed would store), then served from the store"
+    ),
+    ("GET", "/v1/candles/{symbol}"): "stored candles",
+    ("GET", "/v1/performance/{symbol}"): "learned weights and counts",
+    ("GET", "/v1/models"): "registry versions and what is loaded",
+    ("GET", "/v1/symbols"): "stored symbols",
+    ("GET", "/v1/predictions/{symbol}"): "stored predictions",
+    ("GET", "/v1/calibration/{symbol}"): "calibration of resolved predictions",
+    ("GET", "/v1/weights/{symbol}"): "expert weights over time",
+    ("GET", "/v1/feed"): "the feed's status",
+}
+OPEN: dict[tuple[str, str], str] = {
+    # Never keyed: no stored data in the answer.
+    ("GET", "/healthz"): "load balancers probe it; names deployments and whether writes are open",
+    ("GET", "/ui"): "a static page; its data comes from the reads, with the key it asks for",
+}
 
 
 def _bearer(token: str) -> HTTPAuthorizationCredentials:
@@ -173,11 +190,42 @@ def _assert_guarded(app: ReliabilityApp, op: tuple[str, str]) -> None:
 @pytest.mark.slow
 def test_every_write_and_admin_endpoint_requires_the_key(app: ReliabilityApp) -> None:
     operations = _operations(app)
-    assert operations == WRITES | READS | OPEN, "new endpoint: classify it here"
+    assert operations == set(WRITES) | set(READS) | set(OPEN), "new endpoint: classify it here"
     for op in sorted(WRITES):
         _assert_guarded(app, op)
-    for op in sorted(READS | OPEN):  # open by default
+    for op in sorted(set(READS) | set(OPEN)):  # open by default
         assert _call(app, op, {}).status_code not in (401, 403), op
+
+
+def _api_routes(router: Any) -> Iterator[APIRoute]:
+    """Every API route under ``router`` (Serve's ingress moves the class's routes into an
+    included router, which FastAPI keeps as a node of its own)."""
+    for route in router.routes:
+        if isinstance(route, APIRoute):
+            yield route
+        elif hasattr(route, "original_router"):
+            yield from _api_routes(route.original_router)
+
+
+def test_every_route_is_classified_and_writes_carry_the_key_check() -> None:
+    """Ray-free: the FastAPI app's own routes, and the dependency each write declares."""
+    from deployments.ingress import app as api
+    from deployments.ingress import require_key, require_read_key
+
+    declared: dict[tuple[str, str], set[object]] = {}
+    for route in _api_routes(api):
+        if not route.include_in_schema:
+            continue
+        calls = {d.call for d in route.dependant.dependencies}
+        for method in route.methods:
+            declared[(method, route.path)] = calls
+    assert set(declared) == set(WRITES) | set(READS) | set(OPEN), "classify the new route here"
+    for op in WRITES:
+        assert require_key in declared[op], f"{op} writes but does not require the key"
+    for op in READS:
+        assert declared[op] == {require_read_key}, op
+    for op in OPEN:
+        assert not declared[op], op
 
 
 @pytest.mark.ray
@@ -185,9 +233,10 @@ def test_every_write_and_admin_endpoint_requires_the_key(app: ReliabilityApp) ->
 def test_reads_are_protected_on_request(rel_app: ReliabilityApp) -> None:
     rel_app.deploy(protect_reads=True)
     try:
-        for op in sorted(READS | WRITES):
+        for op in sorted(set(READS) | set(WRITES)):
             _assert_guarded(rel_app, op)
         assert rel_app.client.get("/healthz").status_code == 200
+        assert rel_app.client.get("/ui").status_code == 200  # the page asks for the key
         assert rel_app.client.get("/openapi.json").status_code == 200
     finally:
         rel_app.deploy(protect_reads=False)

@@ -75,6 +75,7 @@ def test_main_job_trains_serves_and_shows_a_signal(real_data_dir: Path, tmp_path
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     out = result.stdout
     assert "==> 4/4 one live signal" in out
+    assert "this run's API key (needed for writes): smk-" in out  # writes fail closed
     assert "BTCUSDT as of" in out
     assert "transformer=ok" in out and "cnn_lstm=ok" in out
     assert (tmp_path / "registry" / "BTCUSDT" / "transformer" / "LATEST").exists()

@@ -69,19 +69,23 @@ def _value(text: str, name: str, **tags: str) -> float | None:
 
 
 def _exercise(client: httpx.Client, btc: pl.DataFrame) -> list[str]:
-    """Store history, predict, store the bars that resolve them, report one outcome."""
-    history = btc.slice(9000, HISTORY)
+    """Store history; then ``PREDICTIONS`` times the stored signal of the newest bar and the
+    next bar; then the bars that resolve every signal."""
     auth = {"Authorization": f"Bearer {KEY}"}
-    assert client.post(f"/v1/candles/{SYMBOL}", json={"candles": _candles(history)},
-                       headers=auth).status_code == 201  # fmt: skip
+
+    def append(frame: pl.DataFrame) -> httpx.Response:
+        body = {"candles": _candles(frame)}
+        return client.post(f"/v1/candles/{SYMBOL}", json=body, headers=auth)
+
+    assert append(btc.slice(9000, HISTORY)).status_code == 201
     ids = []
-    for _ in range(PREDICTIONS):
-        reply = client.post("/v1/predict", json={"symbol": SYMBOL, "candles": _candles(history)})
+    for k in range(PREDICTIONS):
+        reply = client.post("/v1/predict", json={"symbol": SYMBOL})
         assert reply.status_code == 200, reply.text
         assert reply.json()["models"]["transformer"]["status"] == "ok"
         ids.append(reply.json()["prediction_id"])
-    later = btc.slice(9000 + HISTORY, 6)
-    done = client.post(f"/v1/candles/{SYMBOL}", json={"candles": _candles(later)}, headers=auth)
+        assert append(btc.slice(9000 + HISTORY + k, 1)).status_code == 201
+    done = append(btc.slice(9000 + HISTORY + PREDICTIONS, 4))
     assert done.status_code == 201 and len(done.json()["resolved"]) == PREDICTIONS, done.text
     return ids
 

@@ -21,9 +21,11 @@ SCRIPT = ROOT / "scripts" / "serve.py"
 LOCAL_CONFIG = ROOT / "configs" / "serve_local.yaml"
 
 
-def _env(tmpdir: str | None = None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+def _env(tmpdir: str | None = None, key: str | None = "serve-script-test-key") -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("RAY_ADDRESS", "SMARTMARKET_API_KEY")}
     env["RAY_AUTH_MODE"] = "disabled"
+    if key is not None:
+        env["SMARTMARKET_API_KEY"] = key
     if tmpdir is not None:
         env["RAY_TMPDIR"] = tmpdir  # this Ray instance's files apart from any other
     return env
@@ -35,9 +37,16 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _run(*args: str) -> subprocess.CompletedProcess:
+def _run(*args: str, key: str | None = "serve-script-test-key") -> subprocess.CompletedProcess:
     cmd = [sys.executable, str(SCRIPT), *args]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=_env())
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=_env(key=key))
+
+
+def test_without_a_key_it_refuses_to_start_and_says_how(tmp_path):
+    proc = _run("--registry", str(tmp_path), "--state-db", str(tmp_path / "s.db"), key=None)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "$SMARTMARKET_API_KEY is empty" in proc.stderr and "allow_open_writes" in proc.stderr
+    assert "Traceback" not in proc.stderr
 
 
 @pytest.mark.parametrize(
