@@ -30,6 +30,7 @@ from models.registry.names import (
     is_version,
     new_version,
 )
+from models.registry.signing import SIGNATURE, sign, signing_key_from_env, verify
 from models.registry.store import Store
 
 WEIGHTS, CONFIG, METRICS, MANIFEST, LATEST = (
@@ -56,12 +57,24 @@ class ModelArtifact:
     manifest: dict[str, Any]
 
 
-class ModelRegistry:
-    """Publish and load model versions under ``root`` (a path or an ``s3://`` / ``gs://`` URI)."""
+_FROM_ENV = b""
 
-    def __init__(self, root: str | Path) -> None:
+
+class ModelRegistry:
+    """Publish and load model versions under ``root`` (a path or an ``s3://`` / ``gs://`` URI).
+
+    ``signing_key`` (default: ``$SMARTMARKET_REGISTRY_KEY``; None: no signatures): versions
+    published are signed, and only versions signed with it load (models.registry.signing)."""
+
+    def __init__(self, root: str | Path, signing_key: bytes | None = _FROM_ENV) -> None:
         self.store = Store(root)
         self.root = self.store.uri
+        self.signing_key = signing_key_from_env() if signing_key == _FROM_ENV else signing_key
+
+    @property
+    def signed(self) -> bool:
+        """Whether this registry signs what it publishes and checks what it loads."""
+        return self.signing_key is not None
 
     def publish(
         self,
@@ -98,7 +111,7 @@ class ModelRegistry:
     ) -> None:
         tmp = self.store.temp_dir(model_dir, version)
         try:
-            for name, data in files.items():
+            for name, data in self._with_signature(files, manifest).items():
                 self.store.write_bytes(f"{tmp}/{name}", data)
             self.store.write_bytes(f"{tmp}/{MANIFEST}", manifest)
             self.store.rename(tmp, f"{model_dir}/{version}")
@@ -112,9 +125,15 @@ class ModelRegistry:
     ) -> None:
         target = f"{model_dir}/{version}"
         self.store.make_dirs(target)
-        for name, data in files.items():
+        for name, data in self._with_signature(files, manifest).items():
             self.store.write_bytes(f"{target}/{name}", data)
         self.store.write_bytes(f"{target}/{MANIFEST}", manifest)  # last: completes the version
+
+    def _with_signature(self, files: dict[str, bytes], manifest: bytes) -> dict[str, bytes]:
+        """The version's files plus the manifest's signature when this registry signs."""
+        if self.signing_key is None:
+            return files
+        return {**files, SIGNATURE: sign(self.signing_key, manifest)}
 
     def versions(self, symbol: str, model_name: str) -> list[str]:
         """Complete versions (those with a manifest), oldest first."""
@@ -160,7 +179,12 @@ class ModelRegistry:
             raise ModelNotFoundError(
                 f"model {model_name!r} for symbol {symbol!r} has no version {version!r}"
             )
-        manifest = self._read_json(vdir, MANIFEST)
+        raw = self._read_file(vdir, MANIFEST)
+        if self.signing_key is not None:
+            sig_path = f"{vdir}/{SIGNATURE}"
+            found = self.store.read_bytes(sig_path) if self.store.is_file(sig_path) else None
+            verify(self.signing_key, raw, found, vdir)
+        manifest = _parse_json(f"{vdir}/{MANIFEST}", raw)
         files = {name: self._read_checked(vdir, name, manifest) for name in (WEIGHTS, CONFIG)}
         files[METRICS] = self._read_checked(vdir, METRICS, manifest)
         return ModelArtifact(

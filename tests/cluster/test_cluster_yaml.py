@@ -87,3 +87,13 @@ def test_rsync_excludes_keep_every_package_file(config: dict) -> None:
 @pytest.mark.parametrize("output", ["data/x.csv.gz", "registry/BTCUSDT", "state/s.db", ".git/HEAD"])
 def test_rsync_excludes_drop_local_outputs(config: dict, output: str) -> None:
     assert any(_rsync_excludes(p, output) for p in config["rsync_exclude"])
+
+
+def test_ray_token_auth_is_on_and_the_dashboard_stays_on_the_head(config: dict) -> None:
+    """Issue 19: no anonymous job submission, no dashboard beyond the head's loopback."""
+    starts = config["head_start_ray_commands"] + config["worker_start_ray_commands"]
+    ray_starts = [c for c in starts if "ray start" in c]
+    assert ray_starts and all("RAY_AUTH_MODE=token ray start" in c for c in ray_starts)
+    head = next(c for c in config["head_start_ray_commands"] if "ray start" in c)
+    assert "--dashboard-host=127.0.0.1" in head and "0.0.0.0" not in head
+    assert config["file_mounts"]["~/.ray/auth_token"] == "~/.ray/auth_token"

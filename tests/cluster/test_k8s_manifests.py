@@ -92,6 +92,29 @@ def test_manifests_parse_with_the_expected_kinds() -> None:
     ]
 
 
+def test_the_control_plane_is_locked_and_the_keys_are_required(
+    service: dict[str, Any], job: dict[str, Any]
+) -> None:
+    """Token auth on both clusters; the API and registry keys are required Secrets; only
+    the Serve port is open to the world (issue 19)."""
+    clusters = (service["spec"]["rayClusterConfig"], job["spec"]["rayClusterSpec"])
+    for cluster in clusters:
+        assert cluster["authOptions"] == {"mode": "token"}
+    refs = []
+    for cluster in clusters:
+        for group in groups(cluster):
+            for container in containers(group):
+                for env in container.get("env", []):
+                    if "valueFrom" in env:
+                        refs.append((env["name"], env["valueFrom"]["secretKeyRef"]))
+    assert refs and all(ref.get("optional", False) is False for _, ref in refs)
+    assert {"SMARTMARKET_API_KEY", "SMARTMARKET_REGISTRY_KEY"} == {name for name, _ in refs}
+    (policy,) = list(yaml.safe_load_all((K8S / "network-policy.yaml").read_text()))
+    assert policy["kind"] == "NetworkPolicy" and policy["spec"]["policyTypes"] == ["Ingress"]
+    from_anywhere = [rule for rule in policy["spec"]["ingress"] if "from" not in rule]
+    assert [rule["ports"] for rule in from_anywhere] == [[{"protocol": "TCP", "port": 8000}]]
+
+
 def test_serve_config_passes_ray_serve_schema(serve_config: dict[str, Any]) -> None:
     schema = validate_serve_config(serve_config)
     assert schema.http_options.host == "0.0.0.0"
