@@ -9,14 +9,17 @@ degraded reasons) for the dashboard; version-1 files are migrated in place on op
 old rows keep ``answer`` NULL (shown without those fields, never guessed).
 
 Version 3 makes learning belong to the stored series: before it, a prediction on candles a
-client sent was stored pending with the client's ``as_of`` and ``entry_close``. Migrating a
-file drops every pending prediction whose bar is not a stored candle with that close (it
-could teach a label the client chose); resolved rows are history and stay.
+client sent was stored pending with the client's ``as_of`` and ``entry_close``, and anyone
+could store a bar dated in the future (after which every real bar of the symbol was refused
+as out of order). Migrating a file drops candles dated more than a day ahead of now, then
+every pending prediction whose bar is not a stored candle with that close (it could teach a
+label the client chose); resolved rows are history and stay.
 """
 
 from __future__ import annotations
 
 import sqlite3
+import time
 from pathlib import Path
 
 from models.errors import ConfigError
@@ -96,7 +99,8 @@ def open_db(path: str | Path, read_only: bool = False) -> sqlite3.Connection:
         for statement in _SCHEMA.split(";"):  # executescript would commit: one by one
             if statement.strip():
                 conn.execute(statement)
-        if version < 3:  # before version 3 clients' candles made pending predictions
+        if version < 3:  # before version 3 anyone could store bars and pending predictions
+            drop_future_candles(conn, time.time_ns() // 1000 + FUTURE_SLACK_US)
             drop_foreign_pending(conn)
         conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
     except BaseException:
@@ -133,6 +137,16 @@ def _migrate(conn: sqlite3.Connection) -> None:
     columns = {row[1] for row in conn.execute("PRAGMA table_info(predictions)")}
     if columns and "answer" not in columns:  # version 1: no stored answer
         conn.execute("ALTER TABLE predictions ADD COLUMN answer TEXT")
+
+
+FUTURE_SLACK_US = 86_400_000_000
+"""A stored candle that opens more than this after now cannot be real: a bar opens before it
+is stored (a day of slack for clocks that disagree)."""
+
+
+def drop_future_candles(conn: sqlite3.Connection, after_us: int) -> int:
+    """Delete candles that open after ``after_us`` (stored by a client before version 3)."""
+    return conn.execute("DELETE FROM candles WHERE ts > ?", (after_us,)).rowcount
 
 
 def drop_foreign_pending(conn: sqlite3.Connection) -> int:

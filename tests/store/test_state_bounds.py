@@ -110,6 +110,8 @@ def test_the_version_3_migration_drops_pending_rows_not_made_on_the_stored_serie
     store.resolve([("c" * 32, 0.01)])  # resolved rows are history: kept
     store.close()
     conn = sqlite3.connect(path)
+    poisoned = ("ETHUSDT", 4_070_908_800_000_000, 1.0, 1.0, 1.0, 1.0, 1.0)  # 2099-01-01
+    conn.execute("INSERT INTO candles VALUES (?, ?, ?, ?, ?, ?, ?)", poisoned)
     conn.execute("UPDATE predictions SET resolved_at = NULL WHERE id = ?", ("c" * 32,))
     conn.execute("INSERT INTO predictions SELECT 'r' || substr(id, 2), symbol, as_of + 1, "
                  "horizon_bars, entry_close, record, created_at, 5, 0.02, answer "
@@ -121,4 +123,6 @@ def test_the_version_3_migration_drops_pending_rows_not_made_on_the_stored_serie
     assert migrated.prediction("s" * 32).pending
     assert migrated.prediction("c" * 32) is None and migrated.prediction("f" * 32) is None
     assert migrated.prediction("r" + "s" * 31) is not None
+    assert "ETHUSDT" not in migrated.symbols()  # the future-dated bar no longer blocks ETH
+    assert migrated.candles("BTCUSDT").height == 10
     migrated.close()
