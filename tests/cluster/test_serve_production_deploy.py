@@ -54,6 +54,9 @@ def replica_nodes(app: str) -> dict[str, list[str]]:
 
 
 def scenario(workdir: str) -> dict[str, Any]:
+    import os
+
+    os.environ.setdefault("SMARTMARKET_API_KEY", "cluster-test-key")  # the nodes inherit it
     import httpx
     from ray import serve
     from ray.serve._private import api as serve_api

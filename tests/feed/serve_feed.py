@@ -8,6 +8,7 @@ of the SQLite state (to count what was stored).
 
 from __future__ import annotations
 
+import secrets
 import socket
 import sqlite3
 import time
@@ -41,12 +42,16 @@ class FeedApp:
             serve.start(http_options={"host": "127.0.0.1", "port": port})
         self.name, self.prefix, self.state_db = name, f"/{name}", state_db
         self.settings = AppSettings.parse(state_db=str(state_db), feed=feed)
+        self.key = secrets.token_hex(16)  # writes need a key (the app fails closed)
         self.client = httpx.Client(base_url=f"http://127.0.0.1:{port}{self.prefix}", timeout=30)
 
     def deploy(self) -> None:
         light = {"ray_actor_options": {"num_cpus": 0.1}}
+        options: dict[str, Any] = dict.fromkeys(DEPLOYMENTS, light)
+        env = {"env_vars": {self.settings.api_key_env: self.key}}
+        options["ingress"] = {"ray_actor_options": {"num_cpus": 0.1, "runtime_env": env}}
         serve.run(
-            compose(self.settings, options=dict.fromkeys(DEPLOYMENTS, light)),
+            compose(self.settings, options=options),
             name=self.name,
             route_prefix=self.prefix,
         )
