@@ -147,7 +147,7 @@ class ServeApp:
         self.variant = None
         self.deploy(variant)
 
-    def _wait_ready(self, timeout_s: float = 60.0) -> None:
+    def _wait_ready(self, timeout_s: float = 120.0) -> None:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             try:
@@ -156,7 +156,7 @@ class ServeApp:
             except httpx.HTTPError:
                 pass
             time.sleep(0.5)
-        raise TimeoutError("the Serve app did not answer within 60 s")
+        raise TimeoutError(f"the Serve app did not answer within {timeout_s:.0f} s")
 
 
 @pytest.fixture(scope="session")

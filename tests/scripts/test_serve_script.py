@@ -64,7 +64,8 @@ def test_usage_errors_are_one_line(args, needle):
     assert needle in proc.stderr and "Traceback" not in proc.stderr
 
 
-def test_flags_override_the_config_file(tmp_path):
+def test_flags_override_the_config_file(tmp_path, monkeypatch):
+    monkeypatch.setenv("SMARTMARKET_API_KEY", "serve-script-test-key")
     sys.path.insert(0, str(ROOT / "scripts"))
     try:
         import serve as serve_script
