@@ -15,18 +15,22 @@ up to ``S - 1h`` after the first hourly bar).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 import numpy as np
 import polars as pl
 
-from models.data.resample import resample_ohlcv
+from models.data.intervals import format_interval
+from models.data.validation import modal_step, numeric_column
+from models.errors import ConfigError, DataValidationError
 from models.features.indicators import atr, ema, rolling_std, rsi
 
 HTF_STEPS: dict[str, int] = {"h4": 4, "d1": 24}
 """Prefix of each higher timeframe's columns -> its length in hourly bars."""
 
 HOURLY = timedelta(hours=1)
+_HOUR_US = 3_600_000_000
 
 # feature suffix -> higher bars it needs before it is defined
 _LOOKBACK: dict[str, int] = {
@@ -49,9 +53,7 @@ def htf_feature_warmups() -> dict[str, int]:
     }
 
 
-def _bar_features(bars: pl.DataFrame) -> dict[str, np.ndarray]:
-    close = bars["close"].to_numpy()
-    high, low = bars["high"].to_numpy(), bars["low"].to_numpy()
+def _bar_features(high: np.ndarray, low: np.ndarray, close: np.ndarray) -> dict[str, np.ndarray]:
     log_close = np.log(close)
     ret1 = np.full_like(log_close, np.nan)
     ret3 = np.full_like(log_close, np.nan)
@@ -67,44 +69,89 @@ def _bar_features(bars: pl.DataFrame) -> dict[str, np.ndarray]:
     }
 
 
-def _closed_bars(candles: pl.DataFrame, step_bars: int) -> pl.DataFrame:
-    """Closed higher bars of ``candles``, without a first bar the window starts inside."""
-    bars = resample_ohlcv(
-        candles.select(["timestamp", "open", "high", "low", "close", "volume"]),
-        timedelta(hours=step_bars),
-        closed_only=True,
+@dataclass(frozen=True)
+class _Bars:
+    """Closed higher bars: open times (epoch microseconds) and their high, low, close."""
+
+    start: np.ndarray
+    high: np.ndarray
+    low: np.ndarray
+    close: np.ndarray
+
+
+def _closed_bars(
+    micros: np.ndarray, high: np.ndarray, low: np.ndarray, close: np.ndarray, step_bars: int
+) -> _Bars:
+    """Closed higher bars of the hourly rows, without a first bar the window starts inside.
+
+    What :func:`models.data.resample.resample_ohlcv` with ``closed_only=True`` gives (bars
+    aligned to UTC, labelled by their open time), in numpy: the source is sorted hourly rows.
+    """
+    step = step_bars * _HOUR_US
+    bucket = micros // step
+    firsts = np.flatnonzero(np.diff(bucket, prepend=bucket[:1] - 1)) if micros.size else micros
+    starts = bucket[firsts] * step
+    ends = np.append(firsts[1:], micros.size) - 1
+    bars = _Bars(
+        starts,
+        np.maximum.reduceat(high, firsts) if firsts.size else high[:0],
+        np.minimum.reduceat(low, firsts) if firsts.size else low[:0],
+        close[ends],
     )
-    if bars.height and bars["timestamp"][0] < candles["timestamp"][0]:
-        bars = bars.slice(1)
-    return bars
+    keep = np.ones(starts.size, dtype=bool)
+    if starts.size:
+        source = modal_step(np.diff(micros)) or 0
+        keep[-1] = starts[-1] + step <= micros[-1] + source  # a still-forming last bar
+        keep[0] &= starts[0] >= micros[0]  # a first bar the window starts inside
+    return _Bars(*(a[keep] for a in (bars.start, bars.high, bars.low, bars.close)))
+
+
+def _check_source(micros: np.ndarray) -> None:
+    """Hourly data resample into every higher timeframe; other bar lengths may not."""
+    source = modal_step(np.diff(micros))
+    for step_bars in HTF_STEPS.values():
+        step = step_bars * _HOUR_US
+        if source is not None and (step < source or step % source):
+            raise ConfigError(
+                f"every={format_interval(timedelta(microseconds=step))} is not a whole "
+                f"multiple of the data's {format_interval(timedelta(microseconds=source))} bars"
+            )
+
+
+def epoch_micros(candles: pl.DataFrame) -> np.ndarray:
+    """The ``timestamp`` column as int64 microseconds since the epoch (UTC)."""
+    if "timestamp" not in candles.columns:
+        raise DataValidationError("missing column", column="timestamp")
+    stamps = candles["timestamp"].cast(pl.Datetime("us", "UTC")).to_physical().to_numpy()
+    return np.asarray(stamps, dtype=np.int64)
+
+
+def htf_feature_arrays(
+    micros: np.ndarray, high: np.ndarray, low: np.ndarray, close: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Every column of :func:`htf_feature_warmups` as float64 arrays, one value per hourly row
+    (open times ``micros``, sorted; prices float64)."""
+    _check_source(micros)
+    out: dict[str, np.ndarray] = {}
+    for prefix, step in HTF_STEPS.items():
+        bars = _closed_bars(micros, high, low, close, step)
+        if not bars.close.size:
+            out.update({f"{prefix}_{k}": np.full(micros.size, np.nan) for k in _LOOKBACK})
+            continue
+        feats = _bar_features(bars.high, bars.low, bars.close)
+        feats["close_vs_last"] = bars.close  # the log ratio is taken after the join
+        # the bar opening at T is known from the hourly bar opening at T + step - 1h on
+        row = np.searchsorted(bars.start + (step - 1) * _HOUR_US, micros, side="right") - 1
+        known, pick = row >= 0, np.maximum(row, 0)
+        for name, values in feats.items():
+            out[f"{prefix}_{name}"] = np.where(known, values[pick], np.nan)
+        out[f"{prefix}_close_vs_last"] = np.log(close / out[f"{prefix}_close_vs_last"])
+    return out
 
 
 def higher_timeframe_features(candles: pl.DataFrame) -> pl.DataFrame:
     """``timestamp`` plus every column of :func:`htf_feature_warmups`, one row per hourly bar."""
-    out = candles.select("timestamp").with_columns(
-        pl.col("timestamp").cast(pl.Datetime("us", "UTC"))
-    )
-    hourly_close = candles["close"].cast(pl.Float64).to_numpy()
-    for prefix, step in HTF_STEPS.items():
-        bars = _closed_bars(candles, step)
-        feats = _bar_features(bars) if bars.height else {k: np.zeros(0) for k in _LOOKBACK}
-        feats.pop("close_vs_last", None)
-        table = pl.DataFrame(
-            {
-                "available": (bars["timestamp"] + timedelta(hours=step) - HOURLY).cast(
-                    pl.Datetime("us", "UTC")
-                ),
-                f"{prefix}_close": bars["close"].cast(pl.Float64),
-                **{f"{prefix}_{k}": pl.Series(v, dtype=pl.Float64) for k, v in feats.items()},
-            }
-        )
-        joined = out.select("timestamp").join_asof(
-            table, left_on="timestamp", right_on="available", strategy="backward"
-        )
-        last_close = joined[f"{prefix}_close"].to_numpy().astype(np.float64)
-        vs_last = np.log(hourly_close / last_close)
-        out = out.with_columns(
-            *(joined[f"{prefix}_{k}"].fill_null(np.nan) for k in feats),
-            pl.Series(f"{prefix}_close_vs_last", vs_last, dtype=pl.Float64),
-        )
-    return out
+    high, low, close = (numeric_column(candles, c) for c in ("high", "low", "close"))
+    cols = htf_feature_arrays(epoch_micros(candles), high, low, close)
+    out = candles.select(pl.col("timestamp").cast(pl.Datetime("us", "UTC")))
+    return out.with_columns(pl.Series(n, v, dtype=pl.Float64) for n, v in cols.items())

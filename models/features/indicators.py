@@ -42,7 +42,10 @@ __all__ = [
     "compute_indicators",
     "dmi",
     "ema",
+    "ensure_indicator_arrays",
     "ensure_indicators",
+    "has_indicators",
+    "indicator_arrays",
     "macd",
     "obv",
     "rolling_std",
@@ -327,8 +330,9 @@ def _price_arrays(df: pl.DataFrame) -> dict[str, np.ndarray]:
     return arrays
 
 
-def compute_indicators(df: pl.DataFrame) -> pl.DataFrame:
-    """``df`` with every column of :data:`INDICATOR_COLUMNS` appended (or replaced)."""
+def indicator_arrays(df: pl.DataFrame) -> dict[str, np.ndarray]:
+    """Every column of :data:`INDICATOR_COLUMNS` as float64 arrays, computed from ``df``'s
+    candles (no frame is built: for callers that go on in numpy)."""
     a = _price_arrays(df)
     h, lo, c = a["high"], a["low"], a["close"]
     cols: dict[str, np.ndarray] = {"sma_20": sma(c, 20), "ema_12": ema(c, 12), "ema_26": ema(c, 26)}
@@ -341,13 +345,32 @@ def compute_indicators(df: pl.DataFrame) -> pl.DataFrame:
     cols["obv"] = obv(c, a["volume"])
     cols["ret_1"], cols["log_ret_1"] = _returns(c)
     cols["volatility_20"] = rolling_std(cols["log_ret_1"], 20)
+    return {name: cols[name] for name in INDICATOR_COLUMNS}
+
+
+def compute_indicators(df: pl.DataFrame) -> pl.DataFrame:
+    """``df`` with every column of :data:`INDICATOR_COLUMNS` appended (or replaced)."""
+    cols = indicator_arrays(df)
     return df.with_columns(
         pl.Series(name, cols[name], dtype=pl.Float64) for name in INDICATOR_COLUMNS
     )
 
 
+def has_indicators(df: pl.DataFrame) -> bool:
+    """Whether ``df`` already carries every indicator column (computed by the caller)."""
+    return all(name in df.columns for name in INDICATOR_COLUMNS)
+
+
+def ensure_indicator_arrays(df: pl.DataFrame) -> dict[str, np.ndarray]:
+    """:func:`ensure_indicators` as arrays: ``df``'s own indicator columns when it has them all,
+    else :func:`indicator_arrays`."""
+    if has_indicators(df):
+        return {name: df[name].cast(pl.Float64).to_numpy() for name in INDICATOR_COLUMNS}
+    return indicator_arrays(df)
+
+
 def ensure_indicators(df: pl.DataFrame) -> pl.DataFrame:
     """``df`` itself when it already has every indicator column, else with them computed."""
-    if all(name in df.columns for name in INDICATOR_COLUMNS):
+    if has_indicators(df):
         return df
     return compute_indicators(df)

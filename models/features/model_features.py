@@ -10,12 +10,13 @@ feature is defined from row :data:`MAX_LOOKBACK` on.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 import numpy as np
 import polars as pl
 
 from models.errors import DataValidationError
-from models.features.indicators import ensure_indicators, rolling_std, sma
+from models.features.indicators import ensure_indicator_arrays, rolling_std, sma
 
 RETURN_LAGS: tuple[int, ...] = (1, 4, 12, 24)
 """Log-return horizons in bars: the last hour, the label horizon, half a day, a day."""
@@ -82,34 +83,38 @@ def _volume_z(volume: np.ndarray) -> np.ndarray:
     return _safe_ratio(log_vol - mean, std, 0.0)
 
 
-def _price_features(df: pl.DataFrame) -> dict[str, np.ndarray]:
-    close = df["close"].to_numpy()
+Arrays = Mapping[str, np.ndarray]
+"""Candle and indicator columns by name (float64), what the feature functions read."""
+
+
+def _price_features(df: Arrays) -> dict[str, np.ndarray]:
+    close = df["close"]
     log_close = np.log(close)
     cols = {f"log_ret_{lag}": log_close - _shift(log_close, lag) for lag in RETURN_LAGS}
     cols[f"volatility_{VOLATILITY_WINDOW}"] = rolling_std(cols["log_ret_1"], VOLATILITY_WINDOW)
-    high, low = df["high"].to_numpy(), df["low"].to_numpy()
+    high, low = df["high"], df["low"]
     # Where the close sits in the bar's range (0 = at the low, 1 = at the high).
     cols["close_location"] = _safe_ratio(close - low, high - low, 0.5)
     cols["range_hl"] = (high - low) / close
     for name in ("sma_20", "ema_12", "ema_26"):
-        cols[f"close_{name}"] = np.log(close / df[name].to_numpy())
+        cols[f"close_{name}"] = np.log(close / df[name])
     return cols
 
 
-def _indicator_features(df: pl.DataFrame) -> dict[str, np.ndarray]:
-    close = df["close"].to_numpy()
-    upper, middle, lower = (df[c].to_numpy() for c in ("bb_upper", "bb_middle", "bb_lower"))
+def _indicator_features(df: Arrays) -> dict[str, np.ndarray]:
+    close = df["close"]
+    upper, middle, lower = (df[c] for c in ("bb_upper", "bb_middle", "bb_lower"))
     return {
-        "rsi": df["rsi_14"].to_numpy() / 100.0,
-        "macd_hist": df["macd_hist"].to_numpy() / close,
+        "rsi": df["rsi_14"] / 100.0,
+        "macd_hist": df["macd_hist"] / close,
         "bb_pct_b": _safe_ratio(close - lower, upper - lower, 0.5),
         "bb_width": (upper - lower) / middle,
-        "atr": df["atr_14"].to_numpy() / close,
-        "adx": df["adx_14"].to_numpy() / 100.0,
-        "di_diff": (df["plus_di_14"].to_numpy() - df["minus_di_14"].to_numpy()) / 100.0,
-        "stoch_k": df["stoch_k"].to_numpy() / 100.0,
-        "stoch_d": df["stoch_d"].to_numpy() / 100.0,
-        "volume_z": _volume_z(df["volume"].to_numpy()),
+        "atr": df["atr_14"] / close,
+        "adx": df["adx_14"] / 100.0,
+        "di_diff": (df["plus_di_14"] - df["minus_di_14"]) / 100.0,
+        "stoch_k": df["stoch_k"] / 100.0,
+        "stoch_d": df["stoch_d"] / 100.0,
+        "volume_z": _volume_z(df["volume"]),
     }
 
 
@@ -120,13 +125,23 @@ def _hour_features(df: pl.DataFrame) -> dict[str, np.ndarray]:
     return {"hour_sin": np.sin(angle), "hour_cos": np.cos(angle)}
 
 
-def compute_model_features(df: pl.DataFrame) -> pl.DataFrame:
-    """``timestamp`` plus :data:`FEATURE_COLUMNS` (Float64, NaN during warm-up), one row per bar."""
-    df = ensure_indicators(df)
+def model_feature_arrays(df: pl.DataFrame, columns: Arrays) -> dict[str, np.ndarray]:
+    """:data:`FEATURE_COLUMNS` as float64 arrays, from ``df``'s candles and timestamps and the
+    indicator ``columns`` already computed for them (no frame is built)."""
     close = df["close"].cast(pl.Float64)
     if close.null_count() or not bool((close > 0).all()):
         raise DataValidationError("prices must be positive and not null", column="close")
-    cols = {**_price_features(df), **_indicator_features(df), **_hour_features(df)}
+    arrays = {**columns, **{c: df[c].cast(pl.Float64).to_numpy() for c in _CANDLE}}
+    cols = {**_price_features(arrays), **_indicator_features(arrays), **_hour_features(df)}
+    return {name: np.asarray(cols[name], dtype=np.float64) for name in FEATURE_COLUMNS}
+
+
+_CANDLE = ("high", "low", "close", "volume")
+
+
+def compute_model_features(df: pl.DataFrame) -> pl.DataFrame:
+    """``timestamp`` plus :data:`FEATURE_COLUMNS` (Float64, NaN during warm-up), one row per bar."""
+    cols = model_feature_arrays(df, ensure_indicator_arrays(df))
     return pl.DataFrame(
         [
             df["timestamp"],

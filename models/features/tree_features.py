@@ -26,15 +26,16 @@ import polars as pl
 
 from models.data.validation import OHLCV_COLUMNS
 from models.errors import DataValidationError
-from models.features.htf_features import higher_timeframe_features, htf_feature_warmups
-from models.features.indicators import ensure_indicators, rolling_std
-from models.features.model_features import FEATURE_COLUMNS as NET_COLUMNS
-from models.features.model_features import compute_model_features
+from models.features.htf_features import epoch_micros, htf_feature_arrays, htf_feature_warmups
+from models.features.indicators import ensure_indicator_arrays, rolling_std
+from models.features.model_features import model_feature_arrays
 from models.features.rolling import rolling_max, rolling_min
 from models.regime.config import RegimeConfig
-from models.regime.detector import SCORE_COLUMNS, detect_regimes
+from models.regime.detector import SCORE_COLUMNS, regime_arrays
 from models.regime.inputs import warmup_bars
-from models.smc import analyze_smc
+from models.smc.analyzer import INDEX_COLUMNS as _SMC_INDEX_COLUMNS
+from models.smc.analyzer import analyze_smc_arrays
+from models.smc.config import SmcConfig
 
 LEADER_SYMBOL = "BTCUSDT"
 """The market leader whose features every symbol also sees."""
@@ -112,6 +113,9 @@ _SMC_SPARSE = (
     "smc_liq_low_dist",
 )
 _REGIME_COLUMNS = (*SCORE_COLUMNS, "regime_confidence", "regime_transition_probability")
+_SMC_CONFIG = SmcConfig()
+"""The SMC settings of the features: its ATR(14) scale is the ATR(14) indicator column."""
+_SMC_INDEX = frozenset(_SMC_INDEX_COLUMNS)
 LEADER_SOURCES: tuple[str, ...] = (
     "log_ret_1",
     "log_ret_4",
@@ -160,31 +164,55 @@ window starts, so a live window gives nearly the features the model was trained 
 full history (measured in ``tests/predictors/test_lgbm.py``)."""
 
 
-def _extra_price_features(df: pl.DataFrame, net: pl.DataFrame) -> dict[str, np.ndarray]:
-    log_close = np.log(df["close"].to_numpy())
+@dataclass(frozen=True)
+class FeatureBlock:
+    """Feature rows of one symbol's candles, in numpy: what the frame functions below wrap.
+
+    ``timestamps``: open times, epoch microseconds (int64); ``values``: (rows, len(names))
+    float64, NaN during warm-up / "none".
+    """
+
+    timestamps: np.ndarray
+    values: np.ndarray
+    names: tuple[str, ...]
+
+    def column(self, name: str) -> np.ndarray:
+        """One feature's values (a view)."""
+        col: np.ndarray = self.values[:, self.names.index(name)]
+        return col
+
+    def frame(self, timestamp: pl.Series) -> pl.DataFrame:
+        """``timestamp`` (the candles' own column) plus every feature as Float64."""
+        table = pl.from_numpy(self.values, schema=list(self.names), orient="row")
+        return table.insert_column(0, timestamp)
+
+
+def _extra_price_features(cols: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    log_close = np.log(cols["close"])
     out = {}
     for lag in (48, 168):
         shifted = np.full_like(log_close, np.nan)
         shifted[lag:] = log_close[:-lag]
         out[f"log_ret_{lag}"] = log_close - shifted
-    ret1 = net["log_ret_1"].to_numpy()
-    vol_long = rolling_std(ret1, 168)
+    vol_long = rolling_std(cols["log_ret_1"], 168)
     with np.errstate(divide="ignore", invalid="ignore"):
-        out["vol_ratio_168"] = np.where(vol_long > 0, net["volatility_24"].to_numpy() / vol_long, 1)
+        out["vol_ratio_168"] = np.where(vol_long > 0, cols["volatility_24"] / vol_long, 1)
     out["vol_ratio_168"][np.isnan(vol_long)] = np.nan
-    out["high_168_dist"] = log_close - np.log(rolling_max(df["high"].to_numpy(), 168))
-    out["low_168_dist"] = log_close - np.log(rolling_min(df["low"].to_numpy(), 168))
+    out["high_168_dist"] = log_close - np.log(rolling_max(cols["high"], 168))
+    out["low_168_dist"] = log_close - np.log(rolling_min(cols["low"], 168))
     return out
 
 
-def _smc_features(df: pl.DataFrame) -> dict[str, np.ndarray]:
-    smc = analyze_smc(df)
+def _smc_features(df: pl.DataFrame, close: np.ndarray, scale: np.ndarray) -> dict[str, np.ndarray]:
+    """SMC state as features; ``scale`` is the ATR(14) column (NaN in its warm-up)."""
+    smc = analyze_smc_arrays(df, _SMC_CONFIG, atr=scale).columns
 
     def col(name: str) -> np.ndarray:
-        values: np.ndarray = smc[name].cast(pl.Float64).fill_null(np.nan).to_numpy()
+        values = np.asarray(smc[name], dtype=np.float64)
+        if name in _SMC_INDEX:  # -1 means "none": NaN, as the frame's null
+            values = np.where(values < 0, np.nan, values)
         return values
 
-    close, scale = df["close"].to_numpy(), df["atr_14"].to_numpy()
     out = {
         f"smc_{n}": col(n)
         for n in ("trend", "last_break_dir", "bos", "choch", "sweep", "last_sweep_dir")
@@ -212,23 +240,26 @@ def _smc_features(df: pl.DataFrame) -> dict[str, np.ndarray]:
     return out
 
 
-def _regime_features(df: pl.DataFrame) -> dict[str, np.ndarray]:
-    regimes = detect_regimes(df)
-    return {n: regimes[n].fill_null(np.nan).to_numpy() for n in _REGIME_COLUMNS}
+def own_feature_block(candles: pl.DataFrame) -> FeatureBlock:
+    """:data:`OWN_FEATURES` of one symbol (no leader columns), in numpy."""
+    indicators = ensure_indicator_arrays(candles)
+    net = model_feature_arrays(candles, indicators)
+    cols: dict[str, np.ndarray] = dict(net)
+    prices = {c: candles[c].cast(pl.Float64).to_numpy() for c in ("high", "low", "close")}
+    cols.update(_extra_price_features({**prices, **net}))
+    atr = indicators["atr_14"]
+    cols.update(_smc_features(candles, prices["close"], atr))
+    regimes = regime_arrays(candles)
+    cols.update({n: regimes[n] for n in _REGIME_COLUMNS})
+    micros = epoch_micros(candles)
+    cols.update(htf_feature_arrays(micros, prices["high"], prices["low"], prices["close"]))
+    values = np.column_stack([cols[n] for n in OWN_FEATURES]).astype(np.float64, copy=False)
+    return FeatureBlock(micros, values, OWN_FEATURES)
 
 
 def own_features(candles: pl.DataFrame) -> pl.DataFrame:
     """``timestamp`` plus :data:`OWN_FEATURES` of one symbol (no leader columns)."""
-    df = ensure_indicators(candles)
-    net = compute_model_features(df)
-    cols: dict[str, np.ndarray] = {n: net[n].to_numpy() for n in NET_COLUMNS}
-    cols.update(_extra_price_features(df, net))
-    cols.update(_smc_features(df))
-    cols.update(_regime_features(df))
-    htf = higher_timeframe_features(df)
-    cols.update({n: htf[n].to_numpy() for n in htf.columns if n != "timestamp"})
-    series = [pl.Series(n, cols[n], dtype=pl.Float64, nan_to_null=False) for n in OWN_FEATURES]
-    return pl.DataFrame([df["timestamp"], *series])
+    return own_feature_block(candles).frame(candles["timestamp"])
 
 
 def leader_candles(window: pl.DataFrame) -> pl.DataFrame | None:
@@ -255,45 +286,79 @@ def attach_leader(candles: pl.DataFrame, leader: pl.DataFrame) -> pl.DataFrame:
     return base.join(right, on="timestamp", how="left", maintain_order="left")
 
 
+LEADER_NAMES: tuple[str, ...] = tuple(f"leader_{n}" for n in LEADER_SOURCES)
+"""The leader feature columns, in the order of :data:`LEADER_SOURCES`."""
+_LEADER_INDEX = [OWN_FEATURES.index(n) for n in LEADER_SOURCES]
+
+
+def leader_block(own: FeatureBlock) -> FeatureBlock:
+    """The ``leader_*`` columns taken from the leader's own features."""
+    return FeatureBlock(own.timestamps, own.values[:, _LEADER_INDEX], LEADER_NAMES)
+
+
+def leader_feature_block(leader: pl.DataFrame) -> FeatureBlock:
+    """The ``leader_*`` features of the leader's candles (shared by every symbol's window at
+    the same bars: callers cache it)."""
+    return leader_block(own_feature_block(leader))
+
+
 def leader_features(leader: pl.DataFrame) -> pl.DataFrame:
     """``timestamp`` plus the ``leader_*`` feature columns computed from the leader's candles
     (what :func:`tree_features` joins; shared by every symbol's window at the same bars)."""
-    source = own_features(leader).select(["timestamp", *LEADER_SOURCES])
-    return source.rename({n: f"leader_{n}" for n in LEADER_SOURCES})
+    return leader_feature_block(leader).frame(leader["timestamp"])
+
+
+def _joined(own: FeatureBlock, source: FeatureBlock | None) -> np.ndarray:
+    """The leader's columns at each of ``own``'s open times (NaN where it has no bar)."""
+    out = np.full((own.timestamps.size, len(LEADER_NAMES)), np.nan)
+    if source is None or not source.timestamps.size:
+        return out
+    stamps, values = source.timestamps, source.values
+    if np.any(np.diff(stamps) <= 0):
+        order = np.argsort(stamps, kind="stable")
+        stamps, values = stamps[order], values[order]
+    at = np.minimum(np.searchsorted(stamps, own.timestamps), stamps.size - 1)
+    found = stamps[at] == own.timestamps
+    out[found] = values[at[found]]
+    return out
+
+
+def tree_feature_block(
+    candles: pl.DataFrame,
+    leader: pl.DataFrame | None = None,
+    leader_source: FeatureBlock | None = None,
+) -> FeatureBlock:
+    """:data:`TREE_FEATURES` of every row of ``candles``, in numpy (see :func:`tree_features`)."""
+    own = own_feature_block(candles)
+    if leader_source is None:
+        leader = leader if leader is not None else leader_candles(candles)
+        if leader is candles:  # the leader's own window: its features are computed above
+            leader_source = leader_block(own)
+        elif leader is not None and leader.height > 0:
+            leader_source = leader_feature_block(leader)
+    lead = _joined(own, leader_source)
+    rel = [
+        own.column(f"log_ret_{lag}") - lead[:, LEADER_NAMES.index(f"leader_log_ret_{lag}")]
+        for lag in (24, 168)
+    ]
+    values = np.column_stack([own.values, lead, *rel])
+    return FeatureBlock(own.timestamps, values, _BLOCK_NAMES)
+
+
+_BLOCK_NAMES = (*OWN_FEATURES, *LEADER_NAMES, "rel_ret_24", "rel_ret_168")
+"""The order the block's columns are stacked in: :data:`TREE_FEATURES` (tested)."""
 
 
 def tree_features(
     candles: pl.DataFrame,
     leader: pl.DataFrame | None = None,
-    leader_source: pl.DataFrame | None = None,
+    leader_source: FeatureBlock | None = None,
 ) -> pl.DataFrame:
     """``timestamp`` plus :data:`TREE_FEATURES` (Float64, NaN during warm-up / "none").
 
     ``leader`` (the leader's candles) defaults to the window's ``leader_*`` columns; without
     either, the leader columns are NaN (the predictor refuses that for models that use them).
-    ``leader_source``: :func:`leader_features` of the leader, when already computed.
+    ``leader_source``: :func:`leader_feature_block` of the leader, when already computed.
     """
-    own = own_features(candles)
-    names = [f"leader_{n}" for n in LEADER_SOURCES]
-    if leader_source is None:
-        leader = leader if leader is not None else leader_candles(candles)
-        if leader is candles:  # the leader's own window: its features are computed above
-            leader_source = own.select("timestamp", *LEADER_SOURCES).rename(
-                {n: f"leader_{n}" for n in LEADER_SOURCES}
-            )
-        elif leader is not None and leader.height > 0:
-            leader_source = leader_features(leader)
-    if leader_source is None:
-        lead = own.select("timestamp").with_columns(
-            pl.lit(np.nan, dtype=pl.Float64).alias(n) for n in names
-        )
-    else:
-        lead = own.select("timestamp").join(
-            leader_source, on="timestamp", how="left", maintain_order="left"
-        )
-        lead = lead.with_columns(pl.col(names).fill_null(np.nan))
-    out = own.with_columns(lead.select(names))
-    return out.with_columns(
-        (pl.col(f"log_ret_{lag}") - pl.col(f"leader_log_ret_{lag}")).alias(f"rel_ret_{lag}")
-        for lag in (24, 168)
-    ).select(["timestamp", *TREE_FEATURES])
+    block = tree_feature_block(candles, leader, leader_source)
+    return block.frame(candles["timestamp"])

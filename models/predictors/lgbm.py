@@ -36,9 +36,10 @@ from models.errors import ConfigError, CorruptModelError, DataValidationError, I
 from models.features.tree_features import (
     FEATURE_LOOKBACK,
     TREE_FEATURES,
+    FeatureBlock,
     leader_candles,
-    leader_features,
-    tree_features,
+    leader_feature_block,
+    tree_feature_block,
 )
 from models.predictors.base import CLASSES, Prediction, Predictor, register_predictor
 from models.registry import ModelArtifact, ModelRegistry
@@ -88,7 +89,7 @@ class LgbmPredictor(Predictor):
         self.leader_history = leader_candles
         self.num_threads = num_threads
         self.leader_lookback = int(config.get("feature_lookback", FEATURE_LOOKBACK))
-        self._leader_cache: OrderedDict[bytes, pl.DataFrame] = OrderedDict()
+        self._leader_cache: OrderedDict[bytes, FeatureBlock] = OrderedDict()
 
     @classmethod
     def set_threads(cls, threads: int) -> None:
@@ -149,13 +150,13 @@ class LgbmPredictor(Predictor):
             raise InsufficientDataError(self.leader_lookback, got, reason=reason)
         return leader
 
-    def _leader_source(self, leader: pl.DataFrame) -> pl.DataFrame:
-        """:func:`leader_features` of ``leader``, cached by the candles' content."""
+    def _leader_source(self, leader: pl.DataFrame) -> FeatureBlock:
+        """:func:`leader_feature_block` of ``leader``, cached by the candles' content."""
         values = leader.select(OHLCV_COLUMNS).with_columns(pl.col("timestamp").dt.epoch("us"))
         key = hashlib.blake2b(values.to_numpy().tobytes(), digest_size=16).digest()
         found = self._leader_cache.get(key)
         if found is None:
-            found = leader_features(leader)
+            found = leader_feature_block(leader)
             self._leader_cache[key] = found
             if len(self._leader_cache) > LEADER_CACHE_SIZE:
                 self._leader_cache.popitem(last=False)
@@ -167,8 +168,7 @@ class LgbmPredictor(Predictor):
         """(rows, features) model inputs of every row of ``window`` (float64, NaN allowed)."""
         leader = self._leader_for(window)
         source = None if leader is window else self._leader_source(leader)
-        feats = tree_features(window, leader, source).select(TREE_FEATURES)
-        values = feats.to_numpy().astype(np.float64)
+        values = tree_feature_block(window, leader, source).values
         if self.symbol_feature:
             values = np.column_stack([values, np.full(len(values), float(self.symbol_index))])
         return values

@@ -71,26 +71,34 @@ OUTPUT_COLUMNS: tuple[str, ...] = (
 )
 
 
+def regime_arrays(df: pl.DataFrame, config: RegimeConfig | None = None) -> dict[str, np.ndarray]:
+    """What :func:`detect_regimes` computes, as arrays (no frame is built): ``labels`` (index
+    into ``REGIMES``, -1 in warm-up) and every float column of :data:`OUTPUT_COLUMNS` (NaN in
+    warm-up). Same checks and errors."""
+    cfg = config if config is not None else RegimeConfig()
+    high, low, close, volume = _columns(df)
+    scores = regime_scores(measure(high, low, close, volume, cfg), cfg)
+    labels, margin, ratio = label_and_confidence(scores)
+    out = {
+        "labels": labels,
+        "regime_confidence": margin,
+        "regime_transition_probability": transition_probability(labels, ratio, cfg),
+    }
+    out.update({name: scores[:, i] for i, name in enumerate(SCORE_COLUMNS)})
+    return out
+
+
 def detect_regimes(df: pl.DataFrame, config: RegimeConfig | None = None) -> pl.DataFrame:
     """One row per bar of ``df``: regime, confidence, transition probability and scores.
 
     Causal: the first ``k`` rows of the result only depend on the first ``k`` bars.
     Raises :class:`DataValidationError` on missing or unusable columns.
     """
-    cfg = config if config is not None else RegimeConfig()
-    high, low, close, volume = _columns(df)
-    scores = regime_scores(measure(high, low, close, volume, cfg), cfg)
-    labels, margin, ratio = label_and_confidence(scores)
-    names = np.array([*REGIMES, None], dtype=object)[labels]  # -1 (warm-up) -> None
-    columns: dict[str, pl.Series] = {
-        "regime": pl.Series("regime", names.tolist(), dtype=pl.String),
-        "regime_confidence": _float_series("regime_confidence", margin),
-        "regime_transition_probability": _float_series(
-            "regime_transition_probability", transition_probability(labels, ratio, cfg)
-        ),
-    }
-    for i, name in enumerate(SCORE_COLUMNS):
-        columns[name] = _float_series(name, scores[:, i])
+    arrays = regime_arrays(df, config)
+    names = np.array([*REGIMES, None], dtype=object)[arrays["labels"]]  # -1 (warm-up) -> None
+    columns: dict[str, pl.Series] = {"regime": pl.Series("regime", names.tolist(), dtype=pl.String)}
+    for name in OUTPUT_COLUMNS[1:]:
+        columns[name] = _float_series(name, arrays[name])
     return pl.DataFrame(columns)
 
 

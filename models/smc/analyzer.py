@@ -172,9 +172,9 @@ class SmcArrays:
     atr: np.ndarray
 
 
-def _compute(df: pl.DataFrame, cfg: SmcConfig) -> SmcArrays:
+def _compute(df: pl.DataFrame, cfg: SmcConfig, atr: np.ndarray | None = None) -> SmcArrays:
     c = candles_from_frame(df)
-    scale = volatility_scale(df, c, cfg.atr_length)
+    scale = volatility_scale(df, c, cfg.atr_length, atr)
     swings = detect_swings(c, cfg.swing_length)
     st = detect_structure(c, swings)
     liq = detect_liquidity(c, swings, scale, cfg)
@@ -224,10 +224,13 @@ def _checked(config: SmcConfig | None) -> SmcConfig:
     return cfg
 
 
-def analyze_smc_arrays(df: pl.DataFrame, config: SmcConfig | None = None) -> SmcArrays:
+def analyze_smc_arrays(
+    df: pl.DataFrame, config: SmcConfig | None = None, *, atr: np.ndarray | None = None
+) -> SmcArrays:
     """What :func:`analyze_smc` computes, as numpy arrays (no frame is built): for callers
-    that read a few values, such as the predictor's last row. Same checks and errors."""
-    return _compute(df, _checked(config))
+    that read a few values, such as the predictor's last row. Same checks and errors.
+    ``atr``: the ``atr_<n>`` column's values when the caller has them outside ``df``."""
+    return _compute(df, _checked(config), atr)
 
 
 _INDEX_SET = frozenset(INDEX_COLUMNS)

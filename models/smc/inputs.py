@@ -58,12 +58,17 @@ def true_range(c: Candles) -> np.ndarray:
     return tr
 
 
-def volatility_scale(df: pl.DataFrame, c: Candles, n: int) -> np.ndarray:
-    """ATR(n) per bar, reusing an ``atr_<n>`` column when present; warm-up bars use the
-    running mean true range so tolerances exist from the first bar (still causal)."""
+def volatility_scale(
+    df: pl.DataFrame, c: Candles, n: int, given: np.ndarray | None = None
+) -> np.ndarray:
+    """ATR(n) per bar, reusing ``given`` or an ``atr_<n>`` column when present; warm-up bars
+    use the running mean true range so tolerances exist from the first bar (still causal)."""
     column = f"atr_{n}"
-    if column in df.columns and df[column].dtype.is_numeric():
-        atr: np.ndarray = df[column].cast(pl.Float64).to_numpy().astype(np.float64, copy=True)
+    atr: np.ndarray
+    if given is not None:
+        atr = np.array(given, dtype=np.float64)  # a copy: warm-up rows are filled below
+    elif column in df.columns and df[column].dtype.is_numeric():
+        atr = df[column].cast(pl.Float64).to_numpy().astype(np.float64, copy=True)
     else:
         atr = indicators.atr(c.high, c.low, c.close, n)
     tr = true_range(c)

@@ -36,3 +36,10 @@ def test_values_match_the_reference(case: int, golden, frames) -> None:
     assert got_rows.shape == want.shape
     np.testing.assert_array_equal(np.isnan(got_rows), np.isnan(want))
     np.testing.assert_allclose(got_rows, want, rtol=1e-9, atol=1e-9)
+
+
+def test_block_columns_are_the_tree_features() -> None:
+    from models.features import tree_features as tf
+
+    assert tf._BLOCK_NAMES == TREE_FEATURES
+    assert tf._SMC_CONFIG.atr_length == 14  # the ATR(14) indicator column is the SMC scale
