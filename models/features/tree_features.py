@@ -27,7 +27,12 @@ import polars as pl
 from models.data.validation import OHLCV_COLUMNS
 from models.errors import DataValidationError
 from models.features.htf_features import epoch_micros, htf_feature_arrays, htf_feature_warmups
-from models.features.indicators import ensure_indicator_arrays, rolling_std
+from models.features.indicators import (
+    ensure_indicator_arrays,
+    has_indicators,
+    indicator_arrays,
+    rolling_std,
+)
 from models.features.model_features import model_feature_arrays
 from models.features.rolling import rolling_max, rolling_min
 from models.regime.config import RegimeConfig
@@ -242,14 +247,15 @@ def _smc_features(df: pl.DataFrame, close: np.ndarray, scale: np.ndarray) -> dic
 
 def own_feature_block(candles: pl.DataFrame) -> FeatureBlock:
     """:data:`OWN_FEATURES` of one symbol (no leader columns), in numpy."""
-    indicators = ensure_indicator_arrays(candles)
+    computed = not has_indicators(candles)  # else the window's own (from a longer history)
+    indicators = indicator_arrays(candles) if computed else ensure_indicator_arrays(candles)
     net = model_feature_arrays(candles, indicators)
     cols: dict[str, np.ndarray] = dict(net)
     prices = {c: candles[c].cast(pl.Float64).to_numpy() for c in ("high", "low", "close")}
     cols.update(_extra_price_features({**prices, **net}))
     atr = indicators["atr_14"]
     cols.update(_smc_features(candles, prices["close"], atr))
-    regimes = regime_arrays(candles)
+    regimes = regime_arrays(candles, indicators=indicators if computed else None)
     cols.update({n: regimes[n] for n in _REGIME_COLUMNS})
     micros = epoch_micros(candles)
     cols.update(htf_feature_arrays(micros, prices["high"], prices["low"], prices["close"]))

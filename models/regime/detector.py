@@ -50,6 +50,8 @@ slightly from :func:`detect_regimes` on the full history at the same bar.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import polars as pl
 
@@ -71,13 +73,18 @@ OUTPUT_COLUMNS: tuple[str, ...] = (
 )
 
 
-def regime_arrays(df: pl.DataFrame, config: RegimeConfig | None = None) -> dict[str, np.ndarray]:
+def regime_arrays(
+    df: pl.DataFrame,
+    config: RegimeConfig | None = None,
+    indicators: Mapping[str, np.ndarray] | None = None,
+) -> dict[str, np.ndarray]:
     """What :func:`detect_regimes` computes, as arrays (no frame is built): ``labels`` (index
     into ``REGIMES``, -1 in warm-up) and every float column of :data:`OUTPUT_COLUMNS` (NaN in
-    warm-up). Same checks and errors."""
+    warm-up). Same checks and errors. ``indicators``: the indicator columns computed from
+    ``df``'s own candles, when the caller has them (see :func:`measure`)."""
     cfg = config if config is not None else RegimeConfig()
     high, low, close, volume = _columns(df)
-    scores = regime_scores(measure(high, low, close, volume, cfg), cfg)
+    scores = regime_scores(measure(high, low, close, volume, cfg, indicators), cfg)
     labels, margin, ratio = label_and_confidence(scores)
     out = {
         "labels": labels,

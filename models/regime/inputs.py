@@ -7,6 +7,7 @@ and tested on their own, and the rules read as plain arithmetic on them.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -63,18 +64,22 @@ def measure(
     close: np.ndarray,
     volume: np.ndarray,
     config: RegimeConfig,
+    indicators: Mapping[str, np.ndarray] | None = None,
 ) -> RegimeInputs:
-    """Compute every measurement the regime scores use, for every bar."""
-    plus_di, minus_di, adx = dmi(high, low, close, config.adx_period)
+    """Compute every measurement the regime scores use, for every bar.
+
+    ``indicators``: :func:`models.features.indicators.indicator_arrays` of the same candles,
+    when the caller has them: its DMI, ATR and Bollinger columns are reused where their
+    periods are the configured ones (the same functions on the same prices)."""
+    plus_di, minus_di, adx, true_range, bands = _standard(high, low, close, config, indicators)
+    upper, middle, lower = bands
     di_sum = plus_di + minus_di
     with np.errstate(invalid="ignore", divide="ignore"):
         di_balance = np.where(di_sum > 0, (plus_di - minus_di) / di_sum, 0.0)
     di_balance[np.isnan(di_sum)] = np.nan
 
-    true_range = atr(high, low, close, config.atr_period)
     atr_rel = true_range / close
     window = config.bb_width_percentile_window
-    upper, middle, lower = bollinger(close, config.bb_period, config.bb_std)
     width_rank = trailing_rank((upper - lower) / middle, window)
 
     log_close = np.log(close)
@@ -94,6 +99,30 @@ def measure(
         break_up=_safe_ratio(close - prior_max(high, config.breakout_period), true_range),
         break_down=_safe_ratio(prior_min(low, config.breakout_period) - close, true_range),
     )
+
+
+def _standard(
+    high: np.ndarray,
+    low: np.ndarray,
+    close: np.ndarray,
+    config: RegimeConfig,
+    given: Mapping[str, np.ndarray] | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, tuple[np.ndarray, ...]]:
+    """(+DI, -DI, ADX, ATR, Bollinger bands), from ``given`` where the periods match."""
+    c = config
+    if given is not None and c.adx_period == 14:
+        plus_di, minus_di, adx = given["plus_di_14"], given["minus_di_14"], given["adx_14"]
+    else:
+        plus_di, minus_di, adx = dmi(high, low, close, c.adx_period)
+    if given is not None and c.atr_period == 14:
+        true_range = given["atr_14"]
+    else:
+        true_range = atr(high, low, close, c.atr_period)
+    if given is not None and (c.bb_period, c.bb_std) == (20, 2.0):
+        bands = (given["bb_upper"], given["bb_middle"], given["bb_lower"])
+    else:
+        bands = bollinger(close, c.bb_period, c.bb_std)
+    return plus_di, minus_di, adx, true_range, bands
 
 
 def _safe_ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
