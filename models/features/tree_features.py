@@ -329,6 +329,26 @@ def _joined(own: FeatureBlock, source: FeatureBlock | None) -> np.ndarray:
     return out
 
 
+def _assemble(own: np.ndarray, lead: np.ndarray) -> np.ndarray:
+    """(rows, TREE_FEATURES) from own rows and the leader's rows at the same bars."""
+    rel = [
+        own[:, _OWN_INDEX[f"log_ret_{lag}"]] - lead[:, LEADER_NAMES.index(f"leader_log_ret_{lag}")]
+        for lag in (24, 168)
+    ]
+    return np.column_stack([own, lead, *rel])
+
+
+_OWN_INDEX = {name: i for i, name in enumerate(OWN_FEATURES)}
+
+
+def tree_feature_row(own_row: np.ndarray, leader_row: np.ndarray | None) -> np.ndarray:
+    """The :data:`TREE_FEATURES` vector of one bar, from its :data:`OWN_FEATURES` and the
+    leader's ``leader_*`` features at the same bar (None: the leader has no bar there)."""
+    lead = np.full(len(LEADER_NAMES), np.nan) if leader_row is None else leader_row
+    row: np.ndarray = _assemble(own_row[None, :], np.asarray(lead, dtype=np.float64)[None, :])[0]
+    return row
+
+
 def tree_feature_block(
     candles: pl.DataFrame,
     leader: pl.DataFrame | None = None,
@@ -342,12 +362,7 @@ def tree_feature_block(
             leader_source = leader_block(own)
         elif leader is not None and leader.height > 0:
             leader_source = leader_feature_block(leader)
-    lead = _joined(own, leader_source)
-    rel = [
-        own.column(f"log_ret_{lag}") - lead[:, LEADER_NAMES.index(f"leader_log_ret_{lag}")]
-        for lag in (24, 168)
-    ]
-    values = np.column_stack([own.values, lead, *rel])
+    values = _assemble(own.values, _joined(own, leader_source))
     return FeatureBlock(own.timestamps, values, _BLOCK_NAMES)
 
 

@@ -22,9 +22,8 @@ prefix-causal, so row ``t`` equals ``predict(frame[: t + 1])`` exactly.
 
 from __future__ import annotations
 
-import hashlib
-from collections import OrderedDict
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -33,20 +32,29 @@ import polars as pl
 
 from models.data.validation import OHLCV_COLUMNS
 from models.errors import ConfigError, CorruptModelError, DataValidationError, InsufficientDataError
+from models.features.feature_cache import FeatureCache, FeatureKey, window_key
+from models.features.indicators import INDICATOR_COLUMNS
 from models.features.tree_features import (
     FEATURE_LOOKBACK,
     TREE_FEATURES,
-    FeatureBlock,
+    leader_block,
     leader_candles,
     leader_feature_block,
+    own_feature_block,
     tree_feature_block,
+    tree_feature_row,
 )
 from models.predictors.base import CLASSES, Prediction, Predictor, register_predictor
 from models.registry import ModelArtifact, ModelRegistry
 from models.training.lgbm import SYMBOL_FEATURE, booster_from_state
 
-LEADER_CACHE_SIZE = 4
-"""Distinct leader histories whose features are kept (one per bar in flight is enough)."""
+NEWEST_ROWS: FeatureCache[np.ndarray] = FeatureCache()
+"""The newest bar's features of every window this process predicted (the symbol's, with the
+leader's beside them) and of every leader history it read, keyed by content: shared by all
+the lgbm predictors of the process (every symbol's model, every request at that bar)."""
+
+OWN_INPUTS: tuple[str, ...] = (*OHLCV_COLUMNS, *INDICATOR_COLUMNS)
+"""Columns a symbol's own features read (indicator columns are reused when present)."""
 
 _REQUIRED = ("model", "feature_names", "horizon", "window_bars", "symbols", "symbol_feature")
 
@@ -89,7 +97,6 @@ class LgbmPredictor(Predictor):
         self.leader_history = leader_candles
         self.num_threads = num_threads
         self.leader_lookback = int(config.get("feature_lookback", FEATURE_LOOKBACK))
-        self._leader_cache: OrderedDict[bytes, FeatureBlock] = OrderedDict()
 
     @classmethod
     def set_threads(cls, threads: int) -> None:
@@ -150,25 +157,33 @@ class LgbmPredictor(Predictor):
             raise InsufficientDataError(self.leader_lookback, got, reason=reason)
         return leader
 
-    def _leader_source(self, leader: pl.DataFrame) -> FeatureBlock:
-        """:func:`leader_feature_block` of ``leader``, cached by the candles' content."""
-        values = leader.select(OHLCV_COLUMNS).with_columns(pl.col("timestamp").dt.epoch("us"))
-        key = hashlib.blake2b(values.to_numpy().tobytes(), digest_size=16).digest()
-        found = self._leader_cache.get(key)
-        if found is None:
-            found = leader_feature_block(leader)
-            self._leader_cache[key] = found
-            if len(self._leader_cache) > LEADER_CACHE_SIZE:
-                self._leader_cache.popitem(last=False)
-        else:
-            self._leader_cache.move_to_end(key)
-        return found
-
     def features(self, window: pl.DataFrame) -> np.ndarray:
         """(rows, features) model inputs of every row of ``window`` (float64, NaN allowed)."""
         leader = self._leader_for(window)
-        source = None if leader is window else self._leader_source(leader)
-        values = tree_feature_block(window, leader, source).values
+        values = tree_feature_block(window, leader).values
+        return self._with_symbol(values)
+
+    def newest_features(self, window: pl.DataFrame) -> np.ndarray:
+        """The model input of ``window``'s newest bar: ``features(window)[-1]``, computed once
+        per window content in this process (:data:`NEWEST_ROWS`), the leader's part once per
+        leader history."""
+        leader = self._leader_for(window)
+        own_key = window_key("tree", self.symbol, window, OWN_INPUTS)
+        if leader is window:
+            row = NEWEST_ROWS.get_or_compute(own_key, lambda: self._leader_own_row(window))
+        else:
+            lead_key = window_key("leader", self.leader, leader, OWN_INPUTS)
+            key = replace(own_key, leader=lead_key)
+            row = NEWEST_ROWS.get_or_compute(key, lambda: _newest_row(window, leader, lead_key))
+        newest: np.ndarray = self._with_symbol(row[None, :])[0]
+        return newest
+
+    @staticmethod
+    def _leader_own_row(window: pl.DataFrame) -> np.ndarray:
+        own = own_feature_block(window)
+        return tree_feature_row(own.values[-1], leader_block(own).values[-1])
+
+    def _with_symbol(self, values: np.ndarray) -> np.ndarray:
         if self.symbol_feature:
             values = np.column_stack([values, np.full(len(values), float(self.symbol_index))])
         return values
@@ -193,7 +208,7 @@ class LgbmPredictor(Predictor):
             return []
         for window in windows:
             self.check_window(window)
-        X = np.stack([self.features(w)[-1] for w in windows])
+        X = np.stack([self.newest_features(w) for w in windows])
         return [self._prediction(p) for p in self.predict_proba(X)]
 
     def predict_frame(
@@ -223,3 +238,10 @@ class LgbmPredictor(Predictor):
                 "variant": self.variant,
             },
         )
+
+
+def _newest_row(window: pl.DataFrame, leader: pl.DataFrame, lead_key: FeatureKey) -> np.ndarray:
+    """The newest bar's features of a symbol's window, the leader's part from the cache."""
+    own = own_feature_block(window)
+    lead = NEWEST_ROWS.get_or_compute(lead_key, lambda: leader_feature_block(leader).values[-1])
+    return tree_feature_row(own.values[-1], lead)

@@ -14,13 +14,16 @@ import polars as pl
 import pytest
 
 from models.errors import ConfigError, CorruptModelError, InsufficientDataError
+from models.features.feature_cache import window_key
 from models.features.tree_features import (
     LEADER_COLUMNS,
+    LEADER_NAMES,
     TREE_FEATURES,
     WINDOW_BARS,
     attach_leader,
+    leader_candles,
 )
-from models.predictors.lgbm import LEADER_CACHE_SIZE, LgbmPredictor
+from models.predictors.lgbm import NEWEST_ROWS, OWN_INPUTS, LgbmPredictor
 from models.registry import ModelRegistry
 from models.training.lgbm import LgbmConfig, design_matrix, fit_booster, predict_proba
 from models.training.lgbm_publish import FittedVariant, publish_variants
@@ -121,23 +124,49 @@ def test_predictor_contract_on_real_windows(
     assert skew < 0.05, f"live window vs full history: {skew:.4f}"
 
 
-def test_leader_features_are_cached_by_content(registry: ModelRegistry, candles) -> None:
-    """Windows of several bars share the cache; a hit gives what a fresh predictor gives."""
+def test_newest_features_are_cached_by_content(registry: ModelRegistry, candles) -> None:
+    """Windows of several bars share the process-wide cache; a hit gives what the features
+    computed afresh give; the leader's row is computed once per leader history."""
+    NEWEST_ROWS.clear()
     frame = attach_leader(candles["ETHUSDT"], candles["BTCUSDT"])
-    ends = [frame.height - 1 - k for k in range(LEADER_CACHE_SIZE + 2)]
+    ends = [frame.height - 1 - k for k in range(4)]
     windows = [frame.slice(e + 1 - WINDOW_BARS, WINDOW_BARS) for e in ends]
     cached = LgbmPredictor.from_registry(registry, "ETHUSDT")
     first = [cached.predict(w).probabilities for w in windows]
+    assert (NEWEST_ROWS.misses, NEWEST_ROWS.hits) == (8, 0)  # each window and its leader
     again = [cached.predict(w).probabilities for w in reversed(windows)][::-1]
-    assert len(cached._leader_cache) == LEADER_CACHE_SIZE
-    fresh = [LgbmPredictor.from_registry(registry, "ETHUSDT").predict(w) for w in windows]
-    assert first == again == [p.probabilities for p in fresh]
+    assert NEWEST_ROWS.hits == 4
+    other = LgbmPredictor.from_registry(registry, "ETHUSDT")  # another predictor shares it
+    assert [other.predict(w).probabilities for w in windows] == first == again
+    assert NEWEST_ROWS.misses == 8
+    for w in windows:
+        np.testing.assert_array_equal(cached.newest_features(w), cached.features(w)[-1])
     last = pl.int_range(pl.len()) == WINDOW_BARS - 1  # the leader's newest close moves
     moved = windows[0].with_columns(
         pl.when(last).then(pl.col("leader_close") * 1.05).otherwise(pl.col("leader_close"))
     )
     lead = TREE_FEATURES.index("leader_log_ret_1")
-    assert cached.features(moved)[-1, lead] != cached.features(windows[0])[-1, lead]
+    assert cached.newest_features(moved)[lead] != cached.newest_features(windows[0])[lead]
+    np.testing.assert_array_equal(cached.newest_features(moved), cached.features(moved)[-1])
+
+
+def test_the_leader_row_is_shared_by_every_symbol_at_a_bar(real_candles) -> None:
+    """Two symbols' windows at the same bar compute the leader's features once."""
+    from models.predictors.lgbm import _newest_row
+
+    NEWEST_ROWS.clear()
+    btc = real_candles("BTCUSDT").slice(7000, 3200)
+    rows = []
+    for symbol in ("ETHUSDT", "SOLUSDT"):
+        own = real_candles(symbol).filter(pl.col("timestamp") <= btc["timestamp"][-1])
+        window = attach_leader(own, btc).tail(WINDOW_BARS)
+        leader = leader_candles(window)
+        assert leader is not None
+        key = window_key("leader", "BTCUSDT", leader, OWN_INPUTS)
+        rows.append(_newest_row(window, leader, key))
+    assert (NEWEST_ROWS.misses, NEWEST_ROWS.hits) == (1, 1)
+    lead = [TREE_FEATURES.index(n) for n in LEADER_NAMES]
+    np.testing.assert_array_equal(rows[0][lead], rows[1][lead])
 
 
 def predict_frame_row(predictor: LgbmPredictor, frame: pl.DataFrame, t: int) -> tuple:
