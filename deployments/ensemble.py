@@ -19,11 +19,10 @@ evaluation's replay does).
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import os
 import time
-from collections.abc import Awaitable, Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import polars as pl
@@ -37,22 +36,9 @@ from deployments.tracker_config import load_ensemble_config
 from models.ensemble import Ensemble
 from models.predictors.registry import predictor_entry
 from models.serving.batching import AdaptiveBatcher
-from models.serving.pipeline import (
-    Answer,
-    assemble,
-    leader_request,
-    member_windows,
-    new_prediction_id,
-    prepare_window,
-    with_leader,
-)
-from models.serving.remote import (
-    MAX_CALL_BYTES,
-    FailureLog,
-    call_budget_for,
-    call_in_chunks,
-    gather_with_deadline,
-)
+from models.serving.fanout import REGIME, FanOutPlan, HandleCallers, fan_out
+from models.serving.pipeline import Answer, assemble, new_prediction_id, prepare_window
+from models.serving.remote import MAX_CALL_BYTES, FailureLog, call_budget_for
 from models.serving.replies import Reply
 from models.training.labels import LabelConfig
 
@@ -77,13 +63,6 @@ class EnsembleUserConfig(BaseModel):
     )
 
 
-def _spread(result: Any, n: int) -> list[Reply]:
-    """A call's per-window replies, or its one failure reply repeated for every window."""
-    if isinstance(result, Reply):
-        return [result] * n
-    return list(result)
-
-
 class _Clock:
     """Milliseconds spent per stage of a batch (reported as ``timings_ms``)."""
 
@@ -97,36 +76,9 @@ class _Clock:
         self._last = now
 
 
-REGIME = "regime"
-REGIME_COST = 20
-"""The regime detector's place among the predictors' ``cost`` (registry entries)."""
-
-
-def call_order(predictors: Iterable[str]) -> tuple[str, ...]:
-    """Order the fan-out's calls leave this replica's event loop in: costliest first (each
-    entry's ``cost``), since they go out one after another and the slowest one sets the
-    batch's latency."""
-    costs = {name: predictor_entry(name).cost for name in predictors}
-    costs[REGIME] = REGIME_COST
-    return tuple(sorted(costs, key=lambda name: -costs[name]))
-
-
 _Call = tuple[str, pl.DataFrame, bool, int]
 """One request to the ensemble: symbol, candle frame, store as pending, learned-state
 version it must see (0: any)."""
-
-
-async def _with_leader(
-    handle: Handle,
-    symbol: str,
-    windows: list[pl.DataFrame],
-    leader: asyncio.Future[pl.DataFrame | None],
-    budget: int,
-) -> Any:
-    """A predictor call whose windows carry the leader's candles (awaited first)."""
-    candles = await asyncio.shield(leader)
-    attached = [with_leader(w, candles) for w in windows]
-    return await call_in_chunks(functools.partial(handle.predict.remote, symbol), attached, budget)
 
 
 def call_budget() -> int:
@@ -156,14 +108,15 @@ class EnsembleDeployment:
         """``predictors``: name -> handle of every served predictor (registry names)."""
         app = AppSettings.parse(settings)
         self.predictors = dict(predictors)
-        entries = {n: predictor_entry(n) for n in self.predictors}
-        self.trained = tuple(n for n, e in entries.items() if e.trained)
-        self.needs_bars = {n: e.window_bars for n, e in entries.items() if e.window_bars}
-        self.leaders = {n: e.leader for n, e in entries.items() if e.leader}
+        entries = [predictor_entry(n) for n in self.predictors]
+        self.plan = FanOutPlan(entries)
+        self.needs_bars = max([0, *(e.window_bars or 0 for e in entries)])
+        self.callers = HandleCallers(
+            self.predictors, [e.name for e in entries if e.trained], regime, self._read_candles
+        )
         self._failures = FailureLog(logger)
         self.call_bytes = call_budget()
         """Most bytes of frames in one predictor call: larger batches go in parts."""
-        self.call_order = call_order(self.predictors)
         self.regime, self.state = regime, state
         self.ensemble = Ensemble(load_ensemble_config(app))
         self.label_cfg = LabelConfig()
@@ -210,11 +163,14 @@ class EnsembleDeployment:
         if self._learned_version is None or needed > self._learned_version:
             await self._refresh_learned()
         clock = _Clock()
-        longest = max([self.window_bars, *self.needs_bars.values()])
-        history = [prepare_window(f, longest) for f in frames]
+        history = [prepare_window(f, max(self.window_bars, self.needs_bars)) for f in frames]
         windows = [w.tail(self.window_bars) for w in history]
         clock.lap("features")
-        replies, call_ms = await self._fan_out(symbols, windows, history)
+        fanned = await fan_out(
+            self.plan, self.callers, symbols, windows, history, self.deadline_s, self.call_bytes
+        )
+        self._failures.note(fanned.results)
+        replies, call_ms = fanned.replies, fanned.call_ms
         clock.lap("predictors")
         answers = [
             self._answer(symbol, window, replies, i, "stored" if keep_it else "request")
@@ -260,70 +216,9 @@ class EnsembleDeployment:
         except Exception as exc:
             return exc
 
-    async def _fan_out(
-        self, symbols: list[str], windows: list[pl.DataFrame], history: list[pl.DataFrame]
-    ) -> tuple[dict[str, list[Reply]], dict[str, float]]:
-        """Every predictor's replies per window, from concurrent calls under one deadline,
-        and how long each call took (ms). A predictor that needs more bars than the app's
-        window gets them from ``history``; one that needs a leader's candles gets them
-        attached (one state read per batch, awaited inside that predictor's calls)."""
-        groups: dict[str, list[int]] = {}
-        for i, symbol in enumerate(symbols):
-            groups.setdefault(symbol, []).append(i)
-        leaders = {
-            leader: asyncio.ensure_future(self._leader_candles(leader, symbols, history))
-            for leader in set(self.leaders.values())
-        }
-        calls: dict[tuple[str, str], Awaitable[Any]] = {}
-        budget = self.call_bytes
-        for name in self.call_order:
-            if name == REGIME:
-                calls[(name, "")] = call_in_chunks(self.regime.current.remote, windows, budget)
-                continue
-            mine = member_windows(self.needs_bars.get(name), self.window_bars, windows, history)
-            if name in self.trained:
-                for symbol, rows in groups.items():
-                    handle = self.predictors[name].options(multiplexed_model_id=symbol)
-                    batch = [mine[i] for i in rows]
-                    leader = self.leaders.get(name)
-                    if leader is not None and symbol != leader:
-                        calls[(name, symbol)] = _with_leader(
-                            handle, symbol, batch, leaders[leader], budget
-                        )
-                    else:
-                        predict = functools.partial(handle.predict.remote, symbol)
-                        calls[(name, symbol)] = call_in_chunks(predict, batch, budget)
-            else:
-                rule = self.predictors[name].predict.remote
-                calls[(name, "")] = call_in_chunks(rule, mine, budget)
-        durations: dict[tuple[str, str], float] = {}
-        results = await gather_with_deadline(calls, self.deadline_s, durations)
-        self._failures.note(results)
-        for task in leaders.values():
-            task.cancel()
-        call_ms = {f"call:{n}:{s}" if s else f"call:{n}": d for (n, s), d in durations.items()}
-        n = len(windows)
-        out: dict[str, list[Reply]] = {}
-        for name in (*self.predictors, REGIME):
-            if name not in self.trained:
-                out[name] = _spread(results[(name, "")], n)
-                continue
-            per_window: list[Reply] = [Reply("missing")] * n
-            for symbol, rows in groups.items():
-                for i, reply in zip(rows, _spread(results[(name, symbol)], len(rows)), strict=True):
-                    per_window[i] = reply
-            out[name] = per_window
-        return out, call_ms
-
-    async def _leader_candles(
-        self, leader: str, symbols: list[str], history: list[pl.DataFrame]
-    ) -> pl.DataFrame | None:
+    async def _read_candles(self, leader: str, until: int, limit: int) -> pl.DataFrame | None:
         """The stored candles of ``leader`` covering the batch's windows of other symbols
         (None when there are none or the read fails: the predictor then says it lacks them)."""
-        span = leader_request(symbols, history, leader)
-        if span is None:
-            return None
-        until, limit = span
         try:
             found = await self.state.candles.remote(leader, limit, until)
         except Exception as exc:  # keep serving: the predictor says what it lacks

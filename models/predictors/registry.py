@@ -62,6 +62,10 @@ class PredictorEntry:
     """A symbol whose candles it needs beside every window of another symbol: the ensemble
     attaches that symbol's stored candles at the same open times as ``leader_*`` columns
     (:func:`models.features.tree_features.attach_leader`)."""
+    columns: tuple[str, ...] | None = None
+    """The window columns it reads, when fewer than everything the service computes (the
+    candles and the indicator columns): the fan-out sends only these (the leader's columns
+    are attached after). None: every column."""
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -74,6 +78,8 @@ class PredictorEntry:
             raise ValueError(f"{self.name}: threads must be >= 1 and default_weight >= 0")
         if self.window_bars is not None and self.window_bars < 1:
             raise ValueError(f"{self.name}: window_bars must be >= 1")
+        if self.columns is not None and "timestamp" not in self.columns:
+            raise ValueError(f"{self.name}: columns must include timestamp")
 
     @property
     def trained(self) -> bool:
@@ -128,6 +134,8 @@ PREDICTORS: tuple[PredictorEntry, ...] = (
         trainer="models.training.tune_lgbm:tune_lgbm",
         window_bars=720,  # models.features.tree_features.WINDOW_BARS
         leader="BTCUSDT",  # models.features.tree_features.LEADER_SYMBOL
+        # the candles only: its features compute their indicators over the window itself
+        columns=("timestamp", "open", "high", "low", "close", "volume"),
     ),
 )
 """Every predictor, in the order of the ensemble's default members."""

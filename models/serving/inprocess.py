@@ -8,7 +8,9 @@ per batch of requests, one forward pass per (trained predictor, symbol).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import asyncio
+from collections.abc import Callable, Coroutine, Mapping, Sequence
+from typing import Any
 
 import polars as pl
 
@@ -18,15 +20,13 @@ from models.predictors.registry import PREDICTORS
 from models.regime.detector import RegimeDetector
 from models.registry import ModelRegistry
 from models.serving import trained_models
+from models.serving.fanout import REGIME, FanOutPlan, FanOutResult, PlannedCall, Send, fan_out
 from models.serving.pipeline import (
     Answer,
     assemble,
     leader_cut,
-    leader_request,
-    member_windows,
     new_prediction_id,
     prepare_window,
-    with_leader,
 )
 from models.serving.replies import Reply, batch_or_each, each_window
 from models.training.labels import LabelConfig
@@ -37,7 +37,9 @@ class InProcessEnsemble:
 
     ``stored``: candles per symbol standing in for the state's (a predictor that needs a
     leader's candles gets them from here, cut as the ensemble deployment reads them);
-    ``predictors``: the served predictors to run (None: every one, as the app's default)."""
+    ``predictors``: the served predictors to run (None: every one, as the app's default).
+    The fan-out is the ensemble deployment's (:func:`models.serving.fanout.fan_out`), its
+    calls answered by the predictors here, one after another, with no deadline."""
 
     def __init__(
         self,
@@ -52,6 +54,7 @@ class InProcessEnsemble:
             e for e in PREDICTORS if e.served and (predictors is None or e.name in predictors)
         ]
         self.served = tuple(served)
+        self.plan = FanOutPlan(served)
         self.stored = dict(stored or {})
         self.rules = {e.name: create_predictor(e.name) for e in served if not e.trained}
         self.trained = tuple(e.name for e in served if e.trained)
@@ -62,6 +65,13 @@ class InProcessEnsemble:
         self.window_bars = window_bars
         self.precision = precision
         self._models: dict[tuple[str, str], trained_models.SymbolModel] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def _run(self, batch: Coroutine[Any, Any, FanOutResult]) -> FanOutResult:
+        """Run one fan-out on this pipeline's own event loop (made on first use)."""
+        if self._loop is None:
+            self._loop = asyncio.new_event_loop()
+        return self._loop.run_until_complete(batch)
 
     def _model(self, name: str, symbol: str) -> trained_models.SymbolModel:
         key = (name, symbol)
@@ -69,30 +79,19 @@ class InProcessEnsemble:
             self._models[key] = trained_models.load(self.registry, symbol, name, self.precision)
         return self._models[key]
 
-    def _trained(
-        self, name: str, symbols: Sequence[str], windows: list[pl.DataFrame]
-    ) -> list[Reply]:
-        by_row: dict[int, Reply] = {}
-        groups: dict[str, list[int]] = {}
-        for i, symbol in enumerate(symbols):
-            groups.setdefault(symbol, []).append(i)
-        for symbol, rows in groups.items():
-            replies = trained_models.predict(self._model(name, symbol), [windows[i] for i in rows])
-            for i, reply in zip(rows, replies, strict=True):
-                by_row[i] = reply
-        return [by_row[i] for i in range(len(windows))]
+    def sender(self, call: PlannedCall) -> Send:
+        """The fan-out's call of one member, run here."""
+        if call.member == REGIME:
+            return _now(lambda ws: each_window(self.detector.current, ws))
+        if call.member in self.rules:
+            p = self.rules[call.member]
+            return _now(lambda ws: batch_or_each(p.predict_batch, p.predict, ws, None))
+        model = self._model(call.member, call.symbol)
+        return _now(lambda ws: trained_models.predict(model, ws))
 
-    def _with_leader(
-        self, leader: str, symbols: Sequence[str], windows: list[pl.DataFrame]
-    ) -> list[pl.DataFrame]:
-        span = leader_request(symbols, windows, leader)
-        if span is None or leader not in self.stored:
-            return windows
-        candles = leader_cut(self.stored[leader], *span)
-        return [
-            w if s == leader else with_leader(w, candles)
-            for s, w in zip(symbols, windows, strict=True)
-        ]
+    async def leader_candles(self, leader: str, until_us: int, limit: int) -> pl.DataFrame | None:
+        stored = self.stored.get(leader)
+        return None if stored is None else leader_cut(stored, until_us, limit)
 
     def predict_many(self, requests: Sequence[tuple[str, pl.DataFrame]]) -> list[Answer]:
         """Answers for a batch of requests (nothing is stored)."""
@@ -100,17 +99,11 @@ class InProcessEnsemble:
         longest = max([self.window_bars, *(e.window_bars or 0 for e in self.served)])
         history = [prepare_window(frame, longest) for _, frame in requests]
         windows = [w.tail(self.window_bars) for w in history]
-        replies: dict[str, list[Reply]] = {}
-        for entry in self.served:
-            mine = member_windows(entry.window_bars, self.window_bars, windows, history)
-            if entry.leader is not None:
-                mine = self._with_leader(entry.leader, symbols, mine)
-            if entry.trained:
-                replies[entry.name] = self._trained(entry.name, symbols, mine)
-            else:
-                p = self.rules[entry.name]
-                replies[entry.name] = batch_or_each(p.predict_batch, p.predict, mine, None)
-        regimes = each_window(self.detector.current, windows)
+        fanned = self._run(
+            fan_out(self.plan, self, symbols, windows, history, None, budget=_NO_SPLIT)
+        )
+        replies = fanned.replies
+        regimes = replies.pop(REGIME)
         return [
             assemble(
                 self.ensemble,
@@ -123,3 +116,16 @@ class InProcessEnsemble:
             )
             for i, (symbol, window) in enumerate(zip(symbols, windows, strict=True))
         ]
+
+
+_NO_SPLIT = 1 << 62
+"""In one process no message limit applies: a call is never split."""
+
+
+def _now(fn: Callable[[list[pl.DataFrame]], list[Reply]]) -> Send:
+    """A call answered at once, in this thread (the in-process baseline runs one at a time)."""
+
+    async def send(windows: list[pl.DataFrame]) -> list[Reply]:
+        return fn(windows)
+
+    return send

@@ -62,19 +62,6 @@ def leader_request(
     return max(lasts), int(min(bars, MAX_LEADER_BARS))
 
 
-def member_windows(
-    needs: int | None,
-    window_bars: int,
-    windows: Sequence[pl.DataFrame],
-    history: Sequence[pl.DataFrame],
-) -> list[pl.DataFrame]:
-    """The windows a predictor that ``needs`` bars is sent: the app's ``windows`` unless it
-    needs more, then that many of ``history`` (the same bars, indicators computed once)."""
-    if needs is None or needs <= window_bars:
-        return list(windows)
-    return [w.tail(needs) for w in history]
-
-
 def leader_cut(stored: pl.DataFrame, until: int, limit: int) -> pl.DataFrame:
     """What the state's ``candles(leader, limit, until)`` returns, from a frame in memory."""
     opened = stored["timestamp"].dt.epoch("us") <= until

@@ -104,9 +104,12 @@ def _note_duration(durations: dict[K, float], key: K, started: float, _: object)
 
 
 async def gather_with_deadline(
-    calls: Mapping[K, Awaitable[Any]], deadline_s: float, durations: dict[K, float] | None = None
+    calls: Mapping[K, Awaitable[Any]],
+    deadline_s: float | None,
+    durations: dict[K, float] | None = None,
 ) -> dict[K, Any | Reply]:
-    """Await every handle call concurrently for at most ``deadline_s`` seconds.
+    """Await every handle call concurrently for at most ``deadline_s`` seconds (None: until
+    every call is done).
 
     Returns each call's result, or a :class:`Reply` standing for its failure: ``timeout``
     for a call still running at the deadline (it is cancelled), ``error: ...`` for one

@@ -10,9 +10,10 @@ from typing import Any
 import polars as pl
 import pytest
 
-from deployments.ensemble import EnsembleDeployment, call_budget, call_order
+from deployments.ensemble import EnsembleDeployment, call_budget
 from models.features.tree_features import LEADER_COLUMNS, attach_leader
 from models.predictors.registry import predictor_entry, predictor_names, trained_names
+from models.serving.fanout import call_order
 from models.serving.replies import INSUFFICIENT, Reply
 from tests.deployments.fake_handles import Failing, Slow, fake_graph
 
@@ -39,7 +40,7 @@ def test_every_predictor_is_called_costliest_first_and_answers(tmp_path, window)
     assert not body["unavailable"] and body["signal"] in {"BUY", "SELL", "HOLD"}
     assert body["models"]["transformer"]["version"] == "v-BTCUSDT"
     fan_out = [n for n in graph["journal"] if n not in ("state",)]
-    assert tuple(fan_out) == call_order(predictor_names())
+    assert tuple(fan_out) == call_order(predictor_entry(n) for n in predictor_names())
     stored = graph["state"].target.state.store
     assert stored.prediction(body["prediction_id"]) is not None
 

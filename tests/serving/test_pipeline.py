@@ -12,6 +12,7 @@ from deployments.compat import enhanced_body
 from models.ensemble import Ensemble
 from models.features.indicators import INDICATOR_COLUMNS
 from models.predictors.base import Prediction
+from models.predictors.registry import predictor_entry
 from models.regime.detector import RegimeDetector
 from models.serving.inprocess import InProcessEnsemble
 from models.serving.pipeline import assemble, prepare_window, required_bars
@@ -162,9 +163,9 @@ def test_answers_are_prefix_causal(btc):
 
 def test_the_ensemble_calls_every_predictor_and_the_regime_once_costliest_first():
     from deployments.app import PREDICTOR_ROLES
-    from deployments.ensemble import call_order
+    from models.serving.fanout import call_order
 
-    order = call_order(PREDICTOR_ROLES)  # the served predictors
+    order = call_order(predictor_entry(n) for n in PREDICTOR_ROLES)  # the served predictors
     assert sorted(order) == sorted({*PREDICTOR_ROLES, "regime"})
     assert len(order) == len(set(order))
     assert order == ("lgbm", "transformer", "smc", "cnn_lstm", "regime", "indicators")
