@@ -25,6 +25,7 @@ from deployments import metrics
 from deployments.handles import Handle
 from deployments.settings import AppSettings
 from models.feed import Bar, KlinesClient, SymbolFeed, bars_frame
+from models.feed.signals import LEADER_WAIT_S, BarWindows, wait_for_leaders
 from models.predictors.registry import PREDICTORS
 from models.serving.pipeline import required_bars
 
@@ -44,11 +45,6 @@ def _checked(result: Any) -> Any:
     if isinstance(result, BaseException):
         raise result
     return result
-
-
-LEADER_WAIT_S = 2.0
-"""Longest a followed symbol's signal waits for the same bar of a followed leader (whose
-candles a predictor needs beside it) to be stored; after it, it predicts without."""
 
 
 class ServeSink:
@@ -72,7 +68,7 @@ class ServeSink:
         self.window_bars, self.min_bars = window_bars, min_bars
         self.interval_ms = interval_ms
         self.leaders, self.leader_wait_s = leaders, leader_wait_s
-        self._windows: dict[str, tuple[int, pl.DataFrame]] = {}
+        self._windows = BarWindows()
 
     async def cursor(self, symbol: str) -> tuple[int | None, int | None, int]:
         last_bar, last_signal, version = await self.state.feed_cursor.remote(symbol)
@@ -89,27 +85,24 @@ class ServeSink:
         bar = bars_frame(bars).to_dicts()[0]
         call = self.state.append_bar.remote(symbol, bar, self.window_bars)
         window, done = _checked(await call)
-        self._windows[symbol] = (bars[0].open_ms, window)
+        self._windows.put(symbol, bars[0].open_ms, window)
         return int(done["learned_version"])
 
     async def _window(self, symbol: str, as_of_ms: int) -> pl.DataFrame:
-        cached = self._windows.pop(symbol, None)
-        if cached is not None and cached[0] == as_of_ms:
-            return cached[1]
+        cached = self._windows.take(symbol, as_of_ms)
+        if cached is not None:
+            return cached
         window: pl.DataFrame = _checked(await self.state.candles.remote(symbol, self.window_bars))
         return window
 
-    async def _await_leaders(self, symbol: str, as_of_ms: int) -> None:
-        deadline = time.monotonic() + self.leader_wait_s
-        for leader in sorted(self.leaders - {symbol}):
-            while time.monotonic() < deadline:
-                last_bar, _, _ = await self.cursor(leader)
-                if last_bar is not None and last_bar >= as_of_ms:
-                    break
-                await asyncio.sleep(0.05)
+    async def _last_bar_ms(self, symbol: str) -> int | None:
+        last_bar, _, _ = await self.cursor(symbol)
+        return last_bar
 
     async def signal(self, symbol: str, as_of_ms: int, min_version: int) -> bool:
-        await self._await_leaders(symbol, as_of_ms)
+        await wait_for_leaders(
+            self.leaders, symbol, as_of_ms, self._last_bar_ms, self.leader_wait_s
+        )
         window = await self._window(symbol, as_of_ms)
         if window.height < self.min_bars:
             return False
