@@ -91,8 +91,8 @@ def compose(
     predictors = {name: node(name).bind(name, s) for name in PREDICTOR_ROLES if name in served}
     regime, state = node("regime").bind(), node("state").bind(s)
     ensemble = node("ensemble").bind(predictors, regime, state, s)
-    neural = {e.name: predictors[e.name] for e in SERVED if e.kind == "neural" and e.name in served}
-    retrainer = node("retrainer").bind(neural, s)
+    trained = {e.name: predictors[e.name] for e in SERVED if e.trained and e.name in served}
+    retrainer = node("retrainer").bind(trained, s)
     feed = node("feed").bind(state, ensemble, s)  # idles unless args.feed is set
     return node("ingress").bind(
         ensemble, state, predictors, regime, s, retrainer=retrainer, feed=feed

@@ -4,9 +4,10 @@
 Every ``check_s`` it ticks the scheduler in a worker thread (registry I/O never stalls the
 replica's event loop); a due (symbol, model) becomes a Ray task running a Tune search
 (:func:`models.training.retrain.run_retraining`, on the cluster when there is one), so
-serving never waits for training. When a version is published the neural deployments are
-asked to reload (the replica that gets the call at once, the others within their
-``version_check_s``). Idle when ``retrain_after`` is not set.
+serving never waits for training. Every trained predictor is scheduled (the networks and
+the tree model). When a version is published its deployment is asked to reload (the
+replica that gets the call at once, the others within their ``version_check_s``). Idle
+when ``retrain_after`` is not set.
 """
 
 from __future__ import annotations
@@ -69,10 +70,10 @@ class RayPending:
 
 @serve.deployment(num_replicas=1, ray_actor_options={"num_cpus": 0.1}, max_ongoing_requests=16)
 class RetrainerDeployment:
-    def __init__(self, neural: Mapping[str, Handle], settings: dict[str, Any] | None = None):
-        """``neural``: name -> handle of every neural predictor (what retraining covers)."""
+    def __init__(self, trained: Mapping[str, Handle], settings: dict[str, Any] | None = None):
+        """``trained``: name -> handle of every trained predictor (what retraining covers)."""
         self.app = AppSettings.parse(settings)
-        self.neural = dict(neural)
+        self.trained = dict(trained)
         self.config = RetrainUserConfig()
         self.scheduler: RetrainScheduler | None = None
         if self.app.registry and self.app.retrain_after is not None:
@@ -82,7 +83,7 @@ class RetrainerDeployment:
                 self._submit,
                 lambda: datetime.now(timezone.utc),
                 symbols=self.app.symbols,
-                models=tuple(self.neural),
+                models=tuple(self.trained),
             )
         self._loop: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()  # the timer's tick and a called one never overlap
@@ -131,7 +132,7 @@ class RetrainerDeployment:
         if self.scheduler is None:
             return {"submitted": [], "finished": []}
         async with self._lock:
-            loaded = [v for h in self.neural.values() for v in (await h.loaded.remote()).values()]
+            loaded = [v for h in self.trained.values() for v in (await h.loaded.remote()).values()]
             submitted, finished = await asyncio.to_thread(self.scheduler.tick, loaded)
             for done in finished:
                 await self._after(done)
@@ -147,7 +148,7 @@ class RetrainerDeployment:
             return
         logger.info("retrained %s/%s: %s", done.symbol, done.model, done.version)
         with contextlib.suppress(Exception):  # the others follow on their version check
-            await self.neural[done.model].reload.remote()
+            await self.trained[done.model].reload.remote()
 
     async def ping(self) -> dict[str, Any]:
         self._ensure_loop()

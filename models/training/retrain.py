@@ -2,7 +2,10 @@
 
 A :class:`RetrainJob` is plain data (it travels to a Ray worker); :func:`run_retraining`
 writes the candles to train on (the service's stored candles, or a data directory as is),
-runs :func:`models.training.tune.tune_and_publish` under a fresh experiment name and returns
+runs the predictor's trainer under a fresh experiment name (a network:
+:func:`models.training.tune.tune_and_publish`; the tree model: its per-symbol variant
+through :func:`models.training.tune_lgbm.tune_lgbm`, with the leader's candles beside the
+symbol's, as ``scripts/train.py --models lgbm --lgbm-variant per_symbol`` does) and returns
 the published version. Nothing here decides *when*: that is
 :mod:`models.training.retrain_schedule`.
 """
@@ -13,9 +16,14 @@ import tempfile
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from models.errors import DataValidationError, RetrainError
 from models.store import StateStore
+
+if TYPE_CHECKING:  # the trainers import torch and Ray: loaded only when a job runs
+    from models.training.summary import SummaryRow
+    from models.training.tune import TuneOptions
 
 
 @dataclass(frozen=True)
@@ -56,33 +64,76 @@ def stored_candles_dir(state_db: str, symbol: str, out_dir: Path) -> Path:
 
 def run_retraining(job: RetrainJob) -> str:
     """Tune and publish ``job``'s model; returns the new version (raises on failure)."""
-    from models.training.tune import TuneOptions, tune_and_publish
-    from models.training.tune_trial import TrialSetup
+    from models.predictors.registry import predictor_entry
+    from models.training.tune import TuneOptions
 
+    entry = predictor_entry(job.model)
+    if not entry.trained:
+        raise RetrainError(f"{job.model}: a {entry.kind} predictor has nothing to retrain")
+    symbols = [job.symbol] + ([entry.leader] if entry.leader not in (None, job.symbol) else [])
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")
+    options = TuneOptions(
+        storage=job.storage,
+        name=f"retrain-{stamp}",
+        num_samples=job.num_samples,
+        cpus_per_trial=job.cpus_per_trial,
+        max_failures=0,
+        small=job.small,
+    )
     with tempfile.TemporaryDirectory(prefix="retrain-") as tmp:
         if job.data_dir is not None:
             data_path = job.data_dir
         elif job.state_db is not None:
-            data_path = str(stored_candles_dir(job.state_db, job.symbol, Path(tmp)))
+            for symbol in symbols:
+                stored_candles_dir(job.state_db, symbol, Path(tmp))
+            data_path = tmp
         else:
             raise DataValidationError("data: a retraining needs state_db or data_dir")
-        setup = TrialSetup(
-            data_path=data_path,
-            symbol=job.symbol,
-            model=job.model,
-            max_rows=job.max_rows,
-            max_epochs=job.max_epochs,
-        )
-        options = TuneOptions(
-            storage=job.storage,
-            name=f"retrain-{stamp}",
-            num_samples=job.num_samples,
-            cpus_per_trial=job.cpus_per_trial,
-            max_failures=0,
-            small=job.small,
-        )
-        row = tune_and_publish(setup, options, job.registry)
-    if row.version is None:
-        raise RetrainError(f"{job.symbol}/{job.model}: nothing published: {row.error}")
-    return row.version
+        if entry.kind == "tree":
+            version = _retrain_tree(job, data_path, entry.leader, options)
+        else:
+            version = _retrain_network(job, data_path, options)
+    return version
+
+
+def _published(job: RetrainJob, rows: list[SummaryRow]) -> str:
+    """The version published for ``job``'s symbol (the last row of it: the default)."""
+    mine = [r for r in rows if r.symbol == job.symbol]
+    version = mine[-1].version if mine else None
+    if version is None:
+        error = mine[-1].error if mine else "no row for the symbol"
+        raise RetrainError(f"{job.symbol}/{job.model}: nothing published: {error}")
+    return version
+
+
+def _retrain_network(job: RetrainJob, data_path: str, options: TuneOptions) -> str:
+    from models.training.tune import tune_and_publish
+    from models.training.tune_trial import TrialSetup
+
+    setup = TrialSetup(
+        data_path=data_path,
+        symbol=job.symbol,
+        model=job.model,
+        max_rows=job.max_rows,
+        max_epochs=job.max_epochs,
+    )
+    return _published(job, [tune_and_publish(setup, options, job.registry)])
+
+
+def _retrain_tree(job: RetrainJob, data_path: str, leader: str | None, options: TuneOptions) -> str:
+    """The per-symbol tree model of ``job.symbol`` on its newest ``max_rows`` candles (the
+    leader's candles over the same period beside them)."""
+    from models.data.loader import load_market_data
+    from models.training.lgbm import LgbmConfig
+    from models.training.tabular import bounded, prepare_tabular_data
+    from models.training.tune_lgbm import LgbmJob, tune_lgbm
+
+    names = sorted({job.symbol, *([leader] if leader else [])})
+    frames = load_market_data(data_path, symbols=names)
+    candles = bounded(frames[job.symbol], None, None, job.max_rows)
+    data = prepare_tabular_data(
+        candles, symbol=job.symbol, leader=frames[leader] if leader else None
+    )
+    provenance = {"data_path": data_path, "max_rows": job.max_rows, "retraining": True}
+    lgbm_job = LgbmJob({job.symbol: data}, LgbmConfig(), "per_symbol", provenance)
+    return _published(job, tune_lgbm(lgbm_job, options, job.registry))
