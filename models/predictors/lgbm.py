@@ -12,9 +12,10 @@ The leader's (BTCUSDT) candles come from the window's ``leader_*`` columns
 window's time span; the leader's own model uses the window itself. A window whose newest bar
 has no leader bar beside it, or with fewer leader bars than the features' look-back, is
 refused with :class:`~models.errors.InsufficientDataError` (served: ``insufficient_data``,
-the member sleeps) rather than predicted from NaN leader features. The leader's features
-are computed once per distinct leader history (a small cache keyed by its content): the
-windows of one serving batch, all symbols at the same bar, share them.
+the member sleeps) rather than predicted from NaN leader features. ``predict_batch`` reads
+the newest bar's features from a process-wide cache keyed by the window's content
+(:mod:`models.features.feature_cache`): computed once per symbol and bar, the leader's part
+once per bar for every symbol.
 
 ``predict_frame`` with ``window_bars=None`` computes the features once over the frame:
 prefix-causal, so row ``t`` equals ``predict(frame[: t + 1])`` exactly.
@@ -93,7 +94,11 @@ class LgbmPredictor(Predictor):
         self.horizon = int(config["horizon"])
         self.window_bars = int(config["window_bars"])
         self.leader = str(config.get("leader", "BTCUSDT"))
-        self.symbol_index = list(config["symbols"]).index(self.symbol)
+        trained_on = list(config["symbols"])
+        if self.symbol_feature and self.symbol not in trained_on:
+            raise ConfigError(f"symbols: a pooled model of {trained_on} cannot serve {self.symbol}")
+        # a per-symbol model reads no symbol column (another symbol may serve a copy of it)
+        self.symbol_index = trained_on.index(self.symbol) if self.symbol in trained_on else 0
         self.leader_history = leader_candles
         self.num_threads = num_threads
         self.leader_lookback = int(config.get("feature_lookback", FEATURE_LOOKBACK))

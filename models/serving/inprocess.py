@@ -66,6 +66,8 @@ class InProcessEnsemble:
         self.precision = precision
         self._models: dict[tuple[str, str], trained_models.SymbolModel] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
+        self.last_call_ms: dict[str, float] = {}
+        """Milliseconds of each call of the last batch (``call:<member>[:<symbol>]``)."""
 
     def _run(self, batch: Coroutine[Any, Any, FanOutResult]) -> FanOutResult:
         """Run one fan-out on this pipeline's own event loop (made on first use)."""
@@ -102,6 +104,7 @@ class InProcessEnsemble:
         fanned = self._run(
             fan_out(self.plan, self, symbols, windows, history, None, budget=_NO_SPLIT)
         )
+        self.last_call_ms = fanned.call_ms
         replies = fanned.replies
         regimes = replies.pop(REGIME)
         return [
