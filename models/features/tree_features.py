@@ -245,20 +245,27 @@ def _smc_features(df: pl.DataFrame, close: np.ndarray, scale: np.ndarray) -> dic
     return out
 
 
-def own_feature_block(candles: pl.DataFrame) -> FeatureBlock:
-    """:data:`OWN_FEATURES` of one symbol (no leader columns), in numpy."""
+def _feature_columns(candles: pl.DataFrame, smc: bool) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Open times and the own feature columns of ``candles`` (the SMC ones only when
+    ``smc``: the leader's part needs none of them)."""
     computed = not has_indicators(candles)  # else the window's own (from a longer history)
     indicators = indicator_arrays(candles) if computed else ensure_indicator_arrays(candles)
     net = model_feature_arrays(candles, indicators)
     cols: dict[str, np.ndarray] = dict(net)
     prices = {c: candles[c].cast(pl.Float64).to_numpy() for c in ("high", "low", "close")}
     cols.update(_extra_price_features({**prices, **net}))
-    atr = indicators["atr_14"]
-    cols.update(_smc_features(candles, prices["close"], atr))
+    if smc:
+        cols.update(_smc_features(candles, prices["close"], indicators["atr_14"]))
     regimes = regime_arrays(candles, indicators=indicators if computed else None)
     cols.update({n: regimes[n] for n in _REGIME_COLUMNS})
     micros = epoch_micros(candles)
     cols.update(htf_feature_arrays(micros, prices["high"], prices["low"], prices["close"]))
+    return micros, cols
+
+
+def own_feature_block(candles: pl.DataFrame) -> FeatureBlock:
+    """:data:`OWN_FEATURES` of one symbol (no leader columns), in numpy."""
+    micros, cols = _feature_columns(candles, smc=True)
     values = np.column_stack([cols[n] for n in OWN_FEATURES]).astype(np.float64, copy=False)
     return FeatureBlock(micros, values, OWN_FEATURES)
 
@@ -304,8 +311,11 @@ def leader_block(own: FeatureBlock) -> FeatureBlock:
 
 def leader_feature_block(leader: pl.DataFrame) -> FeatureBlock:
     """The ``leader_*`` features of the leader's candles (shared by every symbol's window at
-    the same bars: callers cache it)."""
-    return leader_block(own_feature_block(leader))
+    the same bars: callers cache it). The same columns as :func:`own_feature_block` gives,
+    without computing the SMC ones no leader feature reads."""
+    micros, cols = _feature_columns(leader, smc=False)
+    values = np.column_stack([cols[n] for n in LEADER_SOURCES]).astype(np.float64, copy=False)
+    return FeatureBlock(micros, values, LEADER_NAMES)
 
 
 def leader_features(leader: pl.DataFrame) -> pl.DataFrame:

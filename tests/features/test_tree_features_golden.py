@@ -43,3 +43,15 @@ def test_block_columns_are_the_tree_features() -> None:
 
     assert tf._BLOCK_NAMES == TREE_FEATURES
     assert tf._SMC_CONFIG.atr_length == 14  # the ATR(14) indicator column is the SMC scale
+
+
+def test_the_leader_part_equals_the_leaders_own_features(frames) -> None:
+    """The leader's columns skip the SMC analysis no leader feature reads: same values."""
+    from models.features.tree_features import leader_block, leader_feature_block, own_feature_block
+
+    btc = frames["BTCUSDT"].slice(4000, 900)
+    direct = leader_feature_block(btc)
+    via_own = leader_block(own_feature_block(btc))
+    assert direct.names == via_own.names
+    np.testing.assert_array_equal(direct.values, via_own.values)
+    np.testing.assert_array_equal(direct.timestamps, via_own.timestamps)
