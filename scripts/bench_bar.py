@@ -217,8 +217,10 @@ def bench_served(
     from deployments.local_app import start_local_app
     from deployments.settings import AppSettings
 
+    # every followed symbol's models stay loaded (the default LRU of 8 would reload them)
     start_local_app(args.config, APP_NAME, args.num_cpus, registry=registry,
-                    state_db=str(workdir / "served.db"))  # fmt: skip
+                    state_db=str(workdir / "served.db"),
+                    max_models_per_replica=max(8, len(frames)))  # fmt: skip
     fetch = AppSettings.parse(registry=registry).fetch_bars()
     state = serve.get_deployment_handle("StateDeployment", app_name=APP_NAME)
     ensemble = serve.get_deployment_handle("EnsembleDeployment", app_name=APP_NAME)
