@@ -9,6 +9,7 @@ per batch of requests, one forward pass per (trained predictor, symbol).
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import Any
 
@@ -82,14 +83,28 @@ class InProcessEnsemble:
         return self._models[key]
 
     def sender(self, call: PlannedCall) -> Send:
-        """The fan-out's call of one member, run here."""
+        """The fan-out's call of one member, run here (its own time noted in
+        :attr:`last_call_ms`: the calls run one after another)."""
+        name = f"call:{call.member}:{call.symbol}" if call.symbol else f"call:{call.member}"
         if call.member == REGIME:
-            return _now(lambda ws: each_window(self.detector.current, ws))
+            return self._now(name, lambda ws: each_window(self.detector.current, ws))
         if call.member in self.rules:
             p = self.rules[call.member]
-            return _now(lambda ws: batch_or_each(p.predict_batch, p.predict, ws, None))
+            return self._now(name, lambda ws: batch_or_each(p.predict_batch, p.predict, ws, None))
         model = self._model(call.member, call.symbol)
-        return _now(lambda ws: trained_models.predict(model, ws))
+        return self._now(name, lambda ws: trained_models.predict(model, ws))
+
+    def _now(self, name: str, fn: Callable[[list[pl.DataFrame]], list[Reply]]) -> Send:
+        """A call answered at once, in this thread, its duration noted under ``name``."""
+
+        async def send(windows: list[pl.DataFrame]) -> list[Reply]:
+            started = time.perf_counter()
+            try:
+                return fn(windows)
+            finally:
+                self.last_call_ms[name] = (time.perf_counter() - started) * 1000
+
+        return send
 
     async def leader_candles(self, leader: str, until_us: int, limit: int) -> pl.DataFrame | None:
         stored = self.stored.get(leader)
@@ -101,10 +116,10 @@ class InProcessEnsemble:
         longest = max([self.window_bars, *(e.window_bars or 0 for e in self.served)])
         history = [prepare_window(frame, longest) for _, frame in requests]
         windows = [w.tail(self.window_bars) for w in history]
+        self.last_call_ms = {}
         fanned = self._run(
             fan_out(self.plan, self, symbols, windows, history, None, budget=_NO_SPLIT)
         )
-        self.last_call_ms = fanned.call_ms
         replies = fanned.replies
         regimes = replies.pop(REGIME)
         return [
@@ -123,12 +138,3 @@ class InProcessEnsemble:
 
 _NO_SPLIT = 1 << 62
 """In one process no message limit applies: a call is never split."""
-
-
-def _now(fn: Callable[[list[pl.DataFrame]], list[Reply]]) -> Send:
-    """A call answered at once, in this thread (the in-process baseline runs one at a time)."""
-
-    async def send(windows: list[pl.DataFrame]) -> list[Reply]:
-        return fn(windows)
-
-    return send
