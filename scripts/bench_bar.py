@@ -225,7 +225,7 @@ def bench_served(
     state = serve.get_deployment_handle("StateDeployment", app_name=APP_NAME)
     ensemble = serve.get_deployment_handle("EnsembleDeployment", app_name=APP_NAME)
     walls, timings, cpu = asyncio.run(_served_bars(args, frames, state, ensemble, fetch))
-    serve.shutdown()
+    # no serve.shutdown(): its handles belong to the closed loop; ray.shutdown() ends all
     n = len(frames) * (args.bars - 1)
     keys = sorted({k for t in timings for k in t if k != "batch_size"})
     stages = {k: statistics.median(t.get(k, 0.0) for t in timings) for k in keys}

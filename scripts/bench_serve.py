@@ -7,8 +7,9 @@ latency and throughput beside the in-process pipeline on the same inputs (same c
 ensemble deployment batches), each including the SQLite write of the pending prediction
 the service makes. Each load goes through Serve's proxy and, in throughput-optimised mode
 (the default here), straight to the ingress replica's own port (direct ingress, one hop
-fewer: ``deployments/direct_ingress.py``). Ends with the targets and whether this run met
-them, per path.
+fewer: ``deployments/direct_ingress.py``). Every level (and each in-process run) gets
+its own ``--requests`` windows: a window sent twice would be answered from the lgbm
+features' cache. Ends with the targets and whether this run met them, per path.
 
     python scripts/bench_serve.py                      # trains default-size models (temp registry)
     python scripts/bench_serve.py --model-size small   # scripts/train.py --small sizes
@@ -204,27 +205,29 @@ def store_candles(url: str, stored: dict[str, pl.DataFrame], chunk: int = 5000) 
                 raise UsageError(f"storing {symbol} candles failed: {r.status_code} {r.text}")
 
 
-def bench_in_process(registry: str, symbol: str, windows: list[pl.DataFrame], batch: int,
+def bench_in_process(registry: str, symbol: str, sets: list[list[pl.DataFrame]], batch: int,
                      workdir: Path, stored: dict[str, pl.DataFrame] | None = None,
                      predictors: Sequence[str] | None = None) -> list[Row]:  # fmt: skip
-    """One request at a time, then batches of ``batch``; each stores its pending records."""
+    """One request at a time (``sets[0]``), then batches of ``batch`` (``sets[1]``: other
+    windows, so no feature is reused from the first run); each stores its pending records."""
     from models.serving.inprocess import InProcessEnsemble
     from models.store import StateStore
 
+    windows, others = sets
     pipeline = InProcessEnsemble(registry, stored=stored, predictors=predictors)
     store = StateStore(workdir / "inprocess.db")
-    pipeline.predict_many([(symbol, windows[0])])  # load models, warm caches
+    pipeline.predict_many([(symbol, windows[0])])  # load models (that window is not timed)
     latencies = []
     started = time.perf_counter()
-    for window in windows:
+    for window in windows[1:]:
         t0 = time.perf_counter()
         store.add_predictions([pipeline.predict_many([(symbol, window)])[0].stored])
         latencies.append((time.perf_counter() - t0) * 1000)
     single = row("in-process", 1, latencies, time.perf_counter() - started)
     latencies, started = [], time.perf_counter()
-    for i in range(0, len(windows), batch):
+    for i in range(0, len(others), batch):
         t0 = time.perf_counter()
-        answers = pipeline.predict_many([(symbol, w) for w in windows[i : i + batch]])
+        answers = pipeline.predict_many([(symbol, w) for w in others[i : i + batch]])
         store.add_predictions([a.stored for a in answers])
         latencies += [(time.perf_counter() - t0) * 1000] * len(answers)
     wall = time.perf_counter() - started
@@ -434,35 +437,41 @@ def targets(serve_rows: Sequence[Row], base_single: Row, base_batched: Row) -> l
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     candles = load_ohlcv(args.data / f"{args.symbol}-1h.csv.gz")
-    windows = request_windows(candles, args.requests, args.candles)
+    # every level its own windows: a repeated window would be answered from the lgbm
+    # features' cache (models.features.feature_cache), which the first level would fill
+    levels = 2 + 2 * len(args.concurrency)  # in-process twice, each path's levels
+    every = request_windows(candles, args.requests * levels, args.candles)
+    sets = [every[i * args.requests : (i + 1) * args.requests] for i in range(levels)]
     with tempfile.TemporaryDirectory(prefix="bench_serve_") as tmp:
         workdir = Path(tmp)
         registry = args.registry
         if registry is None:
             print(f"training {args.model_size} models into a temporary registry ...", flush=True)
-            history = candles.head(candles.height - args.requests)
+            history = candles.head(candles.height - args.requests * levels)
             train_models(history, args.symbol, workdir, args.model_size)
             registry = str(workdir)
-        stored = leader_candles(args, windows)
+        stored = leader_candles(args, every)
         print("in-process baseline ...", flush=True)
         base_single, base_batched = bench_in_process(
-            registry, args.symbol, windows, args.batch, workdir, stored, args.predictors
+            registry, args.symbol, sets[:2], args.batch, workdir, stored, args.predictors
         )
         print(f"starting the app on {args.num_cpus:g} CPUs ...", flush=True)
         urls = start_app(args, registry, workdir)
         store_candles(urls["proxy"], stored)
-        payloads = bodies(args.symbol, windows)
+        payloads = [bodies(args.symbol, w) for w in sets]
         rows = [base_single, base_batched]
         cpu: dict[tuple[str, int], dict[str, float]] = {}
         walls: dict[tuple[str, int], tuple[int, float]] = {}
+        level = 2
         for path, url in urls.items():
-            asyncio.run(load(url, payloads[: max(20, args.requests // 5)], 8))  # warm-up
+            asyncio.run(load(url, payloads[0][: max(20, args.requests // 5)], 8))  # warm-up
             for c in args.concurrency:
                 print(f"{path}: concurrency {c} ...", flush=True)
+                mine, level = payloads[level], level + 1
                 before, started = cpu_seconds(), time.perf_counter()
-                rows.append(asyncio.run(load(url, payloads, c, path)))
-                walls[(path, c)] = (len(payloads), time.perf_counter() - started)
-                cpu[(path, c)] = cpu_per_request(before, cpu_seconds(), len(payloads))
+                rows.append(asyncio.run(load(url, mine, c, path)))
+                walls[(path, c)] = (len(mine), time.perf_counter() - started)
+                cpu[(path, c)] = cpu_per_request(before, cpu_seconds(), len(mine))
         mode = os.environ.get("RAY_SERVE_THROUGHPUT_OPTIMIZED")
         print(f"\n{args.requests} requests of {args.candles} candles per level, "
               f"RAY_SERVE_THROUGHPUT_OPTIMIZED={mode}, Ray CPUs {args.num_cpus:g}\n")  # fmt: skip
