@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -46,6 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batches", type=int, nargs="+", default=[1, 32])
     p.add_argument("--repeat", type=int, default=5)
     p.add_argument("--threads", type=int, default=1, help="LightGBM OpenMP threads")
+    p.add_argument("--clock", choices=["wall", "cpu"], default="wall",
+                   help="cpu: this process's CPU time (a busy shared machine)")  # fmt: skip
     return p
 
 
@@ -57,8 +60,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     frames = load_market_data(data, symbols=sorted({args.symbol, predictor.leader}))
     frame = attach_leader(frames[args.symbol], frames[predictor.leader]).tail(20_000)
     bars = predictor.min_bars
+    clock = time.process_time if args.clock == "cpu" else time.perf_counter
     print(f"lgbm {predictor.version} ({predictor.variant}) of {args.symbol}: windows of {bars} "
-          f"bars, {args.threads} thread(s), best of {args.repeat}")  # fmt: skip
+          f"bars, {args.threads} thread(s), best of {args.repeat}, {args.clock} time")  # fmt: skip
     print(
         f"{'batch':>5}  {'cold ms':>8}  {'per window':>10}  {'leader cached':>13}  "
         f"{'per window':>10}  {'cached':>7}  {'booster ms':>10}"
@@ -68,13 +72,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise SystemExit(f"error: --batches: must be >= 1, got {batch}")
         ends = np.linspace(bars, frame.height - 1, batch).astype(int)
         windows = [frame.slice(int(e) + 1 - bars, bars) for e in ends]
-        cold = best_ms(lambda w=windows: _cold(predictor, w), args.repeat)
+        cold = best_ms(lambda w=windows: _cold(predictor, w), args.repeat, clock=clock)
         predictor.predict_batch(windows)
         leaders = {k: v for k, v in NEWEST_ROWS.items() if k.part == "leader"}
-        lead = best_ms(lambda w=windows, r=leaders: _only(predictor, w, r), args.repeat)
-        cached = best_ms(lambda w=windows: predictor.predict_batch(w), args.repeat)
+        lead = best_ms(
+            lambda w=windows, r=leaders: _only(predictor, w, r), args.repeat, None, clock
+        )
+        cached = best_ms(lambda w=windows: predictor.predict_batch(w), args.repeat, clock=clock)
         X = np.stack([predictor.features(w)[-1] for w in windows])
-        booster = best_ms(lambda x=X: predictor.predict_proba(x), args.repeat)
+        booster = best_ms(lambda x=X: predictor.predict_proba(x), args.repeat, clock=clock)
         print(
             f"{batch:>5}  {cold:>8.2f}  {cold / batch:>10.2f}  {lead:>13.2f}  "
             f"{lead / batch:>10.2f}  {cached:>7.2f}  {booster:>10.3f}"
