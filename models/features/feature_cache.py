@@ -71,9 +71,13 @@ def window_key(
     digest.update(np.ascontiguousarray(stamps, dtype=np.int64).tobytes())
     for name in columns:
         if name in window.columns and name != "timestamp":
-            digest.update(name.encode())
-            values = window[name].cast(pl.Float64).to_numpy()
-            digest.update(np.ascontiguousarray(values, dtype=np.float64).tobytes())
+            series = window[name]
+            digest.update(f"{name}:{series.dtype}".encode())  # a text close is not a number
+            if series.dtype.is_numeric():
+                values = series.cast(pl.Float64).to_numpy()
+                digest.update(np.ascontiguousarray(values, dtype=np.float64).tobytes())
+            else:  # whatever it holds: the features will refuse it, never from the cache
+                digest.update(repr(series.to_list()).encode())
     return FeatureKey(part, symbol, int(stamps[-1]), version, digest.digest())
 
 

@@ -29,6 +29,15 @@ def test_key_names_symbol_bar_version_and_content() -> None:
         window_key("tree", "ETHUSDT", window.head(0), COLUMNS)
 
 
+def test_the_columns_types_are_part_of_the_key() -> None:
+    """A window whose close is text must not find the features of the numeric one."""
+    window = random_walk_candles(50, seed=3)
+    text = window.with_columns(pl.col("close").cast(pl.Utf8))
+    assert window_key("tree", "X", text, COLUMNS) != window_key("tree", "X", window, COLUMNS)
+    single = window.with_columns(pl.col("volume").cast(pl.Float32))
+    assert window_key("tree", "X", single, COLUMNS) != window_key("tree", "X", window, COLUMNS)
+
+
 def test_columns_not_read_do_not_change_the_key() -> None:
     window = random_walk_candles(50, seed=2)
     extra = window.with_columns(pl.lit(1.0).alias("unused"))
