@@ -118,3 +118,9 @@ class FeedError(SmartMarketError):
 
 class StateLockedError(ConfigError):
     """The state file is already open for writing by another process (one writer per file)."""
+
+
+class TradingError(SmartMarketError, ValueError):
+    """A quote, bar or stored book the trading layer cannot use (a price that is not a
+    positive number, a bar older than the book's last one, a state saved for other
+    settings): refused with the field and the reason, never traded on."""
