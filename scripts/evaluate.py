@@ -16,6 +16,7 @@ import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from models.cli import UsageError, run_cli
 from models.data.paths import REPO_ROOT, default_data_dir
@@ -34,6 +35,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--start", help="first bar (ISO, UTC); default: see the report")
     parser.add_argument("--end", help="end of the period, exclusive (ISO, UTC); default: data end")
     parser.add_argument("--costs-bps", nargs="+", type=float, default=[0.0, 5.0, 10.0])
+    parser.add_argument(
+        "--book-costs-bps",
+        nargs="+",
+        type=float,
+        default=[0.0, 4.0, 10.0],
+        help="round-trip costs of the trading book (book.csv)",
+    )
+    parser.add_argument("--trading-config", type=Path, help="trading YAML (default: service's)")
     parser.add_argument("--horizon", type=int, default=4, help="label horizon in bars")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output directory")
     parser.add_argument("--quick", action="store_true", help="2 symbols, 3 weeks, 50 draws")
@@ -55,10 +64,22 @@ def build_config(args: argparse.Namespace) -> EvaluationConfig:
         raise UsageError(f"--jobs and --draws: must be >= 1, got {args.jobs} and {args.draws}")
     if any(c < 0 for c in args.costs_bps):
         raise UsageError(f"--costs-bps: must be >= 0, got {args.costs_bps}")
+    if any(c < 0 for c in args.book_costs_bps):
+        raise UsageError(f"--book-costs-bps: must be >= 0, got {args.book_costs_bps}")
     start = parse_utc(args.start, "--start") if args.start else None
     end = parse_utc(args.end, "--end") if args.end else None
     if start is not None and end is not None and start >= end:
         raise UsageError(f"--start {args.start} is not before --end {args.end}")
+    trading = None
+    if args.trading_config is not None:
+        from models.trading import TradingSettings
+
+        trading = TradingSettings.from_yaml(args.trading_config).model_dump()
+        if trading["horizon_bars"] != args.horizon:
+            raise UsageError(
+                f"--trading-config: horizon_bars {trading['horizon_bars']} is not --horizon "
+                f"{args.horizon}"
+            )
     ensemble = None
     if args.ensemble_config is not None:
         from models.ensemble import EnsembleConfig
@@ -78,6 +99,8 @@ def build_config(args: argparse.Namespace) -> EvaluationConfig:
         quick=args.quick,
         ensemble_config=ensemble,
         device=args.device,
+        book_costs_bps=tuple(args.book_costs_bps),
+        trading=trading if trading is not None else {"horizon_bars": args.horizon},
     )
 
 
@@ -96,7 +119,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     for row in headline(evaluation).iter_rows(named=True):
         values = (row["accuracy"], row["win_rate"], row["ic"], row["sharpe"])
         print(f"{row['strategy']:<52}" + "".join(f"{v:>9.3f}" for v in values))
+    print_books(evaluation.tables.get("book"), config.book_costs_bps)
     return 0
+
+
+def print_books(book: Any, costs: Sequence[float]) -> None:
+    """The pooled books at each round-trip cost (``book.csv``)."""
+    if book is None or book.is_empty():
+        return
+    from models.evaluation.book_report import pooled_books
+
+    head = "strategy, book, net return, Sharpe, max drawdown, turnover, trades, bps/trade, p"
+    for cost in costs:
+        print(f"books, pooled, {cost:g} bps round trip: {head}")
+        for r in pooled_books(book, cost).iter_rows(named=True):
+            values = (r["net_return"], r["sharpe"], r["max_drawdown"], r["turnover"])
+            cells = "".join(f"{v:>9.3f}" for v in values)
+            tail = f"{r['trades']:>7d}{r['mean_trade_bps']:>9.1f}{r['p_value']:>7.3f}"
+            print(f"{r['strategy']:<28}{r['book']:<8}{cells}{tail}")
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from pathlib import Path
 import polars as pl
 
 from models.evaluation import learned_tables, plots
+from models.evaluation.book_report import book_section
 from models.evaluation.claims import Claim
 from models.evaluation.markdown import cell, pct, table
 from models.evaluation.replay import ALL_VARIANTS, ORIGINAL
@@ -149,6 +150,7 @@ def render(evaluation: Evaluation, command: str) -> str:
         _intro(evaluation, command),
         _headline_section(evaluation),
         _learned_section(evaluation),
+        _books(evaluation),
         _claims_section(evaluation),
         _variants_section(evaluation),
         _symbols_section(evaluation),
@@ -156,7 +158,7 @@ def render(evaluation: Evaluation, command: str) -> str:
         _figures_section(evaluation),
         _method_section(evaluation),
     ]
-    return "\n\n".join(sections) + "\n"
+    return "\n\n".join(s for s in sections if s) + "\n"
 
 
 def _intro(ev: Evaluation, command: str) -> str:
@@ -222,6 +224,13 @@ def _headline_section(ev: Evaluation) -> str:
             table(df, cols, FMT),
         ]
     )
+
+
+def _books(ev: Evaluation) -> str:
+    book = ev.tables.get("book")
+    if book is None:
+        return ""
+    return book_section(book, ev.service_variant.name, ev.config.book_costs_bps)
 
 
 def _claims_section(ev: Evaluation) -> str:
@@ -425,6 +434,7 @@ def _method_section(ev: Evaluation) -> str:
             "- Null: the strategy's own runs of positions (and of predicted classes) in random "
             f"order, {ev.config.draws} seeded draws (`models/evaluation/null.py`).",
             f"- Run time: {ev.seconds.get('symbols', math.nan):.0f} s for the symbols, "
-            f"{ev.seconds.get('scoring', math.nan):.0f} s scoring.",
+            f"{ev.seconds.get('scoring', math.nan):.0f} s scoring, "
+            f"{ev.seconds.get('book', math.nan):.0f} s books.",
         ]
     )

@@ -20,6 +20,7 @@ import polars as pl
 from models.data.loader import load_market_data, split_name
 from models.ensemble import EnsembleConfig
 from models.errors import ConfigError
+from models.evaluation.books import book_table
 from models.evaluation.claims import Claim, confidence_profile, measure_claims
 from models.evaluation.period import resolve_period
 from models.evaluation.pooling import concat_signals
@@ -34,6 +35,8 @@ from models.evaluation.tables import (
     parts_of,
     strategy_table,
 )
+from models.predictors.registry import predictor_names
+from models.trading import TradingSettings
 
 QUICK_SYMBOLS = 2
 
@@ -114,6 +117,7 @@ def plan(config: EvaluationConfig, say: Callable[[str], None]) -> list[SymbolJob
                 device=config.device,
                 threads=1 if config.jobs > 1 else None,
                 reason=period.reason,
+                vol_window=TradingSettings.parse(config.trading).vol_window,
             )
         )
     return jobs
@@ -148,10 +152,32 @@ def run_evaluation(
     tables["null"] = null_table(results, costs, config.draws, config.seed)
     seconds["scoring"] = time.perf_counter() - clock
     variant = service_variant(config)
+    clock = time.perf_counter()
+    say(f"books at {', '.join(f'{c:g}' for c in config.book_costs_bps)} bps round trip")
+    tables["book"] = _books(config, results, variant)
+    seconds["book"] = time.perf_counter() - clock
     claims = {
         name: _claims(config, results, tables, name) for name in (ORIGINAL.name, variant.name)
     }
     return Evaluation(config, results, tables, claims, variant, seconds)
+
+
+def _books(
+    config: EvaluationConfig, results: Sequence[SymbolResult], service: Variant
+) -> pl.DataFrame:
+    """``book.csv``: the trading layer's books over the period (``models.evaluation.books``)."""
+    present = {s.name for r in results for s in r.signals if s.kind == "predictor"}
+    members = [name for name in predictor_names() if name in present]
+    return book_table(
+        results,
+        service.name,
+        members,
+        config.trained,
+        TradingSettings.parse(config.trading),
+        config.book_costs_bps,
+        jobs=config.jobs,
+        seed=config.seed,
+    )
 
 
 def _claims(

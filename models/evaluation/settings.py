@@ -39,6 +39,10 @@ class EvaluationConfig:
     device: str = "cpu"
     trained: tuple[str, ...] = TRAINED
     """Registry-backed members to look up: networks and trees."""
+    book_costs_bps: tuple[float, ...] = (0.0, 4.0, 10.0)
+    """Round-trip costs the trading layer's book is replayed at (``book.csv``)."""
+    trading: dict[str, Any] | None = None
+    """The ``trading`` settings replayed (the app's ``args.trading``; None: defaults)."""
 
     @property
     def lookback(self) -> timedelta:

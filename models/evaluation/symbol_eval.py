@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
+import polars as pl
 
 from models.data.loader import load_market_data
 from models.ensemble import Ensemble, EnsembleConfig
@@ -31,7 +32,7 @@ from models.predictors.base import Prediction, predictor_class
 from models.predictors.registry import predictor_names
 from models.regime.detector import detect_regimes
 from models.regime.state import RegimeState
-from models.training.labels import LabelConfig
+from models.training.labels import LabelConfig, trailing_sigma
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,8 @@ class SymbolJob:
     threads: int | None = None
     reason: str | None = None
     """Why the period starts where it does, when planned elsewhere (see ``run.plan``)."""
+    vol_window: int = 48
+    """Bars of the trailing volatility the trading desk scales returns by."""
 
 
 @dataclass
@@ -67,6 +70,9 @@ class SymbolResult:
     seconds: dict[str, float] = field(default_factory=dict)
     weights: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
     """Variant name -> expert -> weight at each evaluated bar."""
+    prices: dict[str, np.ndarray] = field(default_factory=dict)
+    """``close`` and ``sigma`` (trailing 1-bar log-return std, as the trading desk reads
+    it) at each evaluated bar: what the book trades at."""
 
 
 def _progress(symbol: str) -> Progress:
@@ -111,6 +117,8 @@ def evaluate_symbol(job: SymbolJob) -> SymbolResult:
     seconds["replay"] = time.perf_counter() - clock
     say(f"{len(job.variants)} ensemble replays in {seconds['replay']:.1f}s")
     signals += baseline_signals(candles, period.rows, label_cfg)
+    close = candles["close"].cast(pl.Float64).to_numpy()
+    sigma = trailing_sigma(close, job.vol_window)
     return SymbolResult(
         symbol=job.symbol,
         period=period,
@@ -120,6 +128,7 @@ def evaluate_symbol(job: SymbolJob) -> SymbolResult:
         notes=sources.notes,
         seconds=seconds,
         weights=weights,
+        prices={"close": close[period.rows], "sigma": sigma[period.rows]},
     )
 
 

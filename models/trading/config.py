@@ -11,8 +11,10 @@ method (fractional Kelly, a one-standard-error margin, the label horizon).
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Literal
 
+import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from models.config_errors import describe_validation_error
@@ -108,3 +110,17 @@ class TradingSettings(BaseModel):
             return cls.model_validate(data or {})
         except ValidationError as exc:
             raise ConfigError(describe_validation_error(exc, "trading")) from None
+
+    @classmethod
+    def from_yaml(cls, path: str | Path) -> TradingSettings:
+        """Settings from a YAML mapping of these fields (the app's ``args.trading``)."""
+        path = Path(path)
+        try:
+            data = yaml.safe_load(path.read_text())
+        except FileNotFoundError:
+            raise ConfigError(f"trading config: file {path} does not exist") from None
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"trading config {path}: not valid YAML ({exc})") from None
+        if data is not None and not isinstance(data, dict):
+            raise ConfigError(f"trading config {path}: expected a mapping at the top level")
+        return cls.parse(data)

@@ -73,6 +73,8 @@ class StepResult:
     equity: dict[str, EquityPoint]
     looks: dict[str, Look] = field(default_factory=dict)
     """Certificate looks this step triggered, by key (:meth:`Certificate.key`)."""
+    missing: dict[str, str] = field(default_factory=dict)
+    """Why a symbol has no estimate, for those without one."""
 
 
 class Desk:
@@ -180,7 +182,8 @@ class Desk:
                 if look is not None:
                     looks[self.certificate.key(fill.symbol)] = look
         self.last_bar_ms = bar_ms
-        return StepResult(bar_ms, dict(estimates), targets, fills, equity, looks)
+        why = {s: (missing or {}).get(s, "no estimate") for s, e in estimates.items() if e is None}
+        return StepResult(bar_ms, dict(estimates), targets, fills, equity, looks, why)
 
     def _decide(
         self,

@@ -4,8 +4,9 @@ A :class:`Series` is one symbol's bars (open times, closes, the score of each ba
 with NaN where it was degraded, the trailing volatility). :func:`replay` walks the union of
 their bars in time order and calls :meth:`Desk.step` with the quotes of the symbols that
 have that bar, exactly as the live service does once every followed symbol's bar is stored.
-:func:`replay_alone` trades one symbol on its own with the estimates of a desk that
-followed every symbol (the per-symbol rows of the evaluation), and :func:`follow_targets`
+:func:`replay_with` trades with the estimates of an earlier replay (another cost, or one
+symbol alone with the estimates of a desk that followed every symbol: the per-symbol rows
+of the evaluation), and :func:`follow_targets`
 runs a fixed target per bar (buy-and-hold, the old per-bar rule) through the same book.
 """
 
@@ -74,11 +75,17 @@ class Run:
     fills: list[Fill] = field(default_factory=list)
     estimates: dict[str, dict[int, Estimate | None]] = field(default_factory=dict)
     """Symbol -> bar_ms -> the estimate traded on (market-neutral: centred)."""
+    missing: dict[str, dict[int, str]] = field(default_factory=dict)
+    """Symbol -> bar_ms -> why there was no estimate."""
     steps: int = 0
 
     def add(self, result: StepResult) -> None:
         for book, point in result.equity.items():
             self.equity.setdefault(book, []).append(point)
+        for symbol, estimate in result.estimates.items():
+            self.estimates.setdefault(symbol, {})[result.bar_ms] = estimate
+        for symbol, why in result.missing.items():
+            self.missing.setdefault(symbol, {})[result.bar_ms] = why
         self.fills += result.fills
         self.steps += 1
 
@@ -91,27 +98,22 @@ def replay(settings: TradingSettings, step_ms: int, series: Sequence[Series]) ->
     desk = Desk(settings, step_ms)
     run = Run()
     for bar_ms, quotes in timeline(series):
-        result = desk.step(bar_ms, quotes)
-        for symbol, estimate in result.estimates.items():
-            run.estimates.setdefault(symbol, {})[bar_ms] = estimate
-        run.add(result)
+        run.add(desk.step(bar_ms, quotes))
     return run
 
 
-def replay_alone(
-    settings: TradingSettings,
-    step_ms: int,
-    series: Series,
-    estimates: Mapping[int, Estimate | None],
+def replay_with(
+    settings: TradingSettings, step_ms: int, series: Sequence[Series], source: Run
 ) -> Run:
-    """``series``'s symbol traded alone with ``estimates`` (by bar) of a desk that followed
-    every symbol."""
+    """The desk's books over ``series`` with the estimates of an earlier replay
+    (``source``): at another cost (estimates do not depend on it), or one symbol alone
+    with those of a desk that followed every symbol."""
     desk = Desk(settings, step_ms)
     run = Run()
-    for bar_ms, quotes in timeline([series]):
-        missing = {series.symbol: "no estimate (degraded, or not estimated yet)"}
-        known = {series.symbol: estimates.get(bar_ms)}
-        run.add(desk.trade(bar_ms, quotes, known, missing))
+    for bar_ms, quotes in timeline(series):
+        known = {s: source.estimates.get(s, {}).get(bar_ms) for s in quotes}
+        why = {s: source.missing.get(s, {}).get(bar_ms, "no estimate") for s in quotes}
+        run.add(desk.trade(bar_ms, quotes, known, why))
     return run
 
 

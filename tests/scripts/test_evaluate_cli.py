@@ -47,6 +47,8 @@ def test_evaluating_a_model_on_bars_it_was_trained_on_is_refused(registry, real_
         (["--start", "last tuesday"], ["--start", "not an ISO"]),
         (["--start", "2023-05-01", "--end", "2023-04-01"], ["is not before --end"]),
         (["--costs-bps", "-5"], ["--costs-bps", "must be >= 0"]),
+        (["--book-costs-bps", "-1"], ["--book-costs-bps", "must be >= 0"]),
+        (["--trading-config", "/nonexistent.yaml"], ["trading config", "does not exist"]),
         (["--symbols", "NOPEUSDT"], ["NOPEUSDT"]),
     ],
 )
@@ -73,8 +75,10 @@ def test_quick_run_writes_the_report(registry, real_data_dir, tmp_path):
     assert "[BTCUSDT] cnn_lstm:" in proc.stderr  # progress on stderr
     report = (out / "report.md").read_text()
     assert "## The original's claims, measured" in report
+    assert "## From signal to position: the books" in report
+    assert "books, pooled, 10 bps round trip" in proc.stdout
     assert "cnn_lstm (v" in report and "no trained model for ETHUSDT" in report
-    for name in ("classification", "strategy", "null", "calibration", "claims"):
+    for name in ("classification", "strategy", "null", "calibration", "claims", "book"):
         assert (out / f"{name}.csv").stat().st_size > 0
     for png in out.glob("*.png"):
         assert png.stat().st_size < 150_000, png

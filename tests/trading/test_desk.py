@@ -8,7 +8,7 @@ import pytest
 
 from models.errors import TradingError
 from models.trading import PAPER, Desk, Quote, TradingSettings
-from models.trading.replay import Series, replay, replay_alone, timeline
+from models.trading.replay import Series, replay, replay_with, timeline
 from models.trading.score import answer_score, probability_score, signal_score
 from tests.trading.simulate import HOUR_MS, market
 
@@ -83,10 +83,20 @@ def test_one_symbol_alone_with_the_pooled_estimates():
     settings = TradingSettings(uncertainty_z=0.0, min_outcomes=50)
     series = market(2, symbols=3, bars=400, edge=0.2)
     pooled = replay(settings, HOUR_MS, series)
-    alone = replay_alone(settings, HOUR_MS, series[0], pooled.estimates[series[0].symbol])
+    alone = replay_with(settings, HOUR_MS, series[:1], pooled)
     mine = [f for f in pooled.book_fills("shadow") if f.symbol == series[0].symbol]
     assert alone.book_fills("shadow")
     # under no binding gross cap the symbol trades alone exactly as in the pooled book
     assert [(f.bar_ms, f.action) for f in alone.book_fills("shadow")] == [
         (f.bar_ms, f.action) for f in mine
     ]
+
+
+def test_estimates_do_not_depend_on_the_cost_so_a_replay_can_reuse_them():
+    settings = TradingSettings(uncertainty_z=0.0, min_outcomes=50, market_neutral=True)
+    series = market(3, symbols=3, bars=300, edge=0.2, degraded=0.1)
+    cheap = replay(settings.with_round_trip(0.0), HOUR_MS, series)
+    dear = replay(settings.with_round_trip(10.0), HOUR_MS, series)
+    reused = replay_with(settings.with_round_trip(10.0), HOUR_MS, series, cheap)
+    assert dear.estimates == cheap.estimates
+    assert reused.fills == dear.fills and reused.equity == dear.equity
