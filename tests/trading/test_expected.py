@@ -29,9 +29,10 @@ def test_recovers_a_planted_line_in_bps():
     model = ExpectedReturnModel(H, half_life_bars=1e9, prior_outcomes=0, min_outcomes=10)
     _feed(model, "A", 20_000, 0.01, 0.2, rng)
     est = model.estimate("A", 20_000, 1.0, SIGMA)
-    # mu = 200 bps * (0.01 + 0.2 * 1) = 42 bps; se ~ 200 * sqrt(4 / 20000) * sqrt(2) = 4 bps
+    # mu = 200 bps * (0.01 + 0.2 * 1) = 42 bps; independent outcomes (one per block here):
+    # se ~ 200 * sqrt(2 / 20000) = 2 bps
     assert est.mu_bps == pytest.approx(42.0, abs=3 * est.se_bps)
-    assert 2.0 < est.se_bps < 8.0
+    assert est.se_bps == pytest.approx(2.0, rel=0.1)
     assert est.sd_bps == pytest.approx(200.0, rel=0.05)
 
 
@@ -75,17 +76,33 @@ def test_uncertainty_falls_with_evidence_and_widens_away_from_the_data():
     assert model.estimate("A", 10_100, 3.0, SIGMA).se_bps > late.se_bps
 
 
-def test_overlapping_outcomes_count_h_times_less():
-    rng = np.random.default_rng(4)
-    one = ExpectedReturnModel(1, half_life_bars=1e9, prior_outcomes=0, min_outcomes=10)
-    four = ExpectedReturnModel(4, half_life_bars=1e9, prior_outcomes=0, min_outcomes=10)
-    for i in range(500):
-        x, r = rng.normal(), rng.normal() * 0.01
-        one.learn("A", i, x, r, 0.01)
-        four.learn("A", i, x, r * 2, 0.01)  # the same scaled outcome
-    a, b = one.estimate("A", 500, 0.5, 0.01), four.estimate("A", 500, 0.5, 0.01)
-    # the same scaled line; the 4-bar standard error is sqrt(4) wider in scaled units
-    assert b.se_bps / b.sd_bps == pytest.approx(2 * a.se_bps / a.sd_bps)
+def _z_scores(symbols, rho, sims=100, bars=800, seed=8):
+    """(estimate - truth) / se of the intercept at score 0, over simulated markets whose
+    4-bar outcomes overlap (learned every bar) and whose symbols share a factor ``rho``."""
+    rng = np.random.default_rng(seed)
+    z = []
+    for _ in range(sims):
+        model = ExpectedReturnModel(H, half_life_bars=math.inf, prior_outcomes=0, min_outcomes=1)
+        common = rng.normal(size=bars + H)
+        steps = [
+            math.sqrt(rho) * common + math.sqrt(1 - rho) * rng.normal(size=bars + H)
+            for _ in range(symbols)
+        ]
+        for t in range(H, bars + H):  # the outcome of the signal at t - h resolves at t
+            for k in range(symbols):
+                realized = SIGMA * steps[k][t - H + 1 : t + 1].sum()
+                model.learn(f"S{k}", t, rng.normal(), realized, SIGMA)
+        est = model.estimate("S0", bars + H, 0.0, SIGMA)
+        z.append(est.mu_bps / est.se_bps)  # the true expected return is 0
+    return np.asarray(z)
+
+
+@pytest.mark.parametrize(("symbols", "rho"), [(1, 0.0), (4, 0.7)])
+def test_the_standard_error_counts_overlapping_and_simultaneous_outcomes(symbols, rho):
+    # treating the outcomes as independent would make these z-scores sqrt(4) (one symbol)
+    # to sqrt(4 * (1 + 3 * 0.7)) = 3.5 (four correlated ones) times too wide
+    z = _z_scores(symbols, rho)
+    assert 0.75 < np.std(z) < 1.3
 
 
 def test_no_estimate_before_min_outcomes_or_without_volatility():
