@@ -14,6 +14,9 @@ could store a bar dated in the future (after which every real bar of the symbol 
 as out of order). Migrating a file drops candles dated more than a day ahead of now, then
 every pending prediction whose bar is not a stored candle with that close (it could teach a
 label the client chose); resolved rows are history and stay.
+
+The trading books' tables (``models.store.trading``) are additive: any file opened for
+writing gains them, with no version change.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import time
 from pathlib import Path
 
 from models.errors import ConfigError
+from models.store.trading import SCHEMA as TRADING_SCHEMA
 
 SCHEMA_VERSION = 3
 
@@ -96,7 +100,7 @@ def open_db(path: str | Path, read_only: bool = False) -> sqlite3.Connection:
     conn.execute("BEGIN IMMEDIATE")
     try:
         _migrate(conn)
-        for statement in _SCHEMA.split(";"):  # executescript would commit: one by one
+        for statement in (_SCHEMA + ";" + TRADING_SCHEMA).split(";"):  # one by one: no commit
             if statement.strip():
                 conn.execute(statement)
         if version < 3:  # before version 3 anyone could store bars and pending predictions

@@ -21,15 +21,18 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from models.data.clock import check_continues_clock
 from models.errors import DataValidationError
 from models.store import candles as _candles
 from models.store import predictions as _predictions
+from models.store import trading as _trading
 from models.store.db import open_db
 from models.store.lock import WriterLock
 from models.store.predictions import StoredPrediction
+from models.trading.book import EquityPoint, Fill
 
 
 def now_us() -> int:
@@ -219,3 +222,55 @@ class StateStore:
         )
         row = self._conn.execute("SELECT version FROM state WHERE key = ?", (key,)).fetchone()
         return int(row[0])
+
+    # trading books -------------------------------------------------------------------
+    def next_bar(self, symbol: str, after_us: int | None) -> int | None:
+        """The first stored bar of ``symbol`` after ``after_us`` (µs; the oldest when None)."""
+        with self._lock:
+            return _trading.next_bar(self._conn, symbol, after_us)
+
+    def first_prediction(self, symbol: str) -> int | None:
+        """The bar (µs) of the oldest stored prediction of ``symbol``."""
+        with self._lock:
+            return _trading.first_prediction(self._conn, symbol)
+
+    def closes(self, symbol: str, until_us: int, count: int) -> np.ndarray:
+        """The newest ``count`` stored closes of ``symbol`` up to ``until_us``, oldest first."""
+        with self._lock:
+            return _trading.closes(self._conn, symbol, until_us, count)
+
+    def save_step(
+        self,
+        key: str,
+        value: Mapping[str, Any],
+        fills: Sequence[Fill],
+        equity: Mapping[str, EquityPoint],
+    ) -> int:
+        """One step of the books: its fills and equity rows and the desk's new state under
+        ``key``, in one transaction (a bar stored twice is refused); the state's version."""
+        with self._transaction():
+            _trading.insert_step(self._conn, fills, dict(equity))
+            _trading.trim(self._conn, sorted(equity), self.retain_bars, self.retain_predictions)
+            return self._put_state(key, value, now_us())
+
+    def reset_books(self, key: str, value: Mapping[str, Any], books: Sequence[str]) -> int:
+        """Forget ``books``' fills and equity rows and save the desk's state, in one go."""
+        with self._transaction():
+            for book in books:
+                _trading.clear(self._conn, book)
+            return self._put_state(key, value, now_us())
+
+    def trading_fills(self, book: str, before: int | None, limit: int) -> list[dict[str, Any]]:
+        """The newest ``limit`` fills of ``book`` numbered below ``before``, newest first."""
+        with self._lock:
+            return _trading.fills(self._conn, book, before, limit)
+
+    def trading_history(self, book: str, limit: int | None = None) -> list[EquityPoint]:
+        """The newest ``limit`` equity points of ``book`` (all when None), oldest first."""
+        with self._lock:
+            return _trading.history(self._conn, book, limit)
+
+    def closed_trades(self, book: str) -> int:
+        """Closed round trips of ``book`` among the fills kept."""
+        with self._lock:
+            return _trading.closed_trades(self._conn, book)

@@ -7,6 +7,9 @@ Tables (created on open; additive, so older files simply gain them):
 - ``trading_equity``: each book after every bar it stepped (equity, cash, exposure,
   turnover, buy-and-hold), one row per (book, bar).
 
+Both stay bounded like the rest of the state: the newest ``retain`` rows per book are kept
+(the store passes its ``retain_bars`` for equity rows, ``retain_predictions`` for fills).
+
 The desk itself (model, certificate, positions, cash, pending outcomes) is one JSON value
 in the ``state`` table, written in the same transaction as the step's rows by the caller,
 so a step is stored whole or not at all: after a crash the next call steps the same bar
@@ -18,6 +21,8 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 from typing import Any
+
+import numpy as np
 
 from models.trading.book import EquityPoint, Fill
 
@@ -83,6 +88,51 @@ def insert_step(
             (fill.book, int(row[0]) + 1, fill.bar_ms, fill.symbol, fill.action, fill.quantity,
              fill.price, fill.fee, fill.reason, fill.pnl, fill.net_return_bps, fill.opened_ms),
         )  # fmt: skip
+
+
+def trim(
+    conn: sqlite3.Connection, books: Sequence[str], equity: int | None, fills: int | None
+) -> None:
+    """Keep the newest ``equity`` equity rows and ``fills`` fills of each book."""
+    for book in books:
+        if equity is not None:
+            conn.execute(
+                "DELETE FROM trading_equity WHERE book = ? AND bar_ms < (SELECT bar_ms FROM "
+                "trading_equity WHERE book = ? ORDER BY bar_ms DESC LIMIT 1 OFFSET ?)",
+                (book, book, equity - 1),
+            )
+        if fills is not None:
+            conn.execute(
+                "DELETE FROM trading_fills WHERE book = ? AND seq <= (SELECT MAX(seq) FROM "
+                "trading_fills WHERE book = ?) - ?",
+                (book, book, fills),
+            )
+
+
+def next_bar(conn: sqlite3.Connection, symbol: str, after_us: int | None) -> int | None:
+    """Open time (µs) of the first stored candle of ``symbol`` after ``after_us``."""
+    row = conn.execute(
+        "SELECT MIN(ts) FROM candles WHERE symbol = ? AND ts > ?",
+        (symbol, -(2**62) if after_us is None else after_us),
+    ).fetchone()
+    found: int | None = row[0]
+    return found
+
+
+def first_prediction(conn: sqlite3.Connection, symbol: str) -> int | None:
+    """Bar (µs) of the oldest stored prediction of ``symbol``."""
+    row = conn.execute("SELECT MIN(as_of) FROM predictions WHERE symbol = ?", (symbol,)).fetchone()
+    found: int | None = row[0]
+    return found
+
+
+def closes(conn: sqlite3.Connection, symbol: str, until_us: int, count: int) -> np.ndarray:
+    """The newest ``count`` stored closes of ``symbol`` up to ``until_us``, oldest first."""
+    rows = conn.execute(
+        "SELECT close FROM candles WHERE symbol = ? AND ts <= ? ORDER BY ts DESC LIMIT ?",
+        (symbol, until_us, count),
+    ).fetchall()
+    return np.array([r[0] for r in reversed(rows)], dtype=np.float64)
 
 
 def fills(

@@ -102,21 +102,39 @@ class Book:
 
     def __init__(self, name: str, costs: Costs, cash: float) -> None:
         self.name, self.costs, self.cash = name, costs, float(cash)
+        self.initial = self.cash
         self.positions: dict[str, Position] = {}
         self.marks: dict[str, float] = {}
+        self.start: dict[str, float] = {}
+        """First close of each symbol of the benchmark basket (the book's first bar's)."""
+        self.peak = self.cash
+        """Highest equity after any bar (the drawdown's reference)."""
 
     def equity(self) -> float:
-        return self.cash + sum(p.quantity * self.marks[s] for s, p in self.positions.items())
+        """Cash plus every position at its mark (summed in symbol order: the same bits
+        whatever order the positions were opened or restored in)."""
+        held = sorted(self.positions.items())
+        return self.cash + sum(p.quantity * self.marks[s] for s, p in held)
 
     def exposure(self) -> dict[str, float]:
         """Signed marked position of each held symbol over equity."""
         equity = self.equity()
-        return {s: p.quantity * self.marks[s] / equity for s, p in self.positions.items()}
+        return {s: p.quantity * self.marks[s] / equity for s, p in sorted(self.positions.items())}
 
     def update_marks(self, closes: Mapping[str, float]) -> None:
         """Mark the symbols quoted at this bar at their closes."""
         for symbol, close in closes.items():
             self.marks[symbol] = _price(close, symbol)
+        if not self.start:
+            self.start = {s: self.marks[s] for s in sorted(closes)}
+
+    def benchmark(self) -> float | None:
+        """Equal-weight buy-and-hold of the book's first bar's symbols, at the newest marks,
+        started with the book's initial cash."""
+        if not self.start:
+            return None
+        growth = [self.marks[s] / c for s, c in self.start.items()]
+        return self.initial * sum(growth) / len(growth)
 
     def execute(
         self, bar_ms: int, closes: Mapping[str, float], targets: Mapping[str, Target]
@@ -139,16 +157,11 @@ class Book:
                 held.expiry_bar, held.conviction_bps = t.expiry_bar, t.conviction_bps
         return fills
 
-    def mark(
-        self,
-        bar_ms: int,
-        fills: list[Fill],
-        equity_before: float,
-        benchmark: float | None = None,
-    ) -> EquityPoint:
-        """The book after the bar's fills (``benchmark``: the buy-and-hold value then)."""
+    def mark(self, bar_ms: int, fills: list[Fill], equity_before: float) -> EquityPoint:
+        """The book after the bar's fills."""
         equity = self.equity()
-        values = [p.quantity * self.marks[s] for s, p in self.positions.items()]
+        self.peak = max(self.peak, equity)
+        values = [p.quantity * self.marks[s] for s, p in sorted(self.positions.items())]
         traded = sum(f.notional for f in fills) / equity_before if equity_before > 0 else 0.0
         return EquityPoint(
             bar_ms=bar_ms,
@@ -157,7 +170,7 @@ class Book:
             gross=sum(abs(v) for v in values) / equity if equity > 0 else math.inf,
             net=sum(values) / equity if equity > 0 else math.inf,
             traded=traded,
-            benchmark=benchmark,
+            benchmark=self.benchmark(),
         )
 
     def _open(self, bar_ms: int, symbol: str, t: Target, equity: float) -> Fill:
@@ -197,18 +210,23 @@ class Book:
     def state_dict(self) -> dict[str, Any]:
         return {
             "cash": self.cash,
+            "initial": self.initial,
             "positions": {s: asdict(p) for s, p in sorted(self.positions.items())},
             "marks": dict(sorted(self.marks.items())),
+            "start": dict(self.start),
+            "peak": self.peak,
         }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         try:
-            cash = float(state["cash"])
+            cash, initial, peak = (float(state[k]) for k in ("cash", "initial", "peak"))
             positions = {str(s): Position(**p) for s, p in state["positions"].items()}
             marks = {str(s): _price(v, str(s)) for s, v in state["marks"].items()}
+            start = {str(s): _price(v, str(s)) for s, v in state["start"].items()}
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise TradingError(f"book {self.name} state: malformed ({exc})") from None
-        missing = sorted(set(positions) - set(marks))
-        if missing or not math.isfinite(cash):
-            raise TradingError(f"book {self.name} state: unmarked positions {missing} or cash")
-        self.cash, self.positions, self.marks = cash, positions, marks
+        missing = sorted((set(positions) | set(start)) - set(marks))
+        if missing or not all(math.isfinite(v) for v in (cash, initial, peak)):
+            raise TradingError(f"book {self.name} state: unmarked symbols {missing} or cash")
+        self.cash, self.initial, self.peak = cash, initial, peak
+        self.positions, self.marks, self.start = positions, marks, start

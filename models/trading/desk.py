@@ -95,8 +95,6 @@ class Desk:
         self.pending: list[tuple[str, int, float, float, float]] = []
         """Signals awaiting their outcome: (symbol, bar, score, close, sigma)."""
         self.last_bar_ms: int | None = None
-        self.start: dict[str, float] = {}
-        """First close of each symbol of the benchmark basket (the first step's symbols)."""
         self.cross_mean_bps = 0.0
         """The newest step's cross-sectional mean expected return (market_neutral)."""
 
@@ -159,8 +157,6 @@ class Desk:
         estimates of the desk that followed every symbol)."""
         bar = self.bar(bar_ms)
         closes = {s: q.close for s, q in sorted(quotes.items())}
-        if not self.start:
-            self.start = dict(closes)
         cost = self.settings.costs.round_trip_bps
         targets, fills, equity = {}, [], {}
         for name, book in self.books.items():
@@ -173,7 +169,7 @@ class Desk:
             targets[name] = allocate(decisions, book.exposure(), self.settings)
             before = book.equity()
             done = book.execute(bar_ms, closes, targets[name])
-            equity[name] = book.mark(bar_ms, done, before, self.benchmark())
+            equity[name] = book.mark(bar_ms, done, before)
             fills += done
         looks = {}
         for fill in fills:
@@ -200,14 +196,6 @@ class Desk:
         certified = True if gate is None else bool(gate(symbol))
         why = missing.get(symbol, "no estimate")
         return decide(holding, estimate, bar, cost, self.settings, certified=certified, missing=why)
-
-    def benchmark(self) -> float | None:
-        """Equal-weight buy-and-hold of the first step's symbols, at the newest marks."""
-        marks = self.books[SHADOW].marks
-        if not self.start:
-            return None
-        growth = [marks.get(s, c) / c for s, c in self.start.items()]
-        return self.settings.initial_cash * sum(growth) / len(growth)
 
     def _learn(self, bar: int, quotes: Mapping[str, Quote]) -> None:
         horizon = self.settings.horizon_bars
@@ -253,7 +241,6 @@ class Desk:
             "certificate": self.certificate.state_dict(),
             "books": {name: book.state_dict() for name, book in self.books.items()},
             "pending": [list(p) for p in self.pending],
-            "start": dict(self.start),
             "cross_mean_bps": self.cross_mean_bps,
         }
 
@@ -270,12 +257,14 @@ class Desk:
             pending = [
                 (str(s), int(b), float(x), float(c), float(v)) for s, b, x, c, v in state["pending"]
             ]
-            start = {str(s): float(c) for s, c in state["start"].items()}
             last, mean = state["last_bar_ms"], float(state["cross_mean_bps"])
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise TradingError(f"desk state: malformed ({exc})") from None
         self.model.load_state_dict(state["model"])
         self.certificate.load_state_dict(state["certificate"])
+        books = state.get("books")
+        if not isinstance(books, Mapping) or set(books) != set(BOOKS):
+            raise TradingError(f"desk state: need the books {list(BOOKS)}")
         for name, book in self.books.items():
-            book.load_state_dict(state["books"][name])
-        self.pending, self.start, self.last_bar_ms, self.cross_mean_bps = pending, start, last, mean
+            book.load_state_dict(books[name])
+        self.pending, self.last_bar_ms, self.cross_mean_bps = pending, last, mean

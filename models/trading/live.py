@@ -78,19 +78,31 @@ def next_ready(desk: Desk, source: BarSource, symbols: Sequence[str]) -> int | N
     return bar
 
 
+def quotes_at(desk: Desk, source: BarSource, symbols: Sequence[str], bar: int) -> dict[str, Quote]:
+    """The quotes of the symbols with a stored bar at ``bar``."""
+    return {
+        s: quote(source, s, bar, desk.settings.vol_window)
+        for s in sorted(symbols)
+        if source.next_bar(s, bar - 1) == bar
+    }
+
+
+def step_next(desk: Desk, source: BarSource, symbols: Sequence[str]) -> StepResult | None:
+    """Step the next bar if it is ready (None: nothing to do yet)."""
+    bar = next_ready(desk, source, symbols)
+    if bar is None:
+        return None
+    return desk.step(bar, quotes_at(desk, source, symbols, bar))
+
+
 def advance(
     desk: Desk, source: BarSource, symbols: Sequence[str], max_steps: int = 1000
 ) -> list[StepResult]:
     """Step every ready bar, oldest first (at most ``max_steps``; the rest next call)."""
     done = []
     for _ in range(max_steps):
-        bar = next_ready(desk, source, symbols)
-        if bar is None:
+        result = step_next(desk, source, symbols)
+        if result is None:
             break
-        quotes = {
-            s: quote(source, s, bar, desk.settings.vol_window)
-            for s in sorted(symbols)
-            if source.next_bar(s, bar - 1) == bar
-        }
-        done.append(desk.step(bar, quotes))
+        done.append(result)
     return done

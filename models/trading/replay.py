@@ -130,10 +130,8 @@ def follow_targets(
     index = {s.symbol: 0 for s in series}
     wanted: dict[str, float] = {}
     run = Run(equity={name: []})
-    start: dict[str, float] = {}
     for bar_ms, quotes in timeline(series):
         closes = {s: q.close for s, q in quotes.items()}
-        start = start or dict(closes)
         book.update_marks(closes)
         targets = {}
         for symbol in sorted(quotes):
@@ -145,9 +143,7 @@ def follow_targets(
                 wanted[symbol] = w
         before = book.equity()
         fills = book.execute(bar_ms, closes, targets)
-        growth = [book.marks[s] / c for s, c in start.items()]
-        bench = settings.initial_cash * sum(growth) / len(growth)
-        run.equity[name].append(book.mark(bar_ms, fills, before, bench))
+        run.equity[name].append(book.mark(bar_ms, fills, before))
         run.fills += fills
         run.steps += 1
     return run

@@ -116,10 +116,16 @@ def book_view(desk: Desk, name: str, history: Sequence[EquityPoint], trades: int
     }
 
 
+def certificate_view(desk: Desk, symbols: Sequence[str]) -> dict[str, Any]:
+    """The certificate of each evidence key the symbols trade under (one when pooled)."""
+    keys = {desk.certificate.key(s): s for s in symbols}
+    return {key: desk.certificate.status(symbol) for key, symbol in sorted(keys.items())}
+
+
 def targets_view(desk: Desk, targets: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """``GET /v1/portfolio/targets``: what each book did at the newest bar, and why."""
     return {
         "as_of": iso(desk.last_bar_ms),
         "books": {name: targets.get(name, {}) for name in BOOKS},
-        "certificate": {s: desk.certificate.status(s) for s in sorted(desk.start)},
+        "certificate": certificate_view(desk, sorted(desk.books[PAPER].start)),
     }
