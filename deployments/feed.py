@@ -4,10 +4,12 @@ Thin wrapper over :mod:`models.feed`: a :class:`~models.feed.SymbolFeed` per sym
 a task on the replica's event loop, storing through :class:`ServeSink`, i.e. the state
 deployment's ``append_candles`` (the path of ``POST /v1/candles/{symbol}``) and the
 ensemble's ``predict`` with the learned-state version the append returned (the path of
-``/v1/predict``). Everything it needs to resume lives in the state, so a killed replica
-or a restarted app carries on from the stored bars. Run exactly one replica per followed
-symbol set (``num_replicas: 1``): two would append the same bars. Without ``feed`` in
-the app's args the replica idles and ``GET /v1/feed`` says ``enabled: false``.
+``/v1/predict``); after each signal the state steps the trading books through every bar
+whose signals are all stored (docs/trading.md). Everything it needs to resume lives in the
+state, so a killed replica or a restarted app carries on from the stored bars. Run exactly
+one replica per followed symbol set (``num_replicas: 1``): two would append the same bars.
+Without ``feed`` in the app's args the replica idles and ``GET /v1/feed`` says
+``enabled: false``.
 """
 
 from __future__ import annotations
@@ -100,6 +102,21 @@ class ServeSink:
         return last_bar
 
     async def signal(self, symbol: str, as_of_ms: int, min_version: int) -> bool:
+        """Store the bar's signal, then step the trading books through every bar that is
+        ready (this signal may have been the last one a bar waited for)."""
+        made = await self._signal(symbol, as_of_ms, min_version)
+        await self._advance_books()
+        return made
+
+    async def _advance_books(self) -> None:
+        """The books' step never stops the feed: a failure is logged, and the bar is
+        stepped by the next call (each step is committed whole or not at all)."""
+        try:
+            _checked(await self.state.trading_advance.remote())
+        except Exception as exc:
+            logger.warning("feed: trading books not stepped: %r", exc)
+
+    async def _signal(self, symbol: str, as_of_ms: int, min_version: int) -> bool:
         await wait_for_leaders(
             self.leaders, symbol, as_of_ms, self._last_bar_ms, self.leader_wait_s
         )

@@ -8,8 +8,8 @@ Endpoints and fields are documented in docs/api.md; OpenAPI is served at ``/docs
 import logging
 import time
 from collections.abc import Awaitable, Mapping, Sequence
-from datetime import datetime, timezone
-from typing import Annotated, Any
+from datetime import datetime, timedelta, timezone
+from typing import Annotated, Any, Literal
 
 import polars as pl
 from fastapi import Depends, FastAPI, Path, Query, Request
@@ -35,6 +35,7 @@ from deployments.schemas import (
     OutcomeRequest,
     PredictRequest,
     PredictResponse,
+    ResetRequest,
 )
 from deployments.settings import SYMBOL_PATTERN, AppSettings
 from deployments.ui import PLOTLY_ROUTE, dashboard, plotly_bundle
@@ -44,6 +45,7 @@ from models.predictors.registry import predictor_entry
 from models.serving.pipeline import required_bars
 from models.serving.remote import gather_with_deadline, unwrap
 from models.serving.replies import Reply
+from models.trading.score import answer_score
 
 app = FastAPI(
     title="SmartMarket",
@@ -66,6 +68,9 @@ Since = Annotated[
 Until = Annotated[datetime | None, Query(description="as_of before (exclusive)")]
 Page = Annotated[int, Query(ge=1, le=5_000, description="newest predictions to return")]
 HEALTH_TIMEOUT_S = 5.0
+ACTING = ("open", "flip", "renew")
+"""Position actions that act on the signal (``actionable`` when certified)."""
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 logger = logging.getLogger("ray.serve")
 
 
@@ -119,6 +124,12 @@ async def call(response: Awaitable[Any], prefix: str = "") -> Any:
 
 def now_us() -> int:
     return time.time_ns() // 1000
+
+
+def _epoch_us(value: datetime) -> int:
+    """Microseconds since the epoch, exactly (naive: UTC)."""
+    value = value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
+    return (value - _EPOCH) // timedelta(microseconds=1)
 
 
 @serve.deployment(
@@ -235,13 +246,37 @@ class Ingress:
         feed's, made once per bar); with them, one on the candles sent (never stored)."""
         started = time.perf_counter()
         symbol = self._symbol(body.symbol)
+        closes = None
         if body.candles is None:
             answer = await self._stored_signal(symbol)
         else:
             frame = self._frame(symbol, body.candles, self.min_bars, closed=False)
             answer = await self._predict(symbol, frame, False)
+            closes = frame["close"].tail(self.settings.trading.vol_window + 1).to_list()
+        await self._position(symbol, answer, closes, body.cost_bps)
         answer["latency_ms"] = (time.perf_counter() - started) * 1000.0
         return answer
+
+    async def _position(
+        self,
+        symbol: str,
+        answer: dict[str, Any],
+        closes: list[float] | None,
+        cost_bps: float | None,
+    ) -> None:
+        """The trading layer's fields in the answer; ``actionable`` becomes its verdict."""
+        as_of = _epoch_us(datetime.fromisoformat(str(answer["as_of"])))
+        request = self.state.trading_answer.remote(
+            symbol, as_of, answer_score(answer), closes, cost_bps
+        )
+        fields = await call(request)
+        answer.update(fields)
+        position = fields["position"]
+        if position is not None:
+            acted = position["certified"] and position["action"] in ACTING
+            if not acted:
+                answer["reasons"] = [*answer.get("reasons", []), f"position: {position['reason']}"]
+            answer["actionable"] = acted
 
     @app.post(
         "/enhanced/predict", response_model=EnhancedResponse, tags=["predict"], dependencies=WRITE
@@ -328,6 +363,44 @@ class Ingress:
         lo, hi = time_range(since, until)
         request = self.state.weights.remote(self._symbol(symbol), lo, hi, limit)
         answer: dict[str, Any] = await call(request)
+        return answer
+
+    # trading books -------------------------------------------------------------------
+    @app.get("/v1/portfolio", tags=["trading"], dependencies=READ)
+    async def portfolio(self) -> dict[str, Any]:
+        """Both books (paper, shadow): equity, cash, positions, exposure, P&L, drawdown and
+        Sharpe so far against buy-and-hold of the same symbols; the certificate."""
+        answer: dict[str, Any] = await call(self.state.portfolio.remote())
+        return answer
+
+    @app.get("/v1/portfolio/targets", tags=["trading"], dependencies=READ)
+    async def portfolio_targets(self) -> dict[str, Any]:
+        """What each book did for each followed symbol at the newest bar, and why."""
+        answer: dict[str, Any] = await call(self.state.portfolio_targets.remote())
+        return answer
+
+    @app.get("/v1/portfolio/equity", tags=["trading"], dependencies=READ)
+    async def portfolio_equity(self, limit: Limit = 2000) -> dict[str, Any]:
+        """The newest ``limit`` equity points of each book, with buy-and-hold."""
+        answer: dict[str, Any] = await call(self.state.portfolio_equity.remote(limit))
+        return answer
+
+    @app.get("/v1/trades", tags=["trading"], dependencies=READ)
+    async def trades(
+        self,
+        book: Annotated[Literal["paper", "shadow"], Query(description="the book")] = "paper",
+        before: Annotated[int | None, Query(ge=1, description="fills numbered below")] = None,
+        limit: Annotated[int, Query(ge=1, le=1000, description="fills per page")] = 100,
+    ) -> dict[str, Any]:
+        """A book's fills, newest first; page on with ``before`` = ``next_before``."""
+        answer: dict[str, Any] = await call(self.state.trades.remote(book, before, limit))
+        return answer
+
+    @app.post("/v1/portfolio/reset", tags=["trading"], dependencies=WRITE)
+    async def reset_books(self, body: ResetRequest) -> dict[str, Any]:
+        """Start a book (or ``all``) again with its initial cash: a write, the key is
+        required. The expected-return model and the certificate's evidence stay."""
+        answer: dict[str, Any] = await call(self.state.reset_books.remote(body.book))
         return answer
 
     # dashboard -----------------------------------------------------------------------

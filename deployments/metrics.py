@@ -10,12 +10,13 @@ the recorded values periodically (new values show within about 10 s).
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ray.serve import metrics
 
 from models.serving.replies import is_error
+from models.trading import StepResult
 
 # Ray annotates ``tag_keys`` as ``Tuple[str]`` (exactly one key) though it takes any number:
 # the metrics with more than one tag ignore that one argument type below.
@@ -117,6 +118,43 @@ def _retrainings() -> metrics.Counter:
     )
 
 
+@functools.cache
+def _book_equity() -> metrics.Gauge:
+    return metrics.Gauge(
+        "smartmarket_book_equity",
+        description="Equity of a trading book after its newest bar (paper, shadow).",
+        tag_keys=("book",),
+    )
+
+
+@functools.cache
+def _book_drawdown() -> metrics.Gauge:
+    return metrics.Gauge(
+        "smartmarket_book_drawdown",
+        description="Fall of a trading book's equity from its peak, as a fraction.",
+        tag_keys=("book",),
+    )
+
+
+@functools.cache
+def _book_exposure() -> metrics.Gauge:
+    return metrics.Gauge(
+        "smartmarket_book_exposure",
+        description="A trading book's positions over its equity: gross (sum of absolute "
+        "values) or net.",
+        tag_keys=("book", "kind"),  # type: ignore[arg-type]
+    )
+
+
+@functools.cache
+def _book_fills() -> metrics.Counter:
+    return metrics.Counter(
+        "smartmarket_book_fills",
+        description="Fills of a trading book: opened or closed positions.",
+        tag_keys=("book", "action"),  # type: ignore[arg-type]
+    )
+
+
 def status_tag(status: str) -> str:
     """A bounded tag value: ``error: <Type>: <msg>`` becomes ``error``."""
     return "error" if is_error(status) else status
@@ -161,6 +199,22 @@ def record_outcomes(symbol: str, count: int, source: str) -> None:
 def record_feed_lag(symbol: str, lag_s: float) -> None:
     """For the live candle feed: its lag behind the wall clock for ``symbol`` (seconds)."""
     _feed_lag().set(float(lag_s), tags={"symbol": symbol})
+
+
+def record_books(steps: Sequence[StepResult], peaks: Mapping[str, float]) -> None:
+    """The trading books after the bars just stepped (``peaks``: each book's highest
+    equity so far, for the drawdown)."""
+    if not steps:
+        return
+    for step in steps:
+        for fill in step.fills:
+            _book_fills().inc(tags={"book": fill.book, "action": fill.action})
+    for book, point in steps[-1].equity.items():
+        _book_equity().set(point.equity, tags={"book": book})
+        peak = peaks.get(book, point.equity)
+        _book_drawdown().set(1.0 - point.equity / peak if peak > 0 else 0.0, tags={"book": book})
+        _book_exposure().set(point.gross, tags={"book": book, "kind": "gross"})
+        _book_exposure().set(point.net, tags={"book": book, "kind": "net"})
 
 
 def record_retraining(model: str, result: str) -> None:

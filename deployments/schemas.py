@@ -63,6 +63,14 @@ class PredictRequest(BaseModel):
     candles: list[CandleIn] | None = Field(
         None, min_length=1, description="oldest first; omit for the stored series' signal"
     )
+    cost_bps: float | None = Field(
+        None,
+        ge=0,
+        le=1000,
+        strict=True,
+        description="round-trip cost in bps the answer's position is decided at (default: "
+        "the service's trading.fee_bps and slippage_bps)",
+    )
 
 
 class CandlesRequest(BaseModel):
@@ -124,6 +132,26 @@ class ExpertOut(BaseModel):
     weight: float | None = Field(description="share of the learned mixture at this bar")
 
 
+class PositionOut(BaseModel):
+    """What the paper book's rule does with this signal (docs/trading.md)."""
+
+    target: float = Field(description="wanted position, fraction of equity, signed")
+    side: Literal["long", "short", "flat"]
+    action: Literal["open", "flip", "renew", "hold", "close", "flat"]
+    reason: str
+    held: float = Field(description="the paper book's current position, fraction of equity")
+    certified: bool = Field(description="the rule's own past trades certify it (shadow book)")
+    cost_bps: float = Field(description="the round-trip cost it was decided at")
+    book: str
+    until: datetime | None = Field(description="the bar a position opened now is held to")
+
+
+class ResetRequest(BaseModel):
+    model_config = _STRICT
+
+    book: Literal["paper", "shadow", "all"] = Field(description="the book(s) to start again")
+
+
 class PredictResponse(BaseModel):
     prediction_id: str
     symbol: str
@@ -133,7 +161,10 @@ class PredictResponse(BaseModel):
     probabilities: Probabilities
     confidence: float
     quality: Literal["EXCELLENT", "GOOD", "FAIR", "POOR"]
-    actionable: bool
+    actionable: bool = Field(
+        description="the position rule trades on this signal (opens, flips or renews) and its "
+        "past trades after costs are certified (docs/trading.md)"
+    )
     regime: RegimeOut | None
     models: dict[str, ModelOut]
     degraded: bool = Field(description="a model or the regime was unavailable (failed/late)")
@@ -154,6 +185,11 @@ class PredictResponse(BaseModel):
         "client, learned from when it resolves); request: made on the candles sent, "
         "answered only"
     )
+    expected_return_bps: float | None = Field(
+        description="expected simple return over the horizon, bps (none while not estimated)"
+    )
+    expected_return_se_bps: float | None = Field(description="its standard error, bps")
+    position: PositionOut | None
     latency_ms: float = Field(description="time spent in the service (ingress to answer)")
     timings_ms: dict[str, float] = Field(
         description="ensemble stages of the batch this request was in (and its batch_size); "

@@ -26,6 +26,7 @@ from models.errors import ConfigError
 from models.feed.config import FeedSettings
 from models.predictors.registry import PREDICTORS, served_window_bars
 from models.registry.lifecycle import Lifecycle
+from models.trading.config import TradingSettings
 
 SYMBOL_PATTERN = r"^[A-Z0-9]{2,20}$"
 SYMBOL_RE = re.compile(SYMBOL_PATTERN)
@@ -75,6 +76,11 @@ class AppSettings(BaseModel):
         None, description="data directory to retrain on (None: the stored candles)"
     )
     feed: FeedSettings | None = Field(None, description="live candle feed (None: off)")
+    trading: TradingSettings = Field(
+        default_factory=TradingSettings,
+        description="costs, the position rule and the books (docs/trading.md); the books "
+        "follow the feed's symbols",
+    )
     predictors: tuple[str, ...] | None = Field(
         None, description="predictors to serve, registry names (None: every served entry)"
     )
@@ -121,6 +127,16 @@ class AppSettings(BaseModel):
         if self.feed is not None and symbol in self.feed.symbols:
             return self.feed.interval_ms * 1000
         return parse_interval(self.interval) // timedelta(microseconds=1)
+
+    def book_symbols(self) -> tuple[str, ...]:
+        """The symbols the trading books follow: the feed's (none without a feed)."""
+        return self.feed.symbols if self.feed is not None else ()
+
+    def book_interval_ms(self) -> int:
+        """The bar interval the books step at: the feed's, else the app's ``interval``."""
+        if self.feed is not None:
+            return self.feed.interval_ms
+        return parse_interval(self.interval) // timedelta(milliseconds=1)
 
     def lifecycle(self) -> Lifecycle:
         """The retraining / expiry / purge policy these settings describe."""

@@ -26,6 +26,7 @@ from deployments.tracker_config import load_ensemble_config
 from models.ensemble import Ensemble
 from models.errors import SmartMarketError
 from models.store import ServingState, StateStore, StoredPrediction
+from models.store.trading_state import TradingState
 
 T = TypeVar("T")
 
@@ -63,6 +64,7 @@ class StateDeployment:
             lock_wait_s=app.state_lock_wait_s,
         )
         self.state = ServingState(store, Ensemble(load_ensemble_config(app)))
+        self.trading = TradingState(store, app.trading, app.book_symbols(), app.book_interval_ms())
 
     @client_errors_as_values
     async def append_candles(self, symbol: str, frame: pl.DataFrame) -> dict[str, Any]:
@@ -132,6 +134,44 @@ class StateDeployment:
 
     async def tracker_state(self) -> tuple[dict[str, Any], int]:
         return self.state.tracker_state()
+
+    # trading books ---------------------------------------------------------------------
+    @client_errors_as_values
+    async def trading_advance(self) -> dict[str, Any]:
+        """Step the books through every bar that is ready (the feed calls this after each
+        signal it stores, and when it resumes)."""
+        steps = self.trading.advance()
+        peaks = {name: book.peak for name, book in self.trading.desk.books.items()}
+        metrics.record_books(steps, peaks)
+        return {"stepped": len(steps), "last_bar_ms": self.trading.desk.last_bar_ms}
+
+    @client_errors_as_values
+    async def trading_answer(
+        self,
+        symbol: str,
+        as_of_us: int,
+        score: float | None,
+        closes: Sequence[float] | None,
+        cost_bps: float | None,
+    ) -> dict[str, Any]:
+        return self.trading.answer_fields(symbol, as_of_us, score, closes, cost_bps)
+
+    async def portfolio(self) -> dict[str, Any]:
+        return await asyncio.to_thread(self.trading.portfolio)
+
+    async def portfolio_equity(self, limit: int) -> dict[str, Any]:
+        return await asyncio.to_thread(self.trading.equity, limit)
+
+    async def portfolio_targets(self) -> dict[str, Any]:
+        return self.trading.targets_now()
+
+    @client_errors_as_values
+    async def trades(self, book: str, before: int | None, limit: int) -> dict[str, Any]:
+        return self.trading.trades(book, before, limit)
+
+    @client_errors_as_values
+    async def reset_books(self, book: str) -> dict[str, Any]:
+        return self.trading.reset(book)
 
     async def ping(self) -> dict[str, Any]:
         return {"state_db": self.state.store.path, "version": self.state.version}

@@ -32,7 +32,13 @@ def _free_port() -> int:
 class FeedApp:
     """The app with a feed; ``close`` deletes it (Serve itself stays for other tests)."""
 
-    def __init__(self, name: str, state_db: Path, feed: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        name: str,
+        state_db: Path,
+        feed: dict[str, Any],
+        trading: dict[str, Any] | None = None,
+    ) -> None:
         from ray.serve.context import _get_global_client
 
         try:
@@ -41,7 +47,8 @@ class FeedApp:
             port = _free_port()
             serve.start(http_options={"host": "127.0.0.1", "port": port})
         self.name, self.prefix, self.state_db = name, f"/{name}", state_db
-        self.settings = AppSettings.parse(state_db=str(state_db), feed=feed)
+        extra = {"trading": trading} if trading is not None else {}
+        self.settings = AppSettings.parse(state_db=str(state_db), feed=feed, **extra)
         self.key = secrets.token_hex(16)  # writes need a key (the app fails closed)
         self.client = httpx.Client(base_url=f"http://127.0.0.1:{port}{self.prefix}", timeout=30)
 

@@ -37,6 +37,7 @@ WRITES: dict[tuple[str, str], str] = {
     ("POST", "/enhanced/predict"): "appends the bar it is sent, then answers its signal",
     ("POST", "/v1/outcomes"): "resolves a prediction, teaching the ensemble",
     ("POST", "/v1/models/reload"): "loads newly published model versions",
+    ("POST", "/v1/portfolio/reset"): "starts a trading book again (its history is deleted)",
 }
 READS: dict[tuple[str, str], str] = {
     # Answer from what is stored; open unless reads are protected.
@@ -53,6 +54,10 @@ READS: dict[tuple[str, str], str] = {
     ("GET", "/v1/calibration/{symbol}"): "calibration of resolved predictions",
     ("GET", "/v1/weights/{symbol}"): "expert weights over time",
     ("GET", "/v1/feed"): "the feed's status",
+    ("GET", "/v1/portfolio"): "the trading books",
+    ("GET", "/v1/portfolio/targets"): "what the books did at the newest bar",
+    ("GET", "/v1/portfolio/equity"): "the books' equity curves",
+    ("GET", "/v1/trades"): "the books' fills",
 }
 OPEN: dict[tuple[str, str], str] = {
     # Never keyed: no stored data in the answer.

@@ -17,7 +17,9 @@ from models.trading.replay import Series, replay
 from models.trading.score import answer_score
 from tests.trading.simulate import HOUR_MS, market
 
-SETTINGS = TradingSettings(uncertainty_z=0.0, min_outcomes=40)
+SETTINGS = TradingSettings(
+    uncertainty_z=0.0, min_outcomes=40, certificate={"min_trades": 10, "draws": 1000}
+)
 BARS = 260
 
 
@@ -67,7 +69,7 @@ def _feed(store, trading, series, bars, history=60):
 
 @pytest.fixture
 def series():
-    return market(11, symbols=2, bars=BARS, edge=0.25, degraded=0.05)
+    return market(11, symbols=2, bars=BARS, edge=0.5, degraded=0.05)  # certified: paper trades
 
 
 def _open(path, series, settings=SETTINGS, step_ms=HOUR_MS):
@@ -79,12 +81,13 @@ def test_the_books_equal_the_replay_from_the_first_signal(tmp_path, series):
     store, trading = _open(tmp_path / "state.db", series)
     _feed(store, trading, series, BARS)
     expected = _expected(_after(series, 60))
-    stored = store.trading_fills("shadow", None, 10_000)[::-1]
-    mine = [f for f in expected.fills if f.book == "shadow"]
-    assert len(mine) > 10
-    assert [(r["bar_ms"], r["symbol"], r["action"], r["quantity"], r["price"]) for r in stored] == [
-        (f.bar_ms, f.symbol, f.action, f.quantity, f.price) for f in mine
-    ]
+    for book in ("paper", "shadow"):
+        stored = store.trading_fills(book, None, 10_000)[::-1]
+        mine = [f for f in expected.fills if f.book == book]
+        assert len(mine) > 10, book
+        assert [
+            (r["bar_ms"], r["symbol"], r["action"], r["quantity"], r["price"]) for r in stored
+        ] == [(f.bar_ms, f.symbol, f.action, f.quantity, f.price) for f in mine]
     assert store.trading_history("paper")[-1] == expected.equity["paper"][-1]
     store.close()
 

@@ -1,0 +1,169 @@
+"""End to end on a local Ray: the paper and shadow books the service runs itself.
+
+The feed follows two symbols on the fake exchange; after every bar's signals are stored the
+state steps the books. Killing the state replica and the feed replica in the middle and
+restarting the whole app neither repeats nor skips a bar, and the books stored equal the
+evaluation's replay of the same bars (``models.trading.replay``, what ``book.csv`` runs)
+over the stored candles and signals, fill by fill and to the bit.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+
+import numpy as np
+import pytest
+
+from models.trading import TradingSettings
+from models.trading.replay import Series, replay
+from models.trading.score import answer_score
+from models.training.labels import trailing_sigma
+from tests.feed.conftest import HOUR_MS, START_ROW, open_ms
+from tests.feed.fake_exchange import FakeExchange
+from tests.feed.serve_feed import FeedApp
+
+pytestmark = [pytest.mark.ray, pytest.mark.slow]
+SYMBOLS = ("BTCUSDT", "ETHUSDT")
+HISTORY = 300
+BARS = 36
+TRADING = {
+    "uncertainty_z": 0.0,
+    "min_outcomes": 12,
+    "certificate": {"min_trades": 5, "draws": 1000},
+}
+
+
+def _books_at(app: FeedApp, bar_ms: int, timeout_s: float = 120.0) -> None:
+    """Wait until the books have stepped bar ``bar_ms``."""
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            body = app.client.get("/v1/portfolio").json()
+            last = body.get("as_of")
+            if last is not None and _ms(last) >= bar_ms:
+                return
+        except Exception:
+            pass
+        time.sleep(0.2)
+    raise TimeoutError(f"books not at {bar_ms} in {timeout_s} s (at {last})")
+
+
+def _ms(iso: str) -> int:
+    from datetime import datetime
+
+    return int(datetime.fromisoformat(iso).timestamp() * 1000)
+
+
+@pytest.fixture(scope="module")
+def books_app(ray_session, real_candles, tmp_path_factory):
+    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+    frames = {s: real_candles(s).slice(0, START_ROW + BARS + 5) for s in SYMBOLS}
+    start = open_ms(frames["BTCUSDT"], START_ROW) + 600_000
+    with FakeExchange(frames, HOUR_MS, start) as exchange:
+        feed = {
+            "symbols": list(SYMBOLS),
+            "base_url": exchange.url,
+            "backfill_bars": HISTORY,
+            "poll_delay_s": 0.0,
+            "poll_max_s": 0.1,
+            "request_timeout_s": 2.0,
+            "backoff_base_s": 0.1,
+            "backoff_max_s": 0.5,
+        }
+        db = tmp_path_factory.mktemp("books") / "state.db"
+        app = FeedApp("books-e2e", db, feed, TRADING)
+        app.deploy()
+        yield app, exchange, frames
+        app.close()
+
+
+def _stored_series(app: FeedApp) -> list[Series]:
+    """The evaluation's view of the stored bars: closes, trailing volatility, and the score
+    of each bar's stored signal (NaN where none or degraded), from the first signal on."""
+    first = app.query("SELECT MIN(as_of) FROM predictions")[0][0]
+    out = []
+    for symbol in SYMBOLS:
+        rows = app.query(f"SELECT ts, close FROM candles WHERE symbol = '{symbol}' ORDER BY ts")
+        stamps = np.array([t for t, _ in rows], dtype=np.int64)
+        closes = np.array([c for _, c in rows])
+        sigma = trailing_sigma(closes, TradingSettings().vol_window)
+        answers = dict(
+            app.query(f"SELECT as_of, answer FROM predictions WHERE symbol = '{symbol}'")
+        )
+        import json
+
+        scores = []
+        for t in stamps:
+            answer = answers.get(int(t))
+            score = None if answer is None else answer_score(json.loads(answer))
+            scores.append(math.nan if score is None else score)
+        keep = stamps >= first
+        out.append(
+            Series(symbol, stamps[keep] // 1000, closes[keep], np.array(scores)[keep], sigma[keep])
+        )
+    return out
+
+
+def test_books_run_live_equal_the_replay_and_survive_kills_and_a_restart(books_app):
+    app, exchange, frames = books_app
+    btc = frames["BTCUSDT"]
+    app.wait(
+        lambda b: all(
+            b["symbols"].get(s, {}).get("last_bar") is not None
+            and _ms(b["symbols"][s]["last_bar"]) == open_ms(btc, START_ROW - 1)
+            for s in SYMBOLS
+        ),
+        what="backfill",
+    )
+    for i in range(BARS):
+        exchange.advance(1)
+        if i == 12:
+            app.kill("StateDeployment")  # while it may be stepping this bar
+        if i == 20:
+            app.kill()  # the feed replica
+        if i == 28:
+            app.restart()  # the whole app
+        _books_at(app, open_ms(btc, START_ROW + i))
+
+    settings = TradingSettings.parse(TRADING)
+    expected = replay(settings, HOUR_MS, _stored_series(app))
+    for book in ("paper", "shadow"):
+        stored = app.query(
+            "SELECT bar_ms, symbol, action, quantity, price, fee FROM trading_fills "
+            f"WHERE book = '{book}' ORDER BY seq"
+        )
+        mine = [
+            (f.bar_ms, f.symbol, f.action, f.quantity, f.price, f.fee)
+            for f in expected.fills
+            if f.book == book
+        ]
+        assert stored == mine, book
+        bars = app.query(f"SELECT bar_ms, equity FROM trading_equity WHERE book = '{book}'")
+        assert [b for b, _ in bars] == sorted({p.bar_ms for p in expected.equity[book]})
+        assert bars[-1][1] == expected.equity[book][-1].equity
+    assert len(expected.book_fills("shadow")) > 0
+
+    view = app.client.get("/v1/portfolio").json()
+    assert view["enabled"] and set(view["books"]) == {"paper", "shadow"}
+    shadow = view["books"]["shadow"]
+    assert shadow["equity"] == expected.equity["shadow"][-1].equity
+    assert shadow["buy_and_hold"]["equity"] == expected.equity["shadow"][-1].benchmark
+    trades = app.client.get("/v1/trades", params={"book": "shadow", "limit": 2}).json()
+    assert len(trades["trades"]) == min(2, len(expected.book_fills("shadow")))
+    targets = app.client.get("/v1/portfolio/targets").json()
+    assert set(targets["books"]["shadow"]) == set(SYMBOLS)
+    answer = app.client.post("/v1/predict", json={"symbol": "BTCUSDT"}).json()
+    assert {"expected_return_bps", "expected_return_se_bps", "position"} <= set(answer)
+    assert answer["position"]["reason"]
+
+    refused = app.client.post("/v1/portfolio/reset", json={"book": "paper"})
+    assert refused.status_code == 401  # a write: the key is required
+    auth = {"Authorization": f"Bearer {app.key}"}
+    done = app.client.post("/v1/portfolio/reset", json={"book": "paper"}, headers=auth)
+    assert done.status_code == 200, done.text
+    paper = app.client.get("/v1/portfolio").json()["books"]["paper"]
+    assert paper["equity"] == settings.initial_cash and paper["bars"] == 0
