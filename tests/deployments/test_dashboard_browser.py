@@ -117,6 +117,17 @@ def test_calibration_view_counts_equal_the_api(page, api, seeded):
     assert page.errors == []
 
 
+def test_books_panel_shows_both_books_and_buy_and_hold(page, api, seeded):
+    page.open("ETHUSDT")
+    view = api.client.get("/v1/portfolio").json()
+    rows = page.tab.locator("#books-table tr").all_inner_texts()
+    assert [r.split()[0] for r in rows[1:]] == list(view["books"])  # paper, shadow
+    names = page.tab.evaluate("document.getElementById('books-chart').data.map(t => t.name)")
+    assert names == ["paper", "shadow", "buy-and-hold"]
+    assert "not stepped" in page.tab.inner_text("#books-summary")  # this app has no feed
+    assert page.errors == []
+
+
 def test_switching_symbol_redraws(page, api, seeded):
     page.open("ETHUSDT")
     page.tab.select_option("#symbol", "BNBUSDT")
