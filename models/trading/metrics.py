@@ -7,7 +7,7 @@ count. Sharpe is annualised with the bars of a year at the book's interval (8,76
 bars: crypto trades around the clock); a book that never held a position has no Sharpe
 (NaN), not a Sharpe of 0. ``p_value`` is the one-sided moving-block bootstrap p-value of
 the mean net return per closed trade (:func:`models.trading.certificate.bootstrap_pvalue`),
-trades in the order they closed.
+trades in the order they closed, stated from :data:`MIN_TRADES_P` trades on.
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ from models.trading.book import EquityPoint, Fill
 from models.trading.certificate import bootstrap_pvalue
 
 YEAR_MS = 365 * 24 * 3600 * 1000
+MIN_TRADES_P = 10
+"""Closed trades below which no p-value is stated (a bootstrap of 2 trades says nothing)."""
 
 
 def periods_per_year(step_ms: int) -> float:
@@ -80,7 +82,9 @@ def book_summary(
         "exposure": held,
         "trades": int(trades.size),
         "mean_trade_bps": float(np.mean(trades)) if trades.size else math.nan,
-        "p_value": bootstrap_pvalue(trades, draws, rng) if trades.size >= 2 else math.nan,
+        "p_value": bootstrap_pvalue(trades, draws, rng)
+        if trades.size >= MIN_TRADES_P
+        else math.nan,
         "bars": len(points),
     }
 
