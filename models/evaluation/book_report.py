@@ -56,9 +56,10 @@ def book_section(book: pl.DataFrame, service: str, costs: Sequence[float]) -> st
         "when it clears the round-trip cost plus one standard error, fractional Kelly capped "
         "per symbol and by risk, held for the horizon. `shadow` takes every trade the rule "
         "proposes, `paper` only certified ones; `hold` is buy-and-hold through the same book; "
-        f"`{service}_per_bar` is the per-bar rule of the tables above with real fills and "
-        "fees. `POOLED`: one desk over every symbol. `mean_trade_bps`: mean net return per "
-        "closed trade, `p_value`: its one-sided block-bootstrap p-value.",
+        f"`{service}_per_bar` is the per-bar rule of `strategy.csv` (a position in the "
+        "direction of every eligible signal, re-decided each bar) with real fills and fees. "
+        "`POOLED`: one desk over every symbol. `mean_trade_bps`: mean net return per closed "
+        "trade, `p_value`: its one-sided block-bootstrap p-value.",
     ]
     for cost in costs:
         lines += [
