@@ -32,6 +32,7 @@ from models.evaluation.tables import (
     calibration_table,
     classification_table,
     parts_of,
+    score_decile_table,
     strategy_table,
 )
 
@@ -77,7 +78,8 @@ def service_variant(config: EvaluationConfig) -> Variant:
 
 
 def _variants(service: Variant) -> tuple[Variant, ...]:
-    """The service's ensemble, its ablations (for the learned default) and the original."""
+    """The service's ensemble, its cold start and ``members_mean`` (for the learned default),
+    and the original."""
     return ALL_VARIANTS if service == SERVICE else (service, ORIGINAL)
 
 
@@ -143,6 +145,7 @@ def run_evaluation(
         "classification": classification_table(results),
         "strategy": strategy_table(results, costs),
         "calibration": calibration_table(results),
+        "score_deciles": score_decile_table(results),
     }
     say(f"scored in {time.perf_counter() - clock:.0f}s; null distributions ({config.draws} draws)")
     tables["null"] = null_table(results, costs, config.draws, config.seed)
