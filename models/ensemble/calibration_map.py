@@ -15,6 +15,9 @@ split, ``c = 0``, instead of turning the ranking upside down). ``u`` and ``m`` s
 the scores move the odds of a move (either way) against flat; the move score tilts up and
 down alike, so it cannot reorder them either.
 
+Overlapping outcomes (``h``-bar returns of consecutive bars) enter with weight ``1 / h``
+each, their share of an independent observation (see :mod:`models.ensemble.regression`).
+
 The three parameters are a recursive Laplace approximation of the posterior under a
 Gaussian prior (centre ``theta_0``, precision ``P_0``): each outcome adds its Fisher
 information ``F_t`` and its linearised evidence ``F_t theta_t - g_t`` (``g_t`` the gradient of
@@ -76,15 +79,17 @@ class CalibrationMap:
         q /= q.sum()
         return (float(q[0]), float(q[1]), float(q[2]))
 
-    def update(self, base: Vector, x: Sequence[float], outcome: int) -> None:
-        """Add the outcome ``outcome`` (0 down, 1 flat, 2 up) and re-solve."""
+    def update(self, base: Vector, x: Sequence[float], outcome: int, weight: float = 1.0) -> None:
+        """Add the outcome ``outcome`` (0 down, 1 flat, 2 up) with ``weight`` (what it is
+        worth in independent observations) and re-solve."""
         phi = class_features(x)
         q = np.asarray(self.probabilities(base, x))
         target = np.zeros(3)
         target[outcome] = 1.0
         gradient = phi.T @ (q - target)
         mean = phi.T @ q
-        fisher = phi.T @ (q[:, None] * phi) - np.outer(mean, mean)
+        fisher = weight * (phi.T @ (q[:, None] * phi) - np.outer(mean, mean))
+        gradient = weight * gradient
         self.information = self.decay * self.information + fisher
         self.evidence = self.decay * self.evidence + fisher @ self.theta - gradient
         self.theta = self._solve()

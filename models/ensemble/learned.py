@@ -97,7 +97,8 @@ class LearnedCombiner:
         self._prior = self._new_state()
 
     def _new_state(self) -> SymbolState:
-        return SymbolState(self.members, self.equal, self.config.learning.combiner)
+        learning = self.config.learning
+        return SymbolState(self.members, self.equal, learning.combiner, learning.delay_bars)
 
     def state_of(self, symbol: str) -> SymbolState:
         """``symbol``'s state (the prior's, unchanged, when it has none)."""

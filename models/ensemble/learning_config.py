@@ -43,10 +43,15 @@ class CombinerConfig(Section):
     """Outcomes of one symbol after which an old outcome's weight in the regression and
     the calibration map halves (the base rate's half-life)."""
     shrinkage: float = Field(2500.0, gt=0, allow_inf_nan=False)
-    """Outcomes of evidence a weight's deviation from the equal weights costs: the prior
-    of a deviation is about 0.02 of the target's spread (member ICs differ by ~0.02)."""
+    """Independent observations a weight's deviation from the equal weights costs: the
+    prior of a deviation is about 0.02 of the target's spread (member ICs differ by ~0.02).
+    An outcome counts as ``1 / delay_bars`` of one (overlapping returns)."""
+    prior_ic: float = Field(0.02, gt=0, lt=1, allow_inf_nan=False)
+    """IC the equal-weight score is expected to have before any evidence (the members were
+    trained to predict the return), with a prior standard deviation of the same size."""
     map_prior: float = Field(200.0, gt=0, allow_inf_nan=False)
-    """Outcomes the calibration map's prior (the base rate: slopes 0) is worth."""
+    """Independent observations the calibration map's prior (the base rate: no tilt) is
+    worth."""
 
 
 class ActionableConfig(Section):

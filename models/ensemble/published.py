@@ -4,10 +4,11 @@ A fit is made per symbol on bars its members never trained on (the walk-forward 
 :mod:`models.evaluation.combiner_fit`) and pooled (:func:`pooled_fits`): the regressions'
 evidence of every symbol adds up, the calibration maps' too, and the pooled fit becomes the
 prior of each symbol's published state (weighed as at most one symbol's memory of outcomes,
-``1 / (1 - 0.5 ** (1 / half_life))``); each symbol keeps its own members' trailing
-distributions. Published as model ``combiner`` of each symbol (``config.json`` holds the fit;
-its manifest's data window names the bars and the member versions it was fitted on), so a
-new version of a member never silently inherits a fit made for another.
+``(1 / h) / (1 - 0.5 ** (1 / half_life))`` independent observations); each symbol keeps its
+own members' trailing distributions. Published as model ``combiner`` of each symbol
+(``config.json`` holds the fit; its manifest's data window names the bars and the member
+versions it was fitted on), so a new version of a member never silently inherits a fit made
+for another.
 
 Layout of a fit (what :meth:`models.ensemble.learned.LearnedCombiner.seed` takes)::
 
@@ -41,9 +42,10 @@ COMBINER = "combiner"
 """The registry's model name of a published combiner."""
 
 
-def memory(cfg: CombinerConfig) -> float:
-    """Effective outcomes a symbol's decayed statistics hold at most."""
-    return float(1.0 / (1.0 - 0.5 ** (1.0 / cfg.half_life)))
+def memory(cfg: CombinerConfig, overlap: int) -> float:
+    """Independent observations a symbol's decayed statistics hold at most (each outcome
+    weighs ``1 / overlap``)."""
+    return float(1.0 / overlap / (1.0 - 0.5 ** (1.0 / cfg.half_life)))
 
 
 def pooled_fits(
@@ -52,20 +54,21 @@ def pooled_fits(
     members: Sequence[str],
     equal: Sequence[str],
     cfg: CombinerConfig,
+    overlap: int,
     equal_maps: Mapping[str, CalibrationMap] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """One publishable fit per symbol of ``states`` (each fitted on its own held-out bars):
     the pooled regressions and calibration map as the prior, the symbol's own
     standardization, and its ``provenance``; ``equal_maps``: each symbol's map fitted on the
     equal-weight score, pooled the same way."""
-    pooled = SymbolState(members, equal, cfg)
+    pooled = SymbolState(members, equal, cfg, overlap)
     for state in states.values():
         pooled.direction.add(state.direction)
         pooled.move.add(state.move)
-    held = pooled.direction.count
-    factor = min(1.0, memory(cfg) / held) if held > 0 else 1.0
-    pooled.direction.adopt_as_prior(memory(cfg))
-    pooled.move.adopt_as_prior(memory(cfg))
+    held, most = pooled.direction.count, memory(cfg, overlap)
+    factor = min(1.0, most / held) if held > 0 else 1.0
+    pooled.direction.adopt_as_prior(most)
+    pooled.move.adopt_as_prior(most)
     pooled.calibration = CalibrationMap.pooled(
         [s.calibration for s in states.values()], cfg.map_prior, cfg.half_life
     )

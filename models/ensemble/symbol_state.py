@@ -117,14 +117,24 @@ class Forecast:
 class SymbolState:
     """Standardizer, regressions, calibration map and running correlations of a symbol."""
 
-    def __init__(self, members: Sequence[str], equal: Sequence[str], cfg: CombinerConfig) -> None:
+    def __init__(
+        self,
+        members: Sequence[str],
+        equal: Sequence[str],
+        cfg: CombinerConfig,
+        overlap: int = 1,
+    ) -> None:
+        """``overlap``: bars of outcome each forecast's return spans (the horizon): one
+        outcome weighs ``1 / overlap`` of an independent observation."""
         self.members = tuple(members)
         self.cfg = cfg
+        self.weight = 1.0 / overlap
         self.standardizer = Standardizer(
             cfg.standardize_half_life, cfg.standardize_min_weight, cfg.z_clip
         )
-        self.direction = ShrunkRegression(self.members, equal, cfg.shrinkage, cfg.half_life)
-        self.move = ShrunkRegression(self.members, equal, cfg.shrinkage, cfg.half_life)
+        args = (self.members, equal, cfg.shrinkage, cfg.half_life, cfg.prior_ic)
+        self.direction = ShrunkRegression(*args)
+        self.move = ShrunkRegression(*args)
         self.calibration = CalibrationMap(cfg.map_prior, cfg.half_life)
         self.correlations = {"ensemble": Correlation(), "members_mean": Correlation()}
         self.fitted: dict[str, Any] | None = None
@@ -186,12 +196,13 @@ class SymbolState:
         return in flat-band units, None when the band was 0); returns the members whose
         model version changed (their standardization and data restarted)."""
         if target is not None:
-            self.direction.update(self._features(inputs.z), target)
-            self.move.update(self._features(inputs.move_z), abs(target))
+            self.direction.update(self._features(inputs.z), target, self.weight)
+            self.move.update(self._features(inputs.move_z), abs(target), self.weight)
             self.correlations["ensemble"].add(inputs.score, target)
             if inputs.mean_score is not None:
                 self.correlations["members_mean"].add(inputs.mean_score, target)
-        self.calibration.update(inputs.base_rate, (inputs.score, inputs.move), outcome)
+        x = (inputs.score, inputs.move)
+        self.calibration.update(inputs.base_rate, x, outcome, self.weight)
         restarted = []
         for name, vector in vectors.items():
             if name in self.members and self.standardizer.update(

@@ -189,16 +189,16 @@ def fit_combiners(jobs: Sequence[FitJob], workers: int = 1) -> dict[str, dict[st
             "combiner fit: the symbols have different members "
             f"({ {f.symbol: f.members for f in fits} }); fit them separately"
         )
-    cfg = config.learning.combiner
+    cfg, overlap = config.learning.combiner, config.learning.delay_bars
     states, maps = {}, {}
     for f in fits:
-        state = SymbolState(members, equal, cfg)
+        state = SymbolState(members, equal, cfg, overlap)
         state.load_state_dict(f.state)
         states[f.symbol] = state
         maps[f.symbol] = CalibrationMap(cfg.map_prior, cfg.half_life)
         maps[f.symbol].load_state_dict(f.equal_calibration)
     provenance = {f.symbol: f.provenance for f in fits}
-    return pooled_fits(states, provenance, members, equal, cfg, maps)
+    return pooled_fits(states, provenance, members, equal, cfg, overlap, maps)
 
 
 def fit_and_publish(
