@@ -87,6 +87,8 @@ class ShrunkRegression:
         self.prior_centre = np.zeros(k + 1)
         self.prior_data = np.zeros((k + 1, k + 1))
         self.prior_count = self.prior_yy = 0.0
+        self._cache: dict[str, np.ndarray] = {}
+        """Coefficients and moments of the current state (cleared by every change)."""
 
     @property
     def adopted(self) -> bool:
@@ -96,6 +98,7 @@ class ShrunkRegression:
     def update(self, x: np.ndarray, y: float, weight: float = 1.0) -> None:
         """Forget by one step, then add the outcome ``y`` of features ``x`` with ``weight``
         (what one outcome is worth in independent observations)."""
+        self._cache.clear()
         row = np.concatenate([[1.0], x])
         self.xtx = self.decay * self.xtx + weight * np.outer(row, row)
         self.xty = self.decay * self.xty + weight * row * y
@@ -104,8 +107,9 @@ class ShrunkRegression:
 
     def coefficients(self) -> np.ndarray:
         """The fitted weights (without the intercept)."""
-        weights: np.ndarray = self._beta()[1:]
-        return weights
+        if "weights" not in self._cache:
+            self._cache["weights"] = self._beta()[1:]
+        return self._cache["weights"]
 
     def _beta(self) -> np.ndarray:
         precision, centre = self.prior()
@@ -147,6 +151,7 @@ class ShrunkRegression:
         precision: the prior's plus the data's, the data weighed as at most ``count``
         observations) and start its own data from nothing."""
         self.cap(count)
+        self._cache.clear()
         precision, _ = self.prior()
         centre = self._beta()
         self.prior_precision, self.prior_centre = precision + self.xtx, centre
@@ -155,16 +160,21 @@ class ShrunkRegression:
         self.prior_yy += self.yy
         self.xtx, self.xty = np.zeros_like(self.xtx), np.zeros_like(self.xty)
         self.count = self.yy = 0.0
+        self._cache.clear()
 
     def second_moments(self, every: bool = False) -> np.ndarray:
         """``E[x x']`` of the data, the prior's data included, starting from the identity
         worth :data:`PSEUDO_COUNT` observations for every feature that has data (``every``:
         for every feature; else one that never had any, a member that never answered, has
         no spread and adds none)."""
+        key = f"moments:{every}"
+        if key in self._cache:
+            return self._cache[key]
         data = (self.prior_data + self.xtx)[1:, 1:]
         count = self.count + self.prior_count + PSEUDO_COUNT
         seen = np.ones(len(self.names), bool) if every else np.diag(data) > 0
         moments: np.ndarray = (data + PSEUDO_COUNT * np.diag(seen.astype(float))) / count
+        self._cache[key] = moments
         return moments
 
     def score(self, weights: np.ndarray, x: np.ndarray) -> float:
@@ -177,6 +187,7 @@ class ShrunkRegression:
     def forget_member(self, name: str) -> None:
         """Drop the data of feature ``name`` (its model changed): its weight goes back to
         what the prior and the other members' data say."""
+        self._cache.clear()
         i = self.names.index(name) + 1
         self.xtx[i, :] = 0.0
         self.xtx[:, i] = 0.0
@@ -186,6 +197,7 @@ class ShrunkRegression:
         """Add the data of a regression over the same features (pooling symbols)."""
         if other.names != self.names:
             raise EnsembleInputError(f"regression: cannot add {other.names} to {self.names}")
+        self._cache.clear()
         self.xtx = self.xtx + other.xtx
         self.xty = self.xty + other.xty
         self.yy += other.yy
@@ -193,6 +205,7 @@ class ShrunkRegression:
 
     def cap(self, count: float) -> None:
         """Scale the data down to at most ``count`` observations, keeping the fit."""
+        self._cache.clear()
         if self.count > count > 0:
             factor = count / self.count
             self.xtx, self.xty = self.xtx * factor, self.xty * factor
@@ -207,7 +220,8 @@ class ShrunkRegression:
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Restore data saved over the same or other features: a kept feature keeps its
-        data, a new one starts with none (as if it had been 0 at every bar so far)."""
+        data, a new one starts with none (as if it had been 0 at every bar so far; under an
+        adopted prior its weight is centred on 0 with the deviations' precision)."""
         try:
             saved = [str(n) for n in state["names"]]
             k = len(saved)
@@ -225,6 +239,7 @@ class ShrunkRegression:
             )
         index = [0] + [self.names.index(n) + 1 for n in saved if n in self.names]
         kept = [0] + [i + 1 for i, n in enumerate(saved) if n in self.names]
+        self._cache.clear()
         for key in _ARRAYS:
             out = np.zeros_like(getattr(self, key))
             where = np.ix_(index, index) if shapes[key] == square else index
@@ -233,3 +248,6 @@ class ShrunkRegression:
             setattr(self, key, out)
         for key, value in scalars.items():
             setattr(self, key, value)
+        if self.adopted:  # a member the published fit did not have: its weight starts at 0
+            for j in set(range(1, len(self.names) + 1)) - set(index):
+                self.prior_precision[j, j] = self.shrinkage
