@@ -70,6 +70,7 @@ def prediction_view(p: StoredPrediction) -> dict[str, Any]:
         "regime": regime,
         "models": answer.get("models"),
         "experts": answer.get("experts"),
+        "score": (record.get("inputs") or {}).get("score"),
         "degraded": answer.get("degraded"),
         "unavailable": answer.get("unavailable"),
         "outcome": outcome(p),
