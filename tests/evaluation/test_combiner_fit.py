@@ -104,6 +104,8 @@ def test_a_cold_service_state_answers_its_first_bar_with_the_published_combiner(
     assert any(w != 0 for w in signal.expert_weights.values())
     cold = Ensemble().combine("BTCUSDT", preds, None, 10**6)
     assert all(w == 0 for w in cold.expert_weights.values())  # the prior knows nothing yet
+    state.store.close()  # one state deployment per file: the next opener needs the lock
     again = ServingState(StateStore(tmp_path / "s.db"), Ensemble(), combiners=fits)
     assert again.version == state.version  # a symbol with learned state is not reseeded
+    again.store.close()
     assert np.isfinite(signal.score)
