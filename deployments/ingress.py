@@ -359,7 +359,7 @@ class Ingress:
     async def weights(
         self, symbol: SymbolPath, since: Since = None, until: Until = None, limit: Page = 500
     ) -> dict[str, Any]:
-        """Each expert's mixture weight at every stored prediction in range."""
+        """Each member's weight in the combined score at every stored prediction in range."""
         lo, hi = time_range(since, until)
         request = self.state.weights.remote(self._symbol(symbol), lo, hi, limit)
         answer: dict[str, Any] = await call(request)

@@ -129,7 +129,9 @@ class ModelOut(BaseModel):
 
 class ExpertOut(BaseModel):
     probabilities: Probabilities
-    weight: float | None = Field(description="share of the learned mixture at this bar")
+    weight: float | None = Field(
+        description="signed, normalised weight in the combined score at this bar (0: left out)"
+    )
 
 
 class PositionOut(BaseModel):
@@ -167,7 +169,10 @@ class PredictResponse(BaseModel):
     )
     regime: RegimeOut | None
     models: dict[str, ModelOut]
-    degraded: bool = Field(description="a model or the regime was unavailable (failed/late)")
+    degraded: bool = Field(
+        description="a model or the regime was unavailable (failed/late), or fewer than "
+        "min_models members answered"
+    )
     unavailable: dict[str, str] = Field(description="what was unavailable, and why")
     no_model: list[str] = Field(description="neural models without a trained model")
     threshold: float
@@ -176,8 +181,13 @@ class PredictResponse(BaseModel):
     reasons: list[str]
     experts: dict[str, ExpertOut] = Field(
         default_factory=dict,
-        description="learned ensemble: every awake expert (members, base rate, stacker) "
-        "with its probabilities and mixture weight",
+        description="learned ensemble: every member that answered, with its probabilities "
+        "and its weight in the combined score",
+    )
+    score: float | None = Field(
+        None,
+        description="learned ensemble: the combined score of the members' standardized "
+        "outputs (unit variance; > 0 leans up), what the probabilities tilt the base rate by",
     )
     created_at: datetime
     source: Literal["stored", "request"] = Field(

@@ -24,6 +24,7 @@ from deployments import metrics
 from deployments.settings import AppSettings
 from deployments.tracker_config import load_ensemble_config
 from models.ensemble import Ensemble
+from models.ensemble.published import load_fits
 from models.errors import SmartMarketError
 from models.store import ServingState, StateStore, StoredPrediction
 from models.store.trading_state import TradingState
@@ -63,7 +64,8 @@ class StateDeployment:
             retain_predictions=app.retain_predictions,
             lock_wait_s=app.state_lock_wait_s,
         )
-        self.state = ServingState(store, Ensemble(load_ensemble_config(app)))
+        ensemble = Ensemble(load_ensemble_config(app))
+        self.state = ServingState(store, ensemble, combiners=load_fits(app.registry))
         self.trading = TradingState(store, app.trading, app.book_symbols(), app.book_interval_ms())
 
     @client_errors_as_values

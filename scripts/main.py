@@ -7,8 +7,11 @@
 Each step is one of the project's own command-line tools, run as a child process, so what
 this prints is exactly what a user would see running them by hand:
 ``download_data.py`` (only when no local data is found), ``train.py`` (only for symbols the
-registry has no model for), then ``serve.py`` in the background while this process loads
-candles into the service (a keyed write) and asks it for the signal of the newest stored bar.
+registry has no model for; it also fits the ensemble's combiner on the models' held-out bars
+and publishes it), ``fit_combiner.py`` (only when models exist without a combiner), then
+``serve.py`` in the background while this process loads candles into the service (a keyed
+write) and asks it for the signal of the newest stored bar: a service that has learned
+nothing yet answers with the combiner published beside the models.
 
 Writes need the key in ``$SMARTMARKET_API_KEY``: when it is unset, a random key is made for
 this run, printed, and given to the service.
@@ -45,6 +48,8 @@ STORED_CANDLES = 1_000
 """Newest candles of each shown symbol stored in the service: more than the longest window
 any member needs (lgbm's 720 bars), so every member can answer."""
 KEY_ENV = "SMARTMARKET_API_KEY"
+COMBINER = "combiner"
+"""The registry's model name of the combiner published after training."""
 NO_DATA_HELP = (
     "no market data: there is no local data and the download from Binance's public data "
     "archive failed (see above). Either connect this machine to the internet and run "
@@ -123,17 +128,28 @@ def find_data(args: argparse.Namespace) -> Path:
     return args.download_dir
 
 
-def missing_models(registry: str, symbols: Sequence[str]) -> list[str]:
-    """Symbols lacking a published model of a trained default member."""
+def missing_models(
+    registry: str, symbols: Sequence[str], models: Sequence[str] = TRAINED_MODELS
+) -> list[str]:
+    """Symbols lacking a published version of one of ``models``."""
     reg = ModelRegistry(registry)
     missing = []
     for symbol in symbols:
         try:
-            for model in TRAINED_MODELS:
+            for model in models:
                 reg.latest(symbol, model)
         except ModelNotFoundError:
             missing.append(symbol)
     return missing
+
+
+def fit_combiner(args: argparse.Namespace, data: Path, symbols: Sequence[str]) -> None:
+    code = run_tool(
+        "fit_combiner.py", "--data", str(data), "--registry", args.registry,
+        "--symbols", *symbols, "--jobs", "1",
+    )  # fmt: skip
+    if code != 0:
+        raise UsageError(f"fitting the combiner failed (exit {code}); see its output above")
 
 
 def train(args: argparse.Namespace, data: Path, symbols: Sequence[str]) -> None:
@@ -187,8 +203,9 @@ def store_candles(url: str, key: str, data: Path, symbols: Sequence[str]) -> Non
             continue
         rows = [
             {**row, "timestamp": row["timestamp"].isoformat()}
-            for row in candles.select("timestamp", "open", "high", "low", "close", "volume")
-            .to_dicts()
+            for row in candles.select(
+                "timestamp", "open", "high", "low", "close", "volume"
+            ).to_dicts()
         ]
         r = httpx.post(
             f"{url}/v1/candles/{symbol}", json={"candles": rows}, headers=auth, timeout=120
@@ -213,6 +230,17 @@ def show_signal(url: str, symbol: str) -> None:
         f"actionable {answer['actionable']}) in a {regime['name']} regime; "
         f"models: {models}"
     )
+    perf = httpx.get(f"{url}/v1/performance/{symbol}", timeout=60).json()
+    combiner = perf.get("combiner") or {}
+    fitted = combiner.get("fitted") or {}
+    weights = ", ".join(f"{n} {w:+.2f}" for n, w in (combiner.get("weights") or {}).items())
+    source = (
+        f"the combiner published with the models ({fitted.get('version')}, fitted on "
+        f"{fitted.get('bars')} held-out bars)"
+        if fitted
+        else "its prior (no combiner published for this symbol)"
+    )
+    print(f"combined with {source}; member weights in the score: {weights}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -222,9 +250,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     step("2/4 models")
     todo = args.symbols if args.retrain else missing_models(args.registry, args.symbols)
     if todo:
-        train(args, data, todo)
+        train(args, data, todo)  # fits and publishes the combiner too
     else:
         print(f"registry {args.registry} already has models for {', '.join(args.symbols)}")
+    unfitted = missing_models(args.registry, args.symbols, (COMBINER,))
+    if unfitted:
+        fit_combiner(args, data, unfitted)
     step("3/4 starting the service")
     Path(args.state_db).parent.mkdir(parents=True, exist_ok=True)
     key = api_key()

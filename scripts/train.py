@@ -4,7 +4,9 @@ For each symbol and network a Ray Tune search (ASHA on validation loss, a checkp
 epoch, retries of failed trials) picks the best epoch of the best trial, scores it on the
 test split next to naive baselines on the same rows, and publishes it to the registry.
 ``lgbm`` (gradient-boosted trees) is searched per symbol and pooled across symbols; the
-variant with the lower validation log loss becomes the default. Ends with a summary table.
+variant with the lower validation log loss becomes the default. Ends with a summary table,
+then fits the learned ensemble's combiner on the members' held-out bars and publishes it
+beside them (``--no-combiner`` skips that; ``scripts/fit_combiner.py`` runs it alone).
 ``--resume`` continues an interrupted run of the same ``--name``.
 
     python scripts/train.py --symbols BTCUSDT ETHUSDT --small --num-samples 2 --max-epochs 3
@@ -121,6 +123,8 @@ def _run_options(p: argparse._ArgumentGroup) -> None:
     p.add_argument("--address", default=os.environ.get("RAY_ADDRESS"), help="existing cluster")
     p.add_argument("--num-cpus", type=POS_INT, default=None, help="CPUs of a local Ray instance")
     p.add_argument("--summary-md", type=Path, default=None, help="also write Markdown here")
+    p.add_argument("--no-combiner", action="store_true", help="do not fit and publish the combiner")
+    p.add_argument("--combiner-jobs", type=POS_INT, default=2, help="symbols fitted in parallel")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -298,7 +302,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     failed = [f"{r.symbol}/{r.model}" for r in rows if r.error]
     if failed:
         print(f"failed: {', '.join(failed)}", file=sys.stderr)
-    return 1 if failed else 0
+        return 1
+    if not args.no_combiner:
+        fit_combiner(args, sorted({r.symbol for r in rows}))
+    return 0
+
+
+def fit_combiner(args: argparse.Namespace, symbols: list[str]) -> None:
+    """Fit and publish the combiner of the trained symbols (their members changed)."""
+    from models.evaluation.combiner_fit import fit_and_publish
+
+    data = (args.data or default_data_dir()).expanduser().resolve()
+    print("\nFitting the combiner on the members' held-out bars", flush=True)
+    versions = fit_and_publish(data, args.registry, symbols, args.horizon, args.combiner_jobs)
+    for symbol, version in sorted(versions.items()):
+        print(f"{symbol} combiner {version}", flush=True)
 
 
 if __name__ == "__main__":

@@ -1,9 +1,10 @@
-"""Ensemble scoring: combine predictor outputs into one regime-aware, self-calibrating signal.
+"""Ensemble scoring: combine predictor outputs into one calibrated, self-certifying signal.
 
 Public API (the Ray Serve deployment builds on exactly these names)::
 
     config = EnsembleConfig.from_yaml(path)          # or EnsembleConfig() / .load() / .preset()
-    ensemble = Ensemble(config)
+    ensemble = Ensemble(config)                       # builds the one combiner config.mode names
+    ensemble.seed({"BTCUSDT": published_fit})         # start symbols from a published fit
     signal = ensemble.combine("BTCUSDT", {"transformer": pred, "smc": exc, ...}, regime, bar)
     signal.to_dict()                                  # JSON for the API
     record = signal.to_record(flat_band=0.004)        # store it (record.to_dict())
@@ -12,22 +13,25 @@ Public API (the Ray Serve deployment builds on exactly these names)::
     ensemble.state_dict() / Ensemble.from_state_dict(state) / load_state_dict(state)
 """
 
-from models.ensemble.config import (
-    AdaptiveThresholdConfig,
-    EnsembleConfig,
-    GradeCutoff,
-    QualityConfig,
-    RegimeConfig,
-    TrackingConfig,
-)
+from models.ensemble.combiner import Combiner
+from models.ensemble.config import EnsembleConfig
 from models.ensemble.ensemble import STATE_FORMAT, Ensemble
 from models.ensemble.inputs import PredictionInput, Unavailable, classify_return
-from models.ensemble.learned import LearnedEnsemble
+from models.ensemble.learned import LearnedCombiner
 from models.ensemble.learning_config import (
     ActionableConfig,
     BaseRateConfig,
+    CombinerConfig,
     LearningConfig,
-    StackerConfig,
+)
+from models.ensemble.original import OriginalCombiner
+from models.ensemble.original_config import (
+    AdaptiveThresholdConfig,
+    GradeCutoff,
+    OriginalConfig,
+    QualityConfig,
+    RegimeConfig,
+    TrackingConfig,
 )
 from models.ensemble.signal import (
     QUALITIES,
@@ -48,19 +52,22 @@ __all__ = [
     "AdaptiveThreshold",
     "AdaptiveThresholdConfig",
     "BaseRateConfig",
+    "Combiner",
+    "CombinerConfig",
     "Ensemble",
     "EnsembleConfig",
     "EnsembleSignal",
     "GradeCutoff",
-    "LearnedEnsemble",
+    "LearnedCombiner",
     "LearningConfig",
     "ModelContribution",
     "ModelStats",
+    "OriginalCombiner",
+    "OriginalConfig",
     "PredictionInput",
     "QualityConfig",
     "RegimeConfig",
     "SignalRecord",
-    "StackerConfig",
     "TrackingConfig",
     "Unavailable",
     "classify_return",

@@ -1,13 +1,17 @@
-"""The ensemble: one API over two combiners, chosen by ``EnsembleConfig.mode``.
+"""The ensemble: one API over the one combiner its configuration chooses.
 
-- ``learned`` (default, :mod:`models.ensemble.learned`): experts mixed under log loss with
-  weights that can reach zero, a stacker, calibrated probabilities, and a BUY/SELL that is
-  actionable only at a confidence level certified by realized outcomes;
+``EnsembleConfig.mode`` picks, once, at construction:
+
+- ``learned`` (default, :mod:`models.ensemble.learned`): members' scores standardized per
+  symbol, combined with weights learned for the forward return, probabilities from a
+  calibration map of the base rate, an actionable rule certified by outcomes;
 - ``original`` (:mod:`models.ensemble.original`, preset ``original``): the system this
   replaces, kept so the report can measure it.
 
-``combine`` never changes learned state; ``record_outcome`` is the one place that learns,
-so serving replicas can combine with a copy of the state that the state deployment owns.
+Both implement :class:`~models.ensemble.combiner.Combiner`; only the active one exists and
+only its state is persisted. ``combine`` never changes learned state; ``record_outcome`` is
+the one place that learns, so serving replicas can combine with a copy of the state that
+the state deployment owns.
 """
 
 from __future__ import annotations
@@ -16,37 +20,32 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from models.ensemble.combiner import Combiner
 from models.ensemble.config import EnsembleConfig
-from models.ensemble.inputs import (
-    PredictionInput,
-    classify_return,
-    ignored,
-    prediction_direction,
-    screen,
-)
-from models.ensemble.learned import LearnedEnsemble, called_class
-from models.ensemble.original import OriginalEnsemble
-from models.ensemble.signal import (
-    EnsembleSignal,
-    ModelContribution,
-    QualityGrade,
-    SignalRecord,
-    meets,
-    signal_label,
-)
-from models.ensemble.threshold import AdaptiveThreshold
-from models.ensemble.tracker import AccuracyTracker
+from models.ensemble.inputs import PredictionInput, classify_return
+from models.ensemble.learned import LearnedCombiner
+from models.ensemble.original import OriginalCombiner
+from models.ensemble.signal import EnsembleSignal, SignalRecord
 from models.errors import EnsembleInputError
-from models.predictors.base import Prediction
 from models.regime.state import RegimeState
 
-STATE_FORMAT = 2
-"""Version of the :meth:`Ensemble.state_dict` layout. Format 1 (the accuracy trackers and
-threshold windows of the original combiner alone) is migrated on load: its state goes to
-the original combiner and the learned one starts fresh."""
+STATE_FORMAT = 3
+"""Version of the :meth:`Ensemble.state_dict` layout: ``{"format", "mode", "config",
+"state"}`` with the active combiner's state only. Older formats are migrated on load:
+format 2 (both combiners' state; the learned one a mixture and a stacker) keeps the active
+combiner's part (learned: the base rate, the actionable evidence, the scores; the combiner
+of each symbol starts from its prior or a published fit), format 1 (the original
+combiner's alone) gives the original combiner its state and the learned one nothing."""
 
 
 __all__ = ["STATE_FORMAT", "Ensemble", "classify_return"]
+
+
+def build_combiner(config: EnsembleConfig) -> Combiner:
+    """The combiner ``config.mode`` names."""
+    if config.mode == "original":
+        return OriginalCombiner(config)
+    return LearnedCombiner(config)
 
 
 class Ensemble:
@@ -54,20 +53,8 @@ class Ensemble:
 
     def __init__(self, config: EnsembleConfig | None = None) -> None:
         self.config = config if config is not None else EnsembleConfig()
-        self.original = OriginalEnsemble(self.config)
-        self.learned = LearnedEnsemble(self.config.models, self.config.learning)
+        self.combiner: Combiner = build_combiner(self.config)
 
-    @property
-    def tracker(self) -> AccuracyTracker:
-        """The original combiner's accuracy tracker."""
-        return self.original.tracker
-
-    @property
-    def threshold(self) -> AdaptiveThreshold:
-        """The original combiner's adaptive threshold."""
-        return self.original.threshold
-
-    # combining ---------------------------------------------------------------------------
     def combine(
         self,
         symbol: str,
@@ -78,90 +65,12 @@ class Ensemble:
         """One signal for ``symbol`` from ``predictions`` keyed by model name.
 
         ``bar`` is the bar index of the newest candle (its open time divided by the bar
-        interval); the learned ensemble needs it to pick its mixture copy and to space
-        outcomes, the original one ignores it.
+        interval); the learned combiner needs it to learn each bar once, the original one
+        ignores it.
         """
         _check_inputs(symbol, predictions)
-        if self.config.mode == "original":
-            return self.original.combine(symbol, predictions, regime)
-        if bar is None or isinstance(bar, bool) or not isinstance(bar, int):
-            raise EnsembleInputError(f"bar: the learned ensemble needs an integer, got {bar!r}")
-        return self._combine_learned(symbol, predictions, regime, bar)
+        return self.combiner.combine(symbol, predictions, regime, bar)
 
-    def _combine_learned(
-        self,
-        symbol: str,
-        predictions: Mapping[str, PredictionInput],
-        regime: RegimeState | None,
-        bar: int,
-    ) -> EnsembleSignal:
-        cfg = self.config
-        screened = {m: screen(predictions.get(m)) for m in cfg.models}
-        usable = {m: p for m, p in screened.items() if isinstance(p, Prediction)}
-        regime_name = regime.name if regime is not None else None
-        forecast = self.learned.forecast(
-            symbol, {m: p.probabilities for m, p in usable.items()}, regime_name, bar
-        )
-        direction, confidence = called_class(forecast.probabilities)
-        enough = len(usable) >= cfg.min_models
-        eligible = direction != 0 and enough
-        level = forecast.threshold
-        actionable = eligible and level is not None and meets(confidence, level)
-        threshold = level if level is not None else 1.0
-        label = signal_label(direction, actionable, confidence, threshold, cfg.strong_signal_margin)
-        weights = forecast.weights
-        agreement = sum(
-            weights.get(m, 0.0) for m, p in usable.items() if prediction_direction(p) == direction
-        ) / max(sum(weights.get(m, 0.0) for m in usable), 1e-12)
-        return EnsembleSignal(
-            symbol=symbol,
-            signal=label,
-            direction=direction,
-            probabilities=forecast.probabilities,
-            confidence=confidence,
-            quality=_learned_quality(enough, actionable, label),
-            actionable=actionable,
-            eligible=eligible,
-            threshold=threshold,
-            voting_method="fixed_share_mixture",
-            weight_mode="learned",
-            coverage=len(usable) / len(cfg.models),
-            agreement=agreement if usable else 0.0,
-            contributions=self._learned_contributions(screened, weights, predictions),
-            missing_models={m: s for m, s in screened.items() if isinstance(s, str)},
-            regime=regime,
-            reasons=_learned_reasons(len(usable), cfg.min_models, direction, level, confidence),
-            bar=bar,
-            experts=forecast.experts,
-            expert_weights=weights,
-        )
-
-    def _learned_contributions(
-        self,
-        screened: Mapping[str, Prediction | str],
-        weights: Mapping[str, float],
-        predictions: Mapping[str, Any],
-    ) -> dict[str, ModelContribution]:
-        out: dict[str, ModelContribution] = {}
-        for m, p in screened.items():
-            if isinstance(p, str):
-                out[m] = ModelContribution(model=m, status=p)
-                continue
-            out[m] = ModelContribution(
-                model=m,
-                status="ok",
-                probabilities=p.probabilities,
-                confidence=p.confidence,
-                direction=prediction_direction(p),
-                base_weight=weights.get(m, 0.0),
-                weight=weights.get(m, 0.0),
-            )
-        for m, value in predictions.items():
-            if m not in out:
-                out[m] = ignored(m, value)
-        return out
-
-    # learning ----------------------------------------------------------------------------
     def record_outcome(self, record: SignalRecord, realized_return: float) -> dict[str, Any]:
         """Learn from the realized return of ``record``'s signal; return what changed."""
         if not isinstance(record, SignalRecord):
@@ -172,19 +81,17 @@ class Ensemble:
             ret = math.nan
         if not math.isfinite(ret):
             raise EnsembleInputError(f"realized_return: must be finite, got {realized_return!r}")
-        if self.config.mode == "original":
-            return self.original.record_outcome(record, ret)
         return {
             "symbol": record.symbol,
             "realized_return": ret,
             "realized_direction": classify_return(ret, record.flat_band),
-            **self.learned.learn(record, ret),
+            **self.combiner.learn(record, ret),
         }
 
     def needs_history(self, symbol: str) -> bool:
         """Whether :meth:`warm_start` would use history of ``symbol`` (learned mode, and no
         outcome of it learned yet)."""
-        return self.config.mode == "learned" and not self.learned.base_rate.known(symbol)
+        return self.combiner.needs_history(symbol)
 
     def warm_start(self, symbol: str, labels: Iterable[int]) -> int:
         """Seed the base rate of ``symbol`` with the classes (0 down, 1 flat, 2 up, oldest
@@ -192,20 +99,25 @@ class Ensemble:
         _check_symbol(symbol)
         if not self.needs_history(symbol):
             return 0
-        return self.learned.warm_start(symbol, labels)
+        return self.combiner.warm_start(symbol, labels)
+
+    def seed(self, published: Mapping[str, Mapping[str, Any]]) -> list[str]:
+        """Start every symbol of ``published`` (symbol -> a published fit) that has no
+        learned state from its fit; the symbols seeded (none in ``original`` mode)."""
+        return [s for s, fit in published.items() if self.combiner.seed(s, fit)]
 
     def performance(self, symbol: str) -> dict[str, Any]:
         """What the ensemble has learned for ``symbol`` (``/v1/performance/{symbol}``)."""
         _check_symbol(symbol)
+        found = self.combiner.performance(symbol)
         if self.config.mode == "original":
-            return {"mode": "original", **self.original.performance(symbol)}
-        learned = self.learned.performance(symbol)
-        rule = learned["actionable"]
+            return found
+        rule = found["actionable"]
         return {
             "symbol": symbol,
             "mode": "learned",
             "weight_mode": "learned",
-            **learned,
+            **found,
             "threshold": {
                 "current": rule["level"] if rule["certified"] else 1.0,
                 "certified": rule["certified"],
@@ -217,36 +129,50 @@ class Ensemble:
 
     # state -------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
-        """Learned state of both combiners plus the config, JSON-serialisable."""
+        """The active combiner's learned state plus the config, JSON-serialisable."""
         return {
             "format": STATE_FORMAT,
+            "mode": self.config.mode,
             "config": self.config.to_dict(),
-            "original": self.original.state_dict(),
-            "learned": self.learned.state_dict(),
+            "state": self.combiner.state_dict(),
         }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Restore the learned state; the config stays this ensemble's own.
 
         With the same config the restored ensemble gives identical signals and identical
-        future updates. A format-1 state is migrated (see :data:`STATE_FORMAT`); any other
-        format, or a state saved with a different expert set, is refused with an
+        future updates. Formats 1 and 2 are migrated (see :data:`STATE_FORMAT`); any other
+        format, a state of the other mode, or a malformed one is refused with an
         :class:`EnsembleInputError` naming what differs.
         """
         got = state.get("format") if isinstance(state, Mapping) else type(state)
-        if got == 1:
-            self.original.load_state_dict(state)
-            self.learned = LearnedEnsemble(self.config.models, self.config.learning)
-            return
-        if got != STATE_FORMAT:
+        mode = self.config.mode
+        if got == STATE_FORMAT:
+            if state.get("mode") != mode:
+                raise EnsembleInputError(
+                    f"ensemble state mode: saved by the {state.get('mode')!r} combiner, "
+                    f"this ensemble is configured {mode!r}"
+                )
+            if "state" not in state:
+                raise EnsembleInputError("ensemble state state: missing")
+            self.combiner.load_state_dict(state["state"])
+        elif got in (1, 2):
+            self._migrate(state, got)
+        else:
             raise EnsembleInputError(
-                f"ensemble state format: expected {STATE_FORMAT} (or 1, migrated), got {got!r}"
+                f"ensemble state format: expected {STATE_FORMAT} (or 1 and 2, migrated), "
+                f"got {got!r}"
             )
-        for key in ("original", "learned"):
-            if key not in state:
-                raise EnsembleInputError(f"ensemble state {key}: missing")
-        self.original.load_state_dict(state["original"])
-        self.learned.load_state_dict(state["learned"])
+
+    def _migrate(self, state: Mapping[str, Any], got: int) -> None:
+        fresh = build_combiner(self.config)
+        if self.config.mode == "original":
+            fresh.load_state_dict(state if got == 1 else state.get("original", {}))
+        elif got == 2:
+            if "learned" not in state or not isinstance(fresh, LearnedCombiner):
+                raise EnsembleInputError("ensemble state learned: missing")
+            fresh.load_migrated(state["learned"])
+        self.combiner = fresh
 
     @classmethod
     def from_state_dict(cls, state: Mapping[str, Any]) -> Ensemble:
@@ -269,29 +195,3 @@ def _check_inputs(symbol: Any, predictions: Any) -> None:
         raise EnsembleInputError(
             f"predictions: expected a mapping model -> Prediction, got {type(predictions)}"
         )
-
-
-def _learned_quality(enough: bool, actionable: bool, label: str) -> QualityGrade:
-    if not enough:
-        return "POOR"
-    if actionable:
-        return "EXCELLENT" if label.startswith("STRONG_") else "GOOD"
-    return "FAIR"
-
-
-def _learned_reasons(
-    members: int, min_models: int, direction: int, level: float | None, confidence: float
-) -> tuple[str, ...]:
-    reasons: list[str] = []
-    if members < min_models:
-        reasons.append(f"{members} model(s) answered; min_models is {min_models}")
-    if direction == 0:
-        reasons.append("the called class is flat")
-    elif level is None:
-        reasons.append(
-            "no confidence level is certified yet: no level's past signals have a sign hit "
-            "rate whose lower confidence bound beats the break-even rate of the costs"
-        )
-    elif not meets(confidence, level):
-        reasons.append(f"confidence {confidence:.3f} is below the certified level {level:.3f}")
-    return tuple(reasons)

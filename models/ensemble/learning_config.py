@@ -1,10 +1,11 @@
-"""Settings of the learned ensemble (``EnsembleConfig.learning``): mixture, stacker, base
+"""Settings of the learned ensemble (``EnsembleConfig.learning``): the combiner, the base
 rate, calibration bins and the actionable rule. Defaults come from the method, not from a
 fit to any published table: see ``docs/architecture.md`` ("The learned ensemble")."""
 
 from __future__ import annotations
 
 import math
+from typing import Literal
 
 from pydantic import Field, model_validator
 
@@ -12,7 +13,7 @@ from models.ensemble.sections import Section
 
 
 class BaseRateConfig(Section):
-    """The base-rate expert: decayed class frequencies per symbol, shrunk to the pooled ones."""
+    """The base rate: decayed class frequencies per symbol, shrunk to the pooled ones."""
 
     half_life: float = Field(2000.0, gt=0, allow_inf_nan=False)
     """Resolved outcomes of one symbol after which an old outcome weighs 1/2."""
@@ -20,18 +21,37 @@ class BaseRateConfig(Section):
     """Pseudo-outcomes of the pooled (all-symbol) frequencies in each symbol's estimate."""
 
 
-class StackerConfig(Section):
-    """The online multinomial logistic stacker on the members' log-probabilities."""
+class CombinerConfig(Section):
+    """How members' outputs become one score and the score becomes probabilities."""
 
-    enabled: bool = True
-    learning_rate: float = Field(0.05, gt=0, allow_inf_nan=False)
-    """AdaGrad step size."""
-    l2: float = Field(1e-4, ge=0, allow_inf_nan=False)
-    """Pull of the shared coefficients towards the prior (base rate 1, members 0)."""
-    regime_l2: float = Field(1e-3, ge=0, allow_inf_nan=False)
-    """Pull of the regime-specific terms towards 0 (a regime needs evidence to matter)."""
-    use_regime: bool = True
-    """Learn a class bias and coefficient offsets per detected regime."""
+    weights: Literal["learned", "equal"] = "learned"
+    """``learned``: regression weights shrunk towards equal ones; ``equal``: the equal
+    weights themselves, never learned (the ``members_mean`` baseline)."""
+    equal_members: tuple[str, ...] | None = None
+    """Members that share the equal prior weight (None: those of a trained kind in the
+    predictor registry, i.e. not the rule-based ones); the others start at weight 0."""
+    standardize_half_life: float = Field(500.0, gt=0, allow_inf_nan=False)
+    """Bars after which a member output's weight in its trailing mean and variance halves."""
+    standardize_min_weight: float = Field(50.0, gt=0, allow_inf_nan=False)
+    """Effective bars of a member's trailing distribution before its score is used."""
+    z_clip: float = Field(5.0, gt=0, allow_inf_nan=False)
+    """Standardized member scores are clipped to +-this many trailing standard deviations."""
+    return_clip: float = Field(10.0, gt=0, allow_inf_nan=False)
+    """The regression target (the forward return in units of the flat band) is clipped to
+    +-this (about 4 standard deviations of a 4-hour move)."""
+    half_life: float = Field(2000.0, gt=0, allow_inf_nan=False)
+    """Outcomes of one symbol after which an old outcome's weight in the regression and
+    the calibration map halves (the base rate's half-life)."""
+    shrinkage: float = Field(2500.0, gt=0, allow_inf_nan=False)
+    """Independent observations a weight's deviation from the equal weights costs: the
+    prior of a deviation is about 0.02 of the target's spread (member ICs differ by ~0.02).
+    An outcome counts as ``1 / delay_bars`` of one (overlapping returns)."""
+    prior_ic: float = Field(0.02, gt=0, lt=1, allow_inf_nan=False)
+    """IC the equal-weight score is expected to have before any evidence (the members were
+    trained to predict the return), with a prior standard deviation of the same size."""
+    map_prior: float = Field(200.0, gt=0, allow_inf_nan=False)
+    """Independent observations the calibration map's prior (the base rate: no tilt) is
+    worth."""
 
 
 class ActionableConfig(Section):
@@ -60,19 +80,13 @@ class ActionableConfig(Section):
 
 
 class LearningConfig(Section):
-    """How the learned ensemble weighs, stacks, calibrates and certifies."""
+    """How the learned ensemble combines, calibrates and certifies."""
 
     delay_bars: int = Field(4, ge=1, le=1000)
-    """Bars until an outcome is known (the label horizon): one mixture copy per residue."""
-    fixed_share: float = Field(0.001, ge=0, lt=1, allow_inf_nan=False)
-    """Share of weight redistributed (to the prior) after every update, so the mixture can
-    follow a change of the best expert (0: the plain Bayes mixture)."""
-    member_prior: float = Field(0.1, gt=0, allow_inf_nan=False)
-    """Prior weight of each member relative to the base rate's and the stacker's (1 each):
-    a member earns its weight from outcomes (regret against member ``i`` is at most
-    ``h ln(1 / prior_i)``)."""
+    """Bars until an outcome is known (the label horizon): the same bar is learned once per
+    residue ``bar mod delay_bars`` and never again."""
     calibration_bins: int = Field(10, ge=2, le=100)
     """Equal-width confidence bins of the online reliability diagram (ECE)."""
+    combiner: CombinerConfig = CombinerConfig()
     base_rate: BaseRateConfig = BaseRateConfig()
-    stacker: StackerConfig = StackerConfig()
     actionable: ActionableConfig = ActionableConfig()

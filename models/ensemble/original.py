@@ -10,7 +10,7 @@ report can measure the system this project replaces; the service default is
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +22,7 @@ from models.ensemble.inputs import (
     prediction_direction,
     screen,
 )
+from models.ensemble.original_config import OriginalConfig
 from models.ensemble.signal import (
     EnsembleSignal,
     ModelContribution,
@@ -73,15 +74,17 @@ class _Ballot:
         return sum(w for m, w in self.used.items() if prediction_direction(self.preds[m]) == d)
 
 
-class OriginalEnsemble:
+class OriginalCombiner:
     """Weighted, regime-aware combination of predictors with outcome-driven adaptation."""
 
     def __init__(self, config: EnsembleConfig) -> None:
-        self.config = config
+        self.ensemble = config
+        self.config: OriginalConfig = config.original
         self.tracker = AccuracyTracker(self.config.tracking)
         self.threshold = AdaptiveThreshold(
             self.config.adaptive_threshold, self.config.confidence_threshold
         )
+        self.models = tuple(self.config.weights)
 
     # combining ---------------------------------------------------------------------------
 
@@ -90,8 +93,10 @@ class OriginalEnsemble:
         symbol: str,
         predictions: Mapping[str, PredictionInput],
         regime: RegimeState | None = None,
+        bar: int | None = None,
     ) -> EnsembleSignal:
-        """One signal for ``symbol`` from ``predictions`` keyed by model name."""
+        """One signal for ``symbol`` from ``predictions`` keyed by model name (``bar`` is
+        not used: the original system had no clock)."""
         ballot = self._ballot(symbol, predictions, regime)
         cfg = self.config
         vote, degraded, direction = ballot.vote, ballot.degraded, ballot.direction
@@ -102,7 +107,8 @@ class OriginalEnsemble:
         allowed = regime_name is None or regime_name in cfg.regime.actionable_regimes
         eligible = direction != 0 and allowed and not degraded
         actionable = eligible and meets(vote.confidence, threshold)
-        reasons = _reasons(len(ballot.preds), cfg.min_models, direction, allowed, regime_name)
+        min_models = self.ensemble.min_models
+        reasons = _reasons(len(ballot.preds), min_models, direction, allowed, regime_name)
         if eligible and not actionable:
             reasons.append(f"confidence {vote.confidence:.3f} is below threshold {threshold:.3f}")
         quality = (
@@ -111,7 +117,11 @@ class OriginalEnsemble:
         return EnsembleSignal(
             symbol=symbol,
             signal=signal_label(
-                direction, actionable, vote.confidence, threshold, cfg.strong_signal_margin
+                direction,
+                actionable,
+                vote.confidence,
+                threshold,
+                self.ensemble.strong_signal_margin,
             ),
             direction=direction,
             probabilities=vote.probabilities,
@@ -135,13 +145,13 @@ class OriginalEnsemble:
     ) -> _Ballot:
         """Steps 1-3: screen the inputs, weigh the usable models and vote."""
         cfg = self.config
-        screened = {m: screen(predictions.get(m)) for m in cfg.models}
+        screened = {m: screen(predictions.get(m)) for m in self.models}
         usable = {m: p for m, p in screened.items() if isinstance(p, Prediction)}
         base, dynamic = self.tracker.weights(symbol, {m: cfg.weights[m] for m in usable})
         regime_name = regime.name if regime is not None else None
         mult = {m: cfg.regime.multiplier(regime_name, m) for m in usable}
         preds = {m: p for m, p in usable.items() if base[m] * mult[m] > 0}
-        if len(preds) < cfg.min_models:
+        if len(preds) < self.ensemble.min_models:
             vote = Vote(UNIFORM, 0.0, ())
             return _Ballot(screened, usable, preds, base, mult, vote, {}, dynamic, True)
         vote = self._vote(preds, base, mult)
@@ -159,7 +169,7 @@ class OriginalEnsemble:
                 ballot.mult.get(m, 1.0),
                 ballot.used.get(m, 0.0),
             )
-            for m in self.config.models
+            for m in self.models
         }
         for m, value in predictions.items():
             if m not in contributions:
@@ -181,7 +191,7 @@ class OriginalEnsemble:
 
     # learning ----------------------------------------------------------------------------
 
-    def record_outcome(self, record: SignalRecord, ret: float) -> dict[str, Any]:
+    def learn(self, record: SignalRecord, ret: float) -> dict[str, Any]:
         """Learn from the realized return ``ret`` of ``record``'s signal; return what changed.
 
         The return is classified with ``record.flat_band`` (``|r| <= band`` is flat). Each
@@ -230,7 +240,7 @@ class OriginalEnsemble:
         """
         weights, dynamic = self.tracker.weights(symbol, self.config.weights)
         static_total = sum(self.config.weights.values())
-        names = list(self.config.models) + [
+        names = list(self.models) + [
             m for m in self.tracker.models(symbol) if m not in self.config.weights
         ]
         models = {}
@@ -247,6 +257,7 @@ class OriginalEnsemble:
         count, precision = self.threshold.precision_at(symbol, current)
         return {
             "symbol": symbol,
+            "mode": "original",
             "weight_mode": "dynamic" if dynamic else "static",
             "models": models,
             "threshold": {
@@ -265,11 +276,23 @@ class OriginalEnsemble:
         return {"trackers": self.tracker.state_dict(), "thresholds": self.threshold.state_dict()}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        if not isinstance(state, Mapping):
+            raise EnsembleInputError(f"ensemble state original: expected a mapping, got {state!r}")
         for key in ("trackers", "thresholds"):
             if key not in state:
                 raise EnsembleInputError(f"ensemble state {key}: missing")
         self.tracker.load_state_dict(state["trackers"])
         self.threshold.load_state_dict(state["thresholds"])
+
+    # what only the learned combiner does ----------------------------------------------
+    def needs_history(self, symbol: str) -> bool:
+        return False
+
+    def warm_start(self, symbol: str, labels: Iterable[int]) -> int:
+        return 0
+
+    def seed(self, symbol: str, published: Mapping[str, Any]) -> bool:
+        return False
 
 
 def _contribution(

@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from models.ensemble.config import QualityConfig
+from models.ensemble.original_config import QualityConfig
 from models.errors import EnsembleInputError
 from models.predictors.base import CLASSES
 from models.regime.state import RegimeState
@@ -141,6 +141,9 @@ class SignalRecord:
     regime: str | None = None
     probabilities: tuple[float, float, float] | None = None
     expert_probabilities: Mapping[str, tuple[float, float, float]] = field(default_factory=dict)
+    """Learned ensemble: what every member that answered said."""
+    inputs: Mapping[str, Any] | None = None
+    """Learned ensemble: what its forecast used (``symbol_state.Inputs.to_dict``)."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.symbol, str) or not self.symbol:
@@ -171,6 +174,8 @@ class SignalRecord:
             for name, v in dict(self.expert_probabilities).items()
         }
         object.__setattr__(self, "expert_probabilities", experts)
+        if self.inputs is not None and not isinstance(self.inputs, Mapping):
+            raise EnsembleInputError(f"record inputs: must be a mapping, got {self.inputs!r}")
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -186,13 +191,15 @@ class SignalRecord:
             "regime": self.regime,
             "probabilities": list(self.probabilities) if self.probabilities else None,
             "expert_probabilities": {n: list(v) for n, v in self.expert_probabilities.items()},
+            "inputs": dict(self.inputs) if self.inputs is not None else None,
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SignalRecord:
-        """Rebuild from :meth:`to_dict`; records stored before the learned ensemble (no
-        ``bar`` and expert fields) load with those fields empty."""
-        optional = ("bar", "regime", "probabilities", "expert_probabilities")
+        """Rebuild from :meth:`to_dict`; records stored before the learned ensemble or its
+        standardized combiner (no ``bar``, expert or ``inputs`` fields) load with those
+        fields empty (such a record is resolved but teaches the learned combiner nothing)."""
+        optional = ("bar", "regime", "probabilities", "expert_probabilities", "inputs")
         try:
             fields = {name: data[name] for name in cls.__dataclass_fields__ if name not in optional}
             return cls(**fields, **{name: data[name] for name in optional if name in data})
@@ -227,9 +234,14 @@ class EnsembleSignal:
     """Why the signal is not actionable (empty when it is)."""
     bar: int | None = None
     experts: Mapping[str, tuple[float, float, float]] = field(default_factory=dict)
-    """Learned ensemble: what every awake expert said (members, base rate, stacker)."""
+    """Learned ensemble: what every member that answered said."""
     expert_weights: Mapping[str, float] = field(default_factory=dict)
-    """Learned ensemble: each awake expert's share of the mixture."""
+    """Learned ensemble: each member's normalised, signed weight in the combined score (0
+    when it was left out)."""
+    score: float | None = None
+    """Learned ensemble: the combined score (unit variance; > 0 leans up)."""
+    inputs: Mapping[str, Any] | None = None
+    """Learned ensemble: what the forecast used (goes into the record, learned from later)."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable form for the HTTP API."""
@@ -251,6 +263,7 @@ class EnsembleSignal:
             "missing_models": dict(self.missing_models),
             "regime": self.regime.to_dict() if self.regime is not None else None,
             "reasons": list(self.reasons),
+            "score": self.score,
             "experts": {
                 name: {"probabilities": _vector_dict(v), "weight": self.expert_weights.get(name)}
                 for name, v in self.experts.items()
@@ -275,6 +288,7 @@ class EnsembleSignal:
             threshold=self.threshold,
             bar=self.bar,
             regime=self.regime.name if self.regime is not None else None,
-            probabilities=self.probabilities if self.experts else None,
+            probabilities=self.probabilities if self.inputs is not None else None,
             expert_probabilities=dict(self.experts),
+            inputs=self.inputs,
         )

@@ -22,7 +22,7 @@ from collections import deque
 from collections.abc import Mapping
 from typing import Any
 
-from models.ensemble.config import AdaptiveThresholdConfig
+from models.ensemble.original_config import AdaptiveThresholdConfig
 from models.errors import EnsembleInputError
 
 

@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from models.ensemble.config import TrackingConfig
+from models.ensemble.original_config import TrackingConfig
 from models.ensemble.voting import apply_floor, normalise
 from models.errors import EnsembleInputError
 from models.predictors.base import CLASSES

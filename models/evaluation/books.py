@@ -4,9 +4,9 @@ Every scorer is traded by the trading layer's own desk (:mod:`models.trading`), 
 the service runs on every closed bar, at each round-trip cost of ``book_costs_bps``:
 
 - scorers: the service's ensemble (its score: ``P(up) - P(down)`` of its unfiltered
-  signal, none where degraded), every member, and ``members_mean`` (each trained member's
-  score standardized against its own trailing 500 bars, then averaged:
-  :func:`models.features.standardize.standardized_mean`);
+  signal, none where degraded), every member, and ``members_mean`` (the replay's
+  equal-weight baseline: each trained member's score standardized causally, then averaged,
+  :data:`models.evaluation.replay.MEMBERS_MEAN`);
 - ``POOLED``: one desk over every symbol that has the scorer (the service's setting);
   a symbol row: that symbol traded alone with the pooled desk's estimates;
 - both books: ``shadow`` (every trade the rule proposes) and ``paper`` (certified only);
@@ -32,14 +32,13 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from models.evaluation.replay import MEMBERS_MEAN
 from models.evaluation.symbol_eval import SymbolResult
-from models.features.standardize import standardized_mean
 from models.trading import PAPER, SHADOW, TradingSettings
 from models.trading.metrics import book_summary
 from models.trading.replay import Run, Series, follow_targets, replay, replay_with
 
 POOLED = "POOLED"
-MEMBERS_MEAN = "members_mean"
 BUY_AND_HOLD = "buy_and_hold"
 
 
@@ -81,12 +80,16 @@ def scorer_jobs(
     results: Sequence[SymbolResult],
     service: str,
     members: Sequence[str],
-    trained: Sequence[str],
     base: dict[str, Any],
 ) -> list[BookJob]:
-    """A desk job for the service's signal, each member and ``members_mean``."""
+    """A desk job for the service's signal, ``members_mean`` and each member."""
+    scorers = [
+        (service, f"{service}_unfiltered"),
+        (MEMBERS_MEAN.name, f"{MEMBERS_MEAN.name}_unfiltered"),
+        *((m, m) for m in members),
+    ]
     jobs = []
-    for strategy, name in [(service, f"{service}_unfiltered"), *((m, m) for m in members)]:
+    for strategy, name in scorers:
         series = []
         for r in results:
             score = _scores(r, name)
@@ -94,13 +97,6 @@ def scorer_jobs(
                 series.append(_series(r, score))
         if series:
             jobs.append(BookJob(strategy, "desk", tuple(series), **base))
-    mean = []
-    for r in results:
-        own = {m: s for m in trained if (s := _scores(r, m)) is not None}
-        if own:
-            mean.append(_series(r, standardized_mean(own)))
-    if mean:
-        jobs.append(BookJob(MEMBERS_MEAN, "desk", tuple(mean), **base))
     return jobs
 
 
@@ -176,7 +172,6 @@ def book_table(
     results: Sequence[SymbolResult],
     service: str,
     members: Sequence[str],
-    trained: Sequence[str],
     settings: TradingSettings,
     costs: Sequence[float],
     jobs: int = 1,
@@ -196,7 +191,7 @@ def book_table(
         "seed": seed,
     }
     work = [
-        *scorer_jobs(results, service, members, trained, base),
+        *scorer_jobs(results, service, members, base),
         *target_jobs(results, service, base),
     ]
     if jobs <= 1 or len(work) <= 1:

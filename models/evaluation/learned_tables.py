@@ -28,7 +28,8 @@ so overlapping outcomes stay inside one block."""
 
 def proper_scores(cls: pl.DataFrame, service: str, members: Sequence[str]) -> pl.DataFrame:
     """Per symbol and pooled: log loss of the service ensemble, the majority (base-rate)
-    forecaster and the best member, their differences, and the ensemble's ECE."""
+    forecaster, ``members_mean`` and the best member, the differences, and the ensemble's
+    ECE and IC."""
     rows = []
     all_regimes = cls.filter(pl.col("regime") == "all")
     for symbol in [*sorted(set(all_regimes["symbol"]) - {POOLED}), POOLED]:
@@ -43,11 +44,13 @@ def proper_scores(cls: pl.DataFrame, service: str, members: Sequence[str]) -> pl
         if ens is None or majority is None or not scored:
             continue
         best = min(scored, key=scored.__getitem__)
+        mean = here.get("members_mean")
         rows.append(
             {
                 "symbol": symbol,
                 "ensemble_log_loss": ens["log_loss"],
                 "majority_log_loss": majority["log_loss"],
+                "members_mean_log_loss": mean["log_loss"] if mean is not None else math.nan,
                 "best_member": best,
                 "best_member_log_loss": scored[best],
                 "minus_majority": ens["log_loss"] - majority["log_loss"],

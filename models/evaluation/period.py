@@ -39,6 +39,9 @@ class ModelWindow:
     version: str
     first_bar: datetime | None
     seen_until: datetime
+    trained_until: datetime | None = None
+    """The last bar the training part's labels looked at (after it: bars the model never
+    trained on, though its validation part chose its epoch)."""
 
     def describe(self) -> str:
         first = self.first_bar.isoformat() if self.first_bar else "?"
@@ -63,12 +66,14 @@ def model_window(symbol: str, model: str, version: str, manifest: Mapping[str, A
             "without knowing which bars it has seen"
         )
     first = (window.get("train") or {}).get("start")
+    trained = (window.get("train") or {}).get("label_end")
     return ModelWindow(
         symbol=symbol,
         model=model,
         version=version,
         first_bar=parse_utc(first, "data_window.train.start") if first else None,
         seen_until=parse_utc(seen, "data_window.label_end"),
+        trained_until=parse_utc(trained, "data_window.train.label_end") if trained else None,
     )
 
 

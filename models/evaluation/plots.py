@@ -94,8 +94,9 @@ def calibration_plot(
 
 
 def weights_plot(weights: dict[str, np.ndarray], path: Path, smooth_bars: int = 168) -> Path:
-    """Stacked weight of each expert over the period (mean over symbols, smoothed over
-    ``smooth_bars``): the share of the mixture each expert had when the signal was made."""
+    """The weight of each member over the period (mean over symbols, smoothed over
+    ``smooth_bars``): its signed, normalised weight in the combined score when the signal
+    was made (absolute weights sum to 1)."""
     fig, ax = _figure(8, 3.6)
     names = list(weights)
     kernel = np.ones(smooth_bars) / smooth_bars
@@ -103,11 +104,11 @@ def weights_plot(weights: dict[str, np.ndarray], path: Path, smooth_bars: int = 
     for name in names:
         w = np.nan_to_num(weights[name])
         series.append(np.convolve(w, kernel, mode="valid") if w.size >= smooth_bars else w)
-    x = np.arange(series[0].size) if series else np.arange(0)
-    if series:
-        ax.stackplot(x, np.vstack(series), labels=names, alpha=0.85)
+    for name, values in zip(names, series, strict=True):
+        ax.plot(np.arange(values.size), values, label=name, lw=1.2)
+    ax.axhline(0.0, color="grey", lw=0.6)
     ax.set_xlabel(f"bar of the period ({smooth_bars}-bar moving average, mean over symbols)")
-    ax.set_ylabel("weight in the mixture")
-    ax.set_ylim(0, 1)
+    ax.set_ylabel("weight in the combined score")
+    ax.set_ylim(-1, 1)
     ax.legend(loc="upper left", fontsize=7, ncol=3)
     return _save(fig, path)

@@ -11,8 +11,10 @@ At each evaluated bar ``t``, in order, exactly as the service does:
 3. its ``SignalRecord`` (with the flat band known at ``t``) is stored until it resolves.
 
 Per-bar predictions are computed once (:mod:`models.evaluation.predict`) and shared by every
-variant; variants differ only in the ensemble configuration (the learned default and its
-ablations, or the original system's preset) and in whether the detected regime is passed
+variant; variants differ only in the ensemble configuration (the learned default, its
+equal-weight baseline ``members_mean``, or the original system's preset), in whether they
+start from the combiner published with the models (``seeded``: what the service does for
+a symbol it has learned nothing about) and in whether the detected regime is passed
 (``use_regime=False`` passes ``None``, as a service without a regime detector).
 
 Filtering needs no second replay: the ensembles learn from every resolved signal whatever
@@ -25,7 +27,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -48,7 +50,12 @@ class Variant:
     preset: str = "configured"
     use_regime: bool = True
     changes: tuple[tuple[str, Any], ...] = ()
-    """Dotted config paths and values laid over the preset (``learning.stacker.enabled``)."""
+    """Dotted config paths and values laid over the preset (``learning.combiner.weights``)."""
+    seeded: bool = True
+    """Symbols start from the combiner published in the registry, when there is one."""
+    kind: str = "ensemble"
+    """``ensemble``: filtered and unfiltered signals; ``baseline``: one strategy named as
+    the variant, trading every eligible directional call."""
 
     def config(self, base: EnsembleConfig) -> EnsembleConfig:
         """The preset (``configured``: ``base`` itself, the service's configuration, the
@@ -69,16 +76,19 @@ class Variant:
 
 
 SERVICE = Variant("ens_learned")
-"""The service's own ensemble (the configured one; by default the learned preset)."""
-ORIGINAL = Variant("ens_original", preset="original")
+"""The service's own ensemble (the configured one; by default the learned preset), started
+from the published combiner."""
+COLD = Variant("ens_learned_cold", seeded=False)
+"""The service's ensemble started from its prior instead of the published combiner."""
+MEMBERS_MEAN = Variant(
+    "members_mean", changes=(("learning.combiner.weights", "equal"),), kind="baseline"
+)
+"""Each trained member's score standardized causally, averaged with equal weights, through
+the same (published, then learned) calibration map: what the learned weights must beat."""
+ORIGINAL = Variant("ens_original", preset="original", seeded=False)
 """The system this replaces: its weights, voting, regime multipliers and 0.70 threshold."""
 
-ALL_VARIANTS: tuple[Variant, ...] = (
-    SERVICE,
-    Variant("ens_learned_no_regime", use_regime=False),
-    Variant("ens_learned_no_stacker", changes=(("learning.stacker.enabled", False),)),
-    ORIGINAL,
-)
+ALL_VARIANTS: tuple[Variant, ...] = (SERVICE, COLD, MEMBERS_MEAN, ORIGINAL)
 
 
 @dataclass(frozen=True)
@@ -104,7 +114,7 @@ class EnsembleRun:
         suffix = "filtered" if filtered else "unfiltered"
         return Signals(
             name=f"{self.variant.name}_{suffix}",
-            kind="ensemble",
+            kind=self.variant.kind,
             direction=self.direction,
             covered=~self.degraded,
             actionable=self.actionable if filtered else self.eligible,
@@ -112,6 +122,14 @@ class EnsembleRun:
             confidence=np.where(self.degraded, np.nan, self.confidence),
             threshold=self.threshold,
         )
+
+    def strategies(self) -> list[Signals]:
+        """What the report scores: filtered and unfiltered signals of an ensemble, or the
+        one (unfiltered) strategy of a baseline variant."""
+        if self.variant.kind == "baseline":
+            unfiltered = self.signals(filtered=False)
+            return [replace(unfiltered, name=self.variant.name)]
+        return [self.signals(filtered=True), self.signals(filtered=False)]
 
 
 def replay(
@@ -121,8 +139,12 @@ def replay(
     regimes: Sequence[RegimeState | None],
     outcomes: Outcomes,
     variant: Variant,
+    flush: bool = False,
 ) -> EnsembleRun:
-    """Run the live loop of ``ensemble`` over the rows of ``outcomes`` (see module docstring)."""
+    """Run the live loop of ``ensemble`` over the rows of ``outcomes`` (see module docstring).
+
+    ``flush``: after the last row, also learn the outcomes that resolve later (within the
+    data): what a fit over these rows needs; the signals are the same either way."""
     n = len(outcomes)
     out = _Arrays(n)
     stamps = np.asarray(outcomes.timestamps).astype("datetime64[us]").astype(np.int64)
@@ -142,6 +164,10 @@ def replay(
         band, resolve = outcomes.band[i], int(outcomes.resolve_row[i])
         if resolve >= 0 and math.isfinite(band):
             pending.append((resolve, signal.to_record(float(band)), outcomes.realized_return[i]))
+    while flush and pending:
+        _, record, realized = pending.popleft()
+        ensemble.record_outcome(record, realized)
+        fed += 1
     return out.run(variant, fed)
 
 
@@ -165,8 +191,8 @@ class _Arrays:
         self.confidence[i] = s.confidence
         self.actionable[i] = s.actionable
         self.eligible[i] = s.eligible
-        # A degraded signal (too few voters) gives no model a weight.
-        self.degraded[i] = not any(c.weight > 0 for c in s.contributions.values())
+        # A degraded signal (too few voters, no usable member score) gives no model a say.
+        self.degraded[i] = not any(c.weight != 0 for c in s.contributions.values())
         self.threshold[i] = s.threshold
         self.dynamic[i] = s.weight_mode == "dynamic"
         shares = s.expert_weights or {m: c.weight for m, c in s.contributions.items()}

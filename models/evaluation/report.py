@@ -17,7 +17,7 @@ from models.evaluation import learned_tables, plots
 from models.evaluation.book_report import book_section
 from models.evaluation.claims import Claim
 from models.evaluation.markdown import cell, pct, table
-from models.evaluation.replay import ALL_VARIANTS, ORIGINAL
+from models.evaluation.replay import ALL_VARIANTS, MEMBERS_MEAN, ORIGINAL
 from models.evaluation.run import Evaluation
 from models.evaluation.tables import POOLED
 from models.predictors.registry import predictor_names, trained_names
@@ -31,6 +31,10 @@ FMT = {
     "pt_stat": ".2f",
     "pt_pvalue": ".3f",
     "ic": "+.3f",
+    "icir": "+.2f",
+    "ic_weeks": "d",
+    "score_pt_stat": "+.2f",
+    "score_pt_pvalue": ".3f",
     "log_loss": ".3f",
     "brier": ".3f",
     "ece": ".3f",
@@ -103,7 +107,14 @@ def _highlight(evaluation: Evaluation) -> list[str]:
     predictors = [s for s, k in kinds.items() if k == "predictor"]
     order = [*predictor_names("rule"), *trained_names()]
     predictors.sort(key=lambda s: order.index(s) if s in order else len(order))
-    return [*predictors, f"{svc}_filtered", f"{svc}_unfiltered", "sma_cross", "buy_and_hold"]
+    return [
+        *predictors,
+        MEMBERS_MEAN.name,
+        f"{svc}_filtered",
+        f"{svc}_unfiltered",
+        "sma_cross",
+        "buy_and_hold",
+    ]
 
 
 def _plots(evaluation: Evaluation, out: Path) -> list[Path]:
@@ -149,6 +160,7 @@ def render(evaluation: Evaluation, command: str) -> str:
     sections = [
         _intro(evaluation, command),
         _headline_section(evaluation),
+        _ranking_section(evaluation),
         _learned_section(evaluation),
         _books(evaluation),
         _claims_section(evaluation),
@@ -177,6 +189,8 @@ def _intro(ev: Evaluation, command: str) -> str:
     for r in ev.results:
         ts = r.outcomes.timestamps
         models = ", ".join(f"{m} ({v})" if v else m for m, v in r.models.items())
+        if r.combiner:
+            models += f"; combiner ({r.combiner})"
         lines.append(
             f"| {r.symbol} | {str(ts[0])[:16]} | {str(ts[-1])[:16]} | {len(ts)} | "
             f"{r.period.reason} | {models} | {'; '.join(r.notes) or '-'} |"
@@ -226,6 +240,75 @@ def _headline_section(ev: Evaluation) -> str:
     )
 
 
+def _ranking_names(ev: Evaluation) -> list[str]:
+    """Members, ``members_mean``, the service ensemble and its cold start, the base rate."""
+    svc = ev.service_variant.name
+    members = [n for n in _highlight(ev) if n in _members(ev)]
+    cold = [f"{v.name}_unfiltered" for v in ALL_VARIANTS if v.name.endswith("_cold")]
+    return [*members, MEMBERS_MEAN.name, f"{svc}_unfiltered", *cold, "majority"]
+
+
+def _ranking_section(ev: Evaluation) -> str:
+    """IC, ICIR and sign tests pooled and per symbol; accuracy and return by score decile."""
+    names = _ranking_names(ev)
+    cls = ev.tables["classification"].filter(pl.col("regime") == "all")
+    pooled = _pooled(cls).filter(pl.col("strategy").is_in(names))
+    order = {n: i for i, n in enumerate(names)}
+    pooled = pooled.sort(pl.col("strategy").replace_strict(order, default=len(order)))
+    cols = [
+        "strategy",
+        "ic",
+        "icir",
+        "ic_weeks",
+        "score_pt_stat",
+        "score_pt_pvalue",
+        "pt_stat",
+        "pt_pvalue",
+        "log_loss",
+        "ece",
+    ]
+    per_symbol = (
+        cls.filter(pl.col("strategy").is_in(names))
+        .pivot(on="strategy", index="symbol", values="ic")
+        .sort(pl.col("symbol") == POOLED, "symbol")
+    )
+    shown = [n for n in names if n in per_symbol.columns]
+    deciles = ev.tables["score_deciles"]
+    lines = [
+        "## Ranking: IC, ICIR and sign tests (pooled)",
+        "",
+        "`ic`: Spearman of the score `P(up) - P(down)` with the forward return; `icir`: the "
+        "weekly IC's mean over its standard deviation (`ic_weeks` weeks); `score_pt_*`: "
+        "Pesaran-Timmermann test of the score's sign on every covered bar; `pt_*`: the same "
+        "test on the directional calls only (`models/evaluation/ranking.py`). "
+        f"`{MEMBERS_MEAN.name}`: each trained member's score standardized causally and "
+        "averaged with equal weights, through the same kind of calibration map.",
+        "",
+        table(pooled, cols, FMT),
+        "",
+        "IC per symbol:",
+        "",
+        table(per_symbol, ["symbol", *shown], dict.fromkeys(shown, "+.3f")),
+    ]
+    for name in (f"{ev.service_variant.name}_unfiltered", MEMBERS_MEAN.name):
+        rows = deciles.filter(pl.col("strategy") == name) if deciles.height else deciles
+        if rows.height == 0:
+            continue
+        lines += [
+            "",
+            f"`{name}` by decile of its score (Spearman of decile with accuracy "
+            f"{cell(rows['rho_accuracy'][0], '+.3f')}, with mean return "
+            f"{cell(rows['rho_return'][0], '+.3f')}):",
+            "",
+            table(
+                rows,
+                ["bin", "lower", "upper", "count", "accuracy", "mean_return"],
+                {"lower": "+.3f", "upper": "+.3f", "accuracy": ".3f", "mean_return": "+.5f"},
+            ),
+        ]
+    return "\n".join(lines)
+
+
 def _books(ev: Evaluation) -> str:
     book = ev.tables.get("book")
     if book is None:
@@ -267,6 +350,7 @@ def _learned_section(ev: Evaluation) -> str:
         "symbol",
         "ensemble_log_loss",
         "majority_log_loss",
+        "members_mean_log_loss",
         "best_member",
         "best_member_log_loss",
         "minus_majority",
@@ -311,14 +395,18 @@ def _learned_section(ev: Evaluation) -> str:
             "",
             "![weights](weights.png)",
             "",
-            "Each expert's weight in the mixture at the bar a signal was made (mean over "
-            "symbols, weekly moving average).",
+            "Each member's signed, normalised weight in the combined score at the bar a "
+            "signal was made (mean over symbols, weekly moving average).",
         ]
     )
 
 
 def _variants_section(ev: Evaluation) -> str:
-    names = [f"{v.name}_{s}" for v in ALL_VARIANTS for s in ("filtered", "unfiltered")]
+    names = [
+        f"{v.name}_{s}" if v.kind == "ensemble" else v.name
+        for v in ALL_VARIANTS
+        for s in ("filtered", "unfiltered")
+    ]
     df = headline(ev, names)
     cols = [
         "strategy",
@@ -336,8 +424,9 @@ def _variants_section(ev: Evaluation) -> str:
         [
             "## Ensemble variants (pooled)",
             "",
-            "`ens_learned`: the service default; `_no_regime`: without the detected regime; "
-            "`_no_stacker`: members and base rate only; `ens_original`: the original preset. "
+            "`ens_learned`: the service default, started from the combiner published with the "
+            "models; `_cold`: the same started from its prior; `members_mean`: equal weights "
+            "(unfiltered calls); `ens_original`: the original preset. "
             "`filtered` trades only actionable signals; `unfiltered` trades every eligible "
             "one. Outcomes reach the ensembles only after their horizon, as in the live loop.",
             "",

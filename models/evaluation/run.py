@@ -33,6 +33,7 @@ from models.evaluation.tables import (
     calibration_table,
     classification_table,
     parts_of,
+    score_decile_table,
     strategy_table,
 )
 from models.predictors.registry import predictor_names
@@ -80,7 +81,8 @@ def service_variant(config: EvaluationConfig) -> Variant:
 
 
 def _variants(service: Variant) -> tuple[Variant, ...]:
-    """The service's ensemble, its ablations (for the learned default) and the original."""
+    """The service's ensemble, its cold start and ``members_mean`` (for the learned default),
+    and the original."""
     return ALL_VARIANTS if service == SERVICE else (service, ORIGINAL)
 
 
@@ -147,6 +149,7 @@ def run_evaluation(
         "classification": classification_table(results),
         "strategy": strategy_table(results, costs),
         "calibration": calibration_table(results),
+        "score_deciles": score_decile_table(results),
     }
     say(f"scored in {time.perf_counter() - clock:.0f}s; null distributions ({config.draws} draws)")
     tables["null"] = null_table(results, costs, config.draws, config.seed)
@@ -172,7 +175,6 @@ def _books(
         results,
         service.name,
         members,
-        config.trained,
         TradingSettings.parse(config.trading),
         config.book_costs_bps,
         jobs=config.jobs,

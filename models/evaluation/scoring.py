@@ -14,7 +14,9 @@ Which bars each figure uses (``mask`` selects the slice: a symbol, a regime, poo
 - ``ic``: covered bars with a label and probabilities; Spearman of ``p_up - p_down`` with
   the forward log return;
 - ``log_loss``, ``brier``, ``ece``: covered, labelled bars with probabilities (ECE over
-  the probability of the predicted class, 10 equal-width bins).
+  the probability of the predicted class, 10 equal-width bins);
+- ``icir``, ``ic_weeks``, ``score_pt_stat``, ``score_pt_pvalue``: the IC's steadiness per
+  week and the sign test of the score on the IC's bars (:mod:`models.evaluation.ranking`).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import numpy as np
 from models.evaluation import metrics
 from models.evaluation.calibration import expected_calibration_error
 from models.evaluation.outcomes import Outcomes
+from models.evaluation.ranking import ranking_scores
 from models.evaluation.signals import Signals
 
 
@@ -63,18 +66,22 @@ def classification_scores(signals: Signals, outcomes: Outcomes, mask: np.ndarray
     return out
 
 
-def _probability_scores(signals: Signals, outcomes: Outcomes, rows: np.ndarray) -> dict[str, float]:
-    """IC, log loss, Brier and ECE (NaN for strategies that state no probabilities)."""
+def _probability_scores(signals: Signals, outcomes: Outcomes, rows: np.ndarray) -> dict[str, Any]:
+    """IC (with ICIR and the score's sign test), log loss, Brier and ECE (NaN for strategies
+    that state no probabilities)."""
     score = signals.score
     if signals.probabilities is None or score is None:
-        return {"ic": math.nan, "log_loss": math.nan, "brier": math.nan, "ece": math.nan}
+        blank = {"ic": math.nan, "log_loss": math.nan, "brier": math.nan, "ece": math.nan}
+        return {**blank, **ranking_scores(None, outcomes.forward_return, outcomes.timestamps)}
     probs = signals.probabilities[rows]
     label = outcomes.label[rows].astype(np.int64)
     top = probs.max(axis=1)
     correct = probs.argmax(axis=1) == label
+    fwd = outcomes.forward_return[rows]
     return {
-        "ic": metrics.information_coefficient(score[rows], outcomes.forward_return[rows]),
+        "ic": metrics.information_coefficient(score[rows], fwd),
         "log_loss": metrics.log_loss(probs, label),
         "brier": metrics.brier_score(probs, label),
         "ece": expected_calibration_error(top, correct),
+        **ranking_scores(score[rows], fwd, outcomes.timestamps[rows]),
     }

@@ -8,14 +8,20 @@ data directory; it is replayed in one feature pass over each row's whole history
 Rule-based predictors have no training window. A trained predictor without an artifact for
 the symbol is left out and the reason is recorded, so the report can say which symbols were
 evaluated without it instead of silently scoring fewer models.
+
+The combiner published after training (:mod:`models.ensemble.published`) is loaded too: the
+seeded ensemble variants start from it, and its window (the bars it was fitted on) bounds
+the period like a model's. A member whose version differs from the one it was fitted on is
+noted (the ensemble leaves that member out until its own outputs are learned).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from models.ensemble.published import COMBINER, load_fit
 from models.errors import ConfigError, ModelNotFoundError
 from models.evaluation.period import ModelWindow, model_window
 from models.evaluation.predict import PredictorSpec
@@ -41,6 +47,12 @@ class Sources:
     specs: dict[str, PredictorSpec] = field(default_factory=dict)
     windows: list[ModelWindow] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    combiner: dict[str, Any] | None = None
+    """The published combiner fit of the symbol (None: none in the registry)."""
+
+    @property
+    def combiner_version(self) -> str | None:
+        return None if self.combiner is None else self.combiner["provenance"].get("version")
 
 
 def load_sources(
@@ -83,7 +95,28 @@ def load_sources(
         sources.specs[name] = PredictorSpec(
             predictor, window_bars=predictor.min_bars, version=version, batch_rows=NEURAL_BATCH_ROWS
         )
+    if registry is not None:
+        _combiner(sources, registry, symbol)
     return sources
+
+
+def _combiner(sources: Sources, registry: ModelRegistry, symbol: str) -> None:
+    """The symbol's published combiner, its window, and any member it was not fitted on."""
+    fit = load_fit(registry, symbol)
+    if fit is None:
+        sources.notes.append("combiner: none published; the seeded ensembles start cold")
+        return
+    version = fit["provenance"]["version"]
+    manifest = registry.manifest(symbol, COMBINER, version)
+    sources.windows.append(model_window(symbol, COMBINER, version, manifest))
+    sources.combiner = fit
+    fitted = dict(fit["provenance"].get("members") or {})
+    for name, spec in sources.specs.items():
+        if spec.version is not None and fitted.get(name) not in (None, spec.version):
+            sources.notes.append(
+                f"combiner {version} was fitted on {name} {fitted[name]}, evaluated with "
+                f"{spec.version}: that member restarts its standardization"
+            )
 
 
 def _trained(

@@ -69,7 +69,9 @@ class SymbolResult:
     notes: list[str] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
     weights: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
-    """Variant name -> expert -> weight at each evaluated bar."""
+    """Variant name -> member (or model) -> weight at each evaluated bar."""
+    combiner: str | None = None
+    """Version of the published combiner the seeded variants started from (None: none)."""
     prices: dict[str, np.ndarray] = field(default_factory=dict)
     """``close`` and ``sigma`` (trailing 1-bar log-return std, as the trading desk reads
     it) at each evaluated bar: what the book trades at."""
@@ -111,7 +113,7 @@ def evaluate_symbol(job: SymbolJob) -> SymbolResult:
         resolved_labels(candles, int(period.rows[0]), label_cfg) if period.rows.size else []
     )
     ensembles, weights = _ensemble_signals(
-        job, predictions, regime_states(regimes, period.rows), outcomes, history
+        job, predictions, regime_states(regimes, period.rows), outcomes, history, sources.combiner
     )
     signals += ensembles
     seconds["replay"] = time.perf_counter() - clock
@@ -129,7 +131,18 @@ def evaluate_symbol(job: SymbolJob) -> SymbolResult:
         seconds=seconds,
         weights=weights,
         prices={"close": close[period.rows], "sigma": sigma[period.rows]},
+        combiner=sources.combiner_version,
     )
+
+
+def member_config(base: EnsembleConfig | None, predictors: Iterable[str]) -> EnsembleConfig:
+    """``base`` (default: the service's) with every evaluated predictor as a member of the
+    learned combiner (e.g. lgbm where it is not served)."""
+    base = base if base is not None else EnsembleConfig()
+    if base.mode != "learned":
+        return base
+    extra = tuple(name for name in predictors if name not in base.members)
+    return EnsembleConfig.from_dict({**base.to_dict(), "members": [*base.members, *extra]})
 
 
 def _ensemble_signals(
@@ -138,24 +151,25 @@ def _ensemble_signals(
     regimes: list[RegimeState | None],
     outcomes: Outcomes,
     history: Iterable[int],
+    combiner: dict[str, Any] | None,
 ) -> tuple[list[Signals], dict[str, dict[str, np.ndarray]]]:
-    """Filtered and unfiltered signals of every variant, each from its own fresh ensemble
-    (warm-started with the symbol's labels resolved before the period, as the service
-    does with its stored candles), and each variant's weights over time."""
-    base = (
-        EnsembleConfig.from_dict(job.ensemble_config)
-        if job.ensemble_config is not None
-        else EnsembleConfig()
+    """Every variant's strategies, each from its own fresh ensemble (warm-started with the
+    symbol's labels resolved before the period, as the service does with its stored
+    candles, and started from the published ``combiner`` when the variant is seeded), and
+    each variant's weights over time."""
+    configured = (
+        EnsembleConfig.from_dict(job.ensemble_config) if job.ensemble_config is not None else None
     )
-    if base.mode == "learned":  # every evaluated predictor is a member (e.g. lgbm, unserved)
-        extra = {name: 1.0 for name in predictions if name not in base.weights}
-        base = EnsembleConfig.from_dict({**base.to_dict(), "weights": {**base.weights, **extra}})
+    base = member_config(configured, predictions)
+    labels = list(history)
     out: list[Signals] = []
     weights: dict[str, dict[str, np.ndarray]] = {}
     for variant in job.variants:
         ensemble = Ensemble(variant.config(base))
-        ensemble.warm_start(job.symbol, history)
+        if variant.seeded and combiner is not None:
+            ensemble.seed({job.symbol: combiner})
+        ensemble.warm_start(job.symbol, labels)
         run = replay(ensemble, job.symbol, predictions, regimes, outcomes, variant)
-        out += [run.signals(filtered=True), run.signals(filtered=False)]
+        out += run.strategies()
         weights[variant.name] = run.weights
     return out, weights

@@ -18,6 +18,7 @@ import polars as pl
 from models.evaluation.calibration import accuracy_by_quantile, reliability_curve
 from models.evaluation.outcomes import Outcomes
 from models.evaluation.pooling import Book, concat_outcomes, concat_signals
+from models.evaluation.ranking import score_deciles
 from models.evaluation.scoring import classification_scores
 from models.evaluation.signals import Signals
 from models.evaluation.strategy import (
@@ -162,4 +163,37 @@ def calibration_table(results: Sequence[SymbolResult], n_bins: int = 10) -> pl.D
                             "accuracy": float(bins.accuracy[i]),
                         }
                     )
+    return pl.DataFrame(rows)
+
+
+def score_decile_table(results: Sequence[SymbolResult], n_bins: int = 10) -> pl.DataFrame:
+    """Pooled, every regime: per strategy with probabilities (the ``_filtered`` copy of an
+    ensemble left out: same probabilities) and decile of its score ``P(up) - P(down)``, the
+    3-class accuracy and the mean forward log return, with the Spearman correlation of
+    decile with each (``rho_accuracy``, ``rho_return``, repeated on the strategy's rows)."""
+    rows: list[dict[str, Any]] = []
+    for name, kind in strategy_names(results):
+        if name.endswith("_filtered"):
+            continue
+        parts = parts_of(results, name)
+        signals = concat_signals([p[2] for p in parts])
+        score = signals.score
+        if score is None:
+            continue
+        outcomes = concat_outcomes([p[1] for p in parts])
+        use = signals.covered & outcomes.labelled
+        correct = signals.direction[use] + 1 == outcomes.label[use]
+        deciles, rho_acc, rho_ret = score_deciles(
+            score[use], correct, outcomes.forward_return[use], n_bins
+        )
+        for d in deciles:
+            rows.append(
+                {
+                    "strategy": name,
+                    "kind": kind,
+                    **d,
+                    "rho_accuracy": rho_acc,
+                    "rho_return": rho_ret,
+                }
+            )
     return pl.DataFrame(rows)

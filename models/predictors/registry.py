@@ -39,9 +39,8 @@ class PredictorEntry:
     """Relative cost of one call; the ensemble sends costlier calls first (its fan-out's
     calls leave one after another, and the slowest one sets a batch's latency)."""
     default_member: bool = True
-    """In the ensemble's default members (``EnsembleConfig.weights``)."""
-    default_weight: float = 1.0
-    """Its value in the default ``weights`` (the static weight of ``original`` mode)."""
+    """In the ensemble's default members (``EnsembleConfig.members``). The ``original``
+    preset's static weights are that system's own (``models.ensemble.original_config``)."""
     threads: int = 1
     """OpenMP / intra-op threads per Serve replica (replicas share few cores)."""
     network: str | None = None
@@ -74,8 +73,8 @@ class PredictorEntry:
             raise ValueError(f"{self.name}: a {self.kind} predictor needs a trainer")
         if self.kind == "neural" and self.network is None:
             raise ValueError(f"{self.name}: a neural predictor needs a network")
-        if self.threads < 1 or self.default_weight < 0:
-            raise ValueError(f"{self.name}: threads must be >= 1 and default_weight >= 0")
+        if self.threads < 1:
+            raise ValueError(f"{self.name}: threads must be >= 1")
         if self.window_bars is not None and self.window_bars < 1:
             raise ValueError(f"{self.name}: window_bars must be >= 1")
         if self.columns is not None and "timestamp" not in self.columns:
@@ -102,7 +101,6 @@ PREDICTORS: tuple[PredictorEntry, ...] = (
         "neural",
         "models.predictors.transformer:TransformerPredictor",
         cost=50,
-        default_weight=0.4,
         network="models.nets.transformer:TransformerClassifier",
         trainer=_NEURAL_TRAINER,
     ),
@@ -111,26 +109,16 @@ PREDICTORS: tuple[PredictorEntry, ...] = (
         "neural",
         "models.predictors.cnn_lstm:CnnLstmPredictor",
         cost=30,
-        default_weight=0.3,
         network="models.nets.cnn_lstm:CnnLstmClassifier",
         trainer=_NEURAL_TRAINER,
     ),
-    PredictorEntry(
-        "indicators",
-        "rule",
-        "models.predictors.technical:TechnicalPredictor",
-        cost=10,
-        default_weight=0.2,
-    ),
-    PredictorEntry(
-        "smc", "rule", "models.predictors.smc_predictor:SmcPredictor", cost=40, default_weight=0.1
-    ),
+    PredictorEntry("indicators", "rule", "models.predictors.technical:TechnicalPredictor", cost=10),
+    PredictorEntry("smc", "rule", "models.predictors.smc_predictor:SmcPredictor", cost=40),
     PredictorEntry(
         "lgbm",
         "tree",
         "models.predictors.lgbm:LgbmPredictor",
         cost=60,
-        default_weight=0.0,  # ``original`` mode keeps the replaced system's four weights
         trainer="models.training.tune_lgbm:tune_lgbm",
         window_bars=720,  # models.features.tree_features.WINDOW_BARS
         leader="BTCUSDT",  # models.features.tree_features.LEADER_SYMBOL
@@ -160,9 +148,9 @@ def trained_names() -> tuple[str, ...]:
     return predictor_names(*TRAINED_KINDS)
 
 
-def default_weights() -> dict[str, float]:
-    """The ensemble's default members and their weights."""
-    return {e.name: e.default_weight for e in PREDICTORS if e.default_member}
+def default_members() -> tuple[str, ...]:
+    """The ensemble's default members, in registry order."""
+    return tuple(e.name for e in PREDICTORS if e.default_member)
 
 
 def served_window_bars(app_window_bars: int, names: tuple[str, ...] | None = None) -> int:

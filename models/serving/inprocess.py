@@ -16,6 +16,7 @@ from typing import Any
 import polars as pl
 
 from models.ensemble import Ensemble
+from models.ensemble.published import load_fits
 from models.predictors.base import create_predictor
 from models.predictors.registry import PREDICTORS
 from models.regime.detector import RegimeDetector
@@ -62,6 +63,8 @@ class InProcessEnsemble:
         self.detector = RegimeDetector()
         self.registry = ModelRegistry(registry) if registry else None
         self.ensemble = ensemble or Ensemble()
+        if ensemble is None:  # as the state deployment: symbols start from their published fit
+            self.ensemble.seed(load_fits(registry))
         self.label_cfg = LabelConfig()
         self.window_bars = window_bars
         self.precision = precision

@@ -122,9 +122,11 @@ SIGNAL_FIELDS: tuple[str, ...] = (
     "coverage",
     "agreement",
     "reasons",
+    "score",
     "experts",
 )
 """Fields of the answer that are the ensemble signal's own (``EnsembleSignal.to_dict``)."""
+
 
 @dataclass(frozen=True)
 class Answer:
@@ -153,7 +155,7 @@ def assemble(
     state = regime.value if regime.ok else None
     signal = ensemble.combine(symbol, predictions, state, window_bar(window))
     record = signal.to_record(flat_band(window, label_cfg)).to_dict()
-    voters = sum(1 for c in signal.contributions.values() if c.weight > 0)
+    answered = sum(1 for c in signal.contributions.values() if c.status == "ok")
     unavailable = {n: r.status for n, r in replies.items() if r.status not in HEALTHY_STATUSES}
     if not regime.ok:
         unavailable["regime"] = regime.status
@@ -167,7 +169,7 @@ def assemble(
         "horizon_bars": label_cfg.horizon,
         **{k: signal_json[k] for k in SIGNAL_FIELDS},
         "models": {n: _model_entry(signal, n, r) for n, r in replies.items()},
-        "degraded": bool(unavailable) or voters < ensemble.config.min_models,
+        "degraded": bool(unavailable) or answered < ensemble.config.min_models,
         "unavailable": unavailable,
         "no_model": sorted(n for n, r in replies.items() if r.status == NO_MODEL),
         "created_at": created.isoformat(),

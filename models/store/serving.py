@@ -13,7 +13,9 @@ Opening the state also resolves whatever became due while the process was down.
 
 The first candles of a symbol the learned ensemble has no outcome for warm-start its base
 rate: the classes of the stored bars whose outcome is already known (what the evaluation's
-replay does with the history before its period).
+replay does with the history before its period). A symbol the learned combiner has no state
+for starts from the combiner published with its models (``combiners``: symbol -> fit, from
+:func:`models.ensemble.published.load_fits`), as the evaluation's seeded replay does.
 """
 
 from __future__ import annotations
@@ -41,7 +43,11 @@ class ServingState:
     """The state behind the serving API (one instance per state file)."""
 
     def __init__(
-        self, store: StateStore, ensemble: Ensemble, label_cfg: LabelConfig | None = None
+        self,
+        store: StateStore,
+        ensemble: Ensemble,
+        label_cfg: LabelConfig | None = None,
+        combiners: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
         self.store = store
         self.ensemble = ensemble
@@ -49,6 +55,8 @@ class ServingState:
         saved, self.version = store.load_state(STATE_KEY)
         if saved is not None:
             ensemble.load_state_dict(saved)
+        if combiners and ensemble.seed(combiners):  # symbols with no learned state yet
+            self.version = store.save_state(STATE_KEY, ensemble.state_dict())
         for symbol in store.pending_symbols():
             self._resolve_due(symbol)
 

@@ -70,6 +70,7 @@ def prediction_view(p: StoredPrediction) -> dict[str, Any]:
         "regime": regime,
         "models": answer.get("models"),
         "experts": answer.get("experts"),
+        "score": (record.get("inputs") or {}).get("score"),
         "degraded": answer.get("degraded"),
         "unavailable": answer.get("unavailable"),
         "outcome": outcome(p),
@@ -162,8 +163,9 @@ def calibration(
 
 
 def weights_history(rows: Sequence[StoredPrediction]) -> dict[str, Any]:
-    """Each expert's mixture weight at every stored prediction (the learned state after
-    the outcomes known when it was made), oldest first; rows without experts are left out."""
+    """Each member's weight in the combined score at every stored prediction (the learned
+    state after the outcomes known when it was made), oldest first; rows without experts
+    are left out."""
     experts: dict[str, None] = {}
     points = []
     for p in rows:

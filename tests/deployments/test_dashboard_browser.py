@@ -103,7 +103,7 @@ def test_page_draws_one_marker_per_prediction_without_console_errors(page, api, 
         "document.getElementById('price-chart').data.filter(t => t.meta === 'prediction')"
         ".flatMap(t => t.hovertext).join('\\n')"
     )
-    assert "indicators:" in hover and "expert base_rate: weight" in hover
+    assert "indicators:" in hover and "combined score" in hover
     assert "RIGHT" in hover or "WRONG" in hover
     assert page.errors == []
 

@@ -37,7 +37,8 @@ def test_predictions_newest_last_with_answers_and_outcomes(api, bnb):
     times = bnb.candles["timestamp"].to_list()
     for p in got[:-1]:
         assert set(p["models"]) == set(predictor_names())
-        assert p["experts"]["base_rate"]["weight"] > 0 and p["regime"]["name"]
+        assert "indicators" in p["experts"] and p["regime"]["name"]
+        assert p["score"] is not None
         assert abs(sum(p["probabilities"].values()) - 1) < 1e-9
         at = next(i for i, t in enumerate(times) if t.isoformat() == p["as_of"])
         expected = math.log(closes[times[at + 4]] / closes[times[at]])
@@ -86,7 +87,7 @@ def test_weights_history_follows_the_predictions(api, bnb):
         f"/v1/weights/{SYMBOL}", params={"since": bnb.since, "until": bnb.until}
     ).json()
     listed = _mine(api, bnb)["predictions"]
-    assert len(body["points"]) == len(listed) and "base_rate" in body["experts"]
+    assert len(body["points"]) == len(listed) and "indicators" in body["experts"]
     first = listed[0]["experts"]
     assert body["points"][0]["weights"] == {n: e["weight"] for n, e in first.items()}
 

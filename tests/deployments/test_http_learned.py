@@ -6,8 +6,8 @@ so every indicator sees the same bars as the replay) resolves from the stored cl
 later and the state deployment learns it; the next signal must combine with exactly that
 learned state. The replay is
 ``scripts/evaluate.py``'s code path (``predict_period``, ``replay``) on the same bars,
-starting from the learned state the service held before (the stacker and the pooled base
-rate are shared with other symbols) and warm-started with the same resolved history.
+starting from the learned state the service held before (the pooled base rate is shared
+with other symbols) and warm-started with the same resolved history.
 """
 
 from __future__ import annotations
@@ -67,3 +67,7 @@ def test_served_probabilities_equal_the_replay_of_the_same_bars(api, real_candle
         perf["models"]["indicators"]
     )
     assert perf["threshold"]["certified"] is False  # 96 outcomes certify nothing
+    combiner = perf["combiner"]  # no combiner published for DOGEUSDT: from the prior
+    assert combiner["source"] == "prior" and combiner["fitted"] is None
+    assert combiner["ic"]["outcomes"] == BARS - 4
+    assert set(combiner["weights"]) == set(perf["models"])

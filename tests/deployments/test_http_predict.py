@@ -54,7 +54,9 @@ def test_symbol_without_model_gets_rule_based_signal(api, real_candles):
     body = r.json()
     assert body["no_model"] == ["cnn_lstm", "lgbm", "transformer"]
     assert body["models"]["transformer"]["status"] == "no_model"
-    assert body["models"]["indicators"]["status"] == "ok" and body["models"]["smc"]["weight"] > 0
+    assert body["models"]["indicators"]["status"] == "ok" and body["models"]["smc"]["weight"] == 0
+    # nothing learned and no combiner published for ETHUSDT: the base rate, and reasons why
+    assert any(r.startswith("smc is left out: warming up") for r in body["reasons"])
     assert body["degraded"] is False and body["regime"] is not None
     assert body["source"] == "request"  # on the client's candles: answered, never stored
     perf = api.client.get("/v1/performance/ETHUSDT").json()

@@ -50,7 +50,7 @@ def test_outcome_updates_trackers_once(api, real_candles):
     assert change["prediction_id"] == pid and change["realized_direction"] == 1
     assert change["learned"] is True
     after = api.client.get("/v1/performance/ADAUSDT").json()
-    for model in ("indicators", "smc", "base_rate", "stacker"):  # the experts that were awake
+    for model in ("indicators", "smc"):  # the members that answered
         gained = after["models"][model]["outcomes"] - before["models"][model]["outcomes"]
         assert gained == 1
     for model in ("transformer", "cnn_lstm"):  # no model for ADAUSDT: asleep, not scored

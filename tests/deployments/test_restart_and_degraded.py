@@ -36,10 +36,10 @@ def test_restart_keeps_state_and_broken_predictors_degrade(api, real_candles, bt
 
     assert api.client.get(url, params={"limit": 1000}).json() == before["candles"]
     after = api.client.get("/v1/performance/LINKUSDT").json()
-    # The stacker and the pooled base rate are shared with every symbol: opening the state
-    # resolves other tests' predictions that became due, which may move them. What is
-    # LINKUSDT's own (its experts' weights and scores, certificate, counts) is unchanged.
-    shared = ("stacker", "base_rate")
+    # The pooled base rate is shared with every symbol: opening the state resolves other
+    # tests' predictions that became due, which may move it. What is LINKUSDT's own (its
+    # combiner, its members' scores, certificate, counts) is unchanged.
+    shared = ("base_rate",)
     assert {k: v for k, v in after.items() if k not in shared} == {
         k: v for k, v in before["performance"].items() if k not in shared
     }

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from models.ensemble import Ensemble, EnsembleConfig, Unavailable
-from models.ensemble.config import ORIGINAL_WEIGHTS
+from models.ensemble.original_config import ORIGINAL_WEIGHTS
 from models.ensemble.voting import UNIFORM
 from models.errors import EnsembleInputError
 from models.regime.state import RegimeState
@@ -155,7 +155,7 @@ def test_a_failure_handed_over_as_data_keeps_its_status() -> None:
         "indicators": Unavailable("timeout"),
         "smc": Unavailable("error: RuntimeError: predictor crashed"),
     }
-    for cfg in (config(), EnsembleConfig(weights=dict(ORIGINAL_WEIGHTS))):
+    for cfg in (config(), EnsembleConfig(members=tuple(ORIGINAL_WEIGHTS))):
         sig = Ensemble(cfg).combine("BTCUSDT", preds, None, 7)
         assert sig.missing_models == {
             "indicators": "timeout",

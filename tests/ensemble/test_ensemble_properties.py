@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from models.ensemble import QUALITIES, SIGNALS, AccuracyTracker, Ensemble, TrackingConfig
-from models.ensemble.config import DEFAULT_WEIGHTS
+from models.ensemble.original_config import ORIGINAL_WEIGHTS as DEFAULT_WEIGHTS
 from models.ensemble.threshold import AdaptiveThreshold
 from models.ensemble.voting import apply_floor
 from models.predictors.base import Prediction
@@ -94,7 +94,7 @@ def test_apply_floor_invariants(raw: list, floor: float) -> None:
 @settings(max_examples=100, deadline=None)
 @given(signals=st.lists(st.tuples(unit, st.booleans()), max_size=80))
 def test_threshold_stays_in_the_grid_or_default(signals: list) -> None:
-    cfg = config(adaptive_threshold={"window": 40, "min_signals": 5}).adaptive_threshold
+    cfg = config(adaptive_threshold={"window": 40, "min_signals": 5}).original.adaptive_threshold
     thr = AdaptiveThreshold(cfg, default=0.7)
     allowed = {*cfg.grid(), 0.7}
     for conf, win in signals:

@@ -155,16 +155,18 @@ def test_bad_state_is_rejected_with_its_path() -> None:
     _drive(ens, random.Random(1), 20)
     state = json.loads(json.dumps(ens.state_dict()))
     with pytest.raises(EnsembleInputError, match="format"):
-        Ensemble().load_state_dict({**state, "format": 99})
+        Ensemble(config()).load_state_dict({**state, "format": 99})
+    with pytest.raises(EnsembleInputError, match="mode"):
+        Ensemble().load_state_dict(state)  # the original's state into the learned combiner
     bad = json.loads(json.dumps(state))
-    symbol = next(iter(bad["original"]["trackers"]))
-    model = next(iter(bad["original"]["trackers"][symbol]))
-    bad["original"]["trackers"][symbol][model]["correct"] = -1.0
+    symbol = next(iter(bad["state"]["trackers"]))
+    model = next(iter(bad["state"]["trackers"][symbol]))
+    bad["state"]["trackers"][symbol][model]["correct"] = -1.0
     with pytest.raises(EnsembleInputError, match=f"trackers.{symbol}.{model}"):
-        Ensemble().load_state_dict(bad)
+        Ensemble(config()).load_state_dict(bad)
     bad = json.loads(json.dumps(state))
-    bad["original"]["thresholds"] = {"BTCUSDT": [[0.5, "yes"]]}
+    bad["state"]["thresholds"] = {"BTCUSDT": [[0.5, "yes"]]}
     with pytest.raises(EnsembleInputError, match=r"thresholds.BTCUSDT\[0\]"):
-        Ensemble().load_state_dict(bad)
+        Ensemble(config()).load_state_dict(bad)
     with pytest.raises(EnsembleInputError, match="config"):
         Ensemble.from_state_dict({"format": 1, "trackers": {}, "thresholds": {}})

@@ -82,7 +82,7 @@ def test_ensemble_stops_acting_after_losses_and_ignores_non_candidates() -> None
     for _ in range(10):
         change = ens.record_outcome(hold, -0.05)
         assert change["threshold"] is None  # no direction: not a candidate
-    before = ens.threshold.current("BTCUSDT")
+    before = ens.combiner.threshold.current("BTCUSDT")
     for _ in range(5):
         change = ens.record_outcome(ens.combine("BTCUSDT", preds).to_record(0.001), -0.05)
         assert change["threshold"]["win"] is False

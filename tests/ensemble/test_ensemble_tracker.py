@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from models.ensemble import AccuracyTracker, Ensemble, TrackingConfig
-from models.ensemble.config import ORIGINAL_WEIGHTS as DEFAULT_WEIGHTS
+from models.ensemble.original_config import ORIGINAL_WEIGHTS as DEFAULT_WEIGHTS
 from tests.ensemble.helpers import all_models, config
 
 

@@ -9,7 +9,15 @@ import pytest
 from models.ensemble import Ensemble, EnsembleConfig
 from models.errors import ConfigError
 from models.evaluation.outcomes import Outcomes, resolve_rows
-from models.evaluation.replay import ALL_VARIANTS, ORIGINAL, SERVICE, Variant, replay
+from models.evaluation.replay import (
+    ALL_VARIANTS,
+    COLD,
+    MEMBERS_MEAN,
+    ORIGINAL,
+    SERVICE,
+    Variant,
+    replay,
+)
 from models.predictors.base import Prediction
 from tests.causality import assert_prefix_causal
 from tests.evaluation.rule_replay import replay_rules
@@ -91,7 +99,7 @@ def test_filtered_signals_are_a_subset_of_unfiltered_and_degraded_bars_are_uncov
         "indicators": [strong] * 6,
         "smc": [strong, strong, None, strong, strong, strong],  # bar 2: one model only
     }
-    cfg = EnsembleConfig(mode="original", confidence_threshold=0.7)
+    cfg = EnsembleConfig(mode="original", original={"confidence_threshold": 0.7})
     variant = Variant("ens_original_static", use_regime=False)
     run = replay(Ensemble(cfg), "X", preds, [None] * 6, outcomes, variant)
     filtered, unfiltered = run.signals(True), run.signals(False)
@@ -102,16 +110,17 @@ def test_filtered_signals_are_a_subset_of_unfiltered_and_degraded_bars_are_uncov
 
 
 def test_variant_configs_are_the_preset_with_their_changes():
-    base = EnsembleConfig(weights={"transformer": 1.0, "smc": 1.0})
-    assert SERVICE.config(base) == base
+    base = EnsembleConfig(members=("transformer", "smc"))
+    assert SERVICE.config(base) == COLD.config(base) == base
+    assert SERVICE.seeded and not COLD.seeded and not ORIGINAL.seeded
     original = ORIGINAL.config(base)
     assert original.mode == "original"
-    assert original.weights == EnsembleConfig.preset("original").weights
-    assert original.voting_method == "confidence_weighted"
-    assert original.confidence_threshold == 0.7 and not original.adaptive_threshold.enabled
-    no_stacker = next(v for v in ALL_VARIANTS if v.name == "ens_learned_no_stacker")
-    cfg = no_stacker.config(base)
-    assert cfg.learning.stacker.enabled is False
+    assert original.original == EnsembleConfig.preset("original").original
+    assert original.original.voting_method == "confidence_weighted"
+    assert original.original.confidence_threshold == 0.7
+    assert not original.original.adaptive_threshold.enabled
+    cfg = MEMBERS_MEAN.config(base)
+    assert cfg.learning.combiner.weights == "equal" and MEMBERS_MEAN.kind == "baseline"
     assert cfg.model_copy(update={"learning": base.learning}) == base
     assert len({v.name for v in ALL_VARIANTS}) == len(ALL_VARIANTS) == 4
     with pytest.raises(ConfigError, match="preset"):
@@ -120,7 +129,7 @@ def test_variant_configs_are_the_preset_with_their_changes():
 
 def _replayed(frame: pl.DataFrame, start: int, variant: Variant = SERVICE) -> pl.DataFrame:
     """Ensemble signal of every bar from ``start`` (NaN before) computed on ``frame`` only."""
-    cfg = variant.config(EnsembleConfig(tracking={"min_outcomes": 10}))
+    cfg = variant.config(EnsembleConfig(original={"tracking": {"min_outcomes": 10}}))
     run = replay_rules(frame, start, Ensemble(cfg), "BTCUSDT", variant)
     pad = np.full(start, np.nan)
     return pl.DataFrame(
@@ -143,11 +152,33 @@ def test_replayed_ensemble_signals_are_prefix_causal_on_real_data(btc, variant):
 def test_replayed_ensembles_learn_within_the_period(btc):
     frame = btc.slice(9000, 1300)
     learned = _replayed(frame, 600, SERVICE)["p_up"].tail(300).to_numpy()
-    assert np.std(learned) > 0  # the experts' weights and the stacker moved
+    assert np.std(learned) > 0  # the standardized scores moved the base rate
     assert _replayed(frame, 600, ORIGINAL)["dynamic"].tail(300).sum() > 0
 
 
 @pytest.mark.parametrize("variant", ALL_VARIANTS, ids=lambda v: v.name)
-def test_each_variant_name_is_unique_and_descriptive(variant):
-    assert variant.name.startswith("ens_")
-    assert ("no_regime" in variant.name) != variant.use_regime
+def test_each_variant_name_says_what_it_is(variant):
+    assert variant.name.startswith("ens_") == (variant.kind == "ensemble")
+    assert ("cold" in variant.name) == (not variant.seeded and variant.preset != "original")
+
+
+def test_a_baseline_variant_is_one_strategy_of_its_own_name():
+    ts = hours(list(range(8)))
+    preds = {m: [Prediction(m, (0.2, 0.3, 0.5), 0.5)] * 8 for m in ("indicators", "smc")}
+    run = replay(
+        Ensemble(MEMBERS_MEAN.config(EnsembleConfig())),
+        "X",
+        preds,
+        [None] * 8,
+        synthetic_outcomes(ts, 2),
+        MEMBERS_MEAN,
+    )
+    (only,) = run.strategies()
+    assert only.name == "members_mean" and only.kind == "baseline"
+    assert [s.name for s in replace_variant(run).strategies()] == ["e_filtered", "e_unfiltered"]
+
+
+def replace_variant(run):
+    from dataclasses import replace
+
+    return replace(run, variant=Variant("e"))

@@ -12,7 +12,7 @@ from models.predictors.base import predictor_class, register_predictor
 from models.predictors.registry import (
     PREDICTORS,
     PredictorEntry,
-    default_weights,
+    default_members,
     predictor_entry,
     predictor_names,
     served_window_bars,
@@ -59,13 +59,20 @@ def test_every_entry_builds_its_class_under_its_name(name):
 def test_default_members_are_the_ensemble_defaults():
     from models.ensemble import EnsembleConfig
 
-    assert EnsembleConfig().weights == default_weights()
-    assert EnsembleConfig.preset("original").weights == {
+    assert EnsembleConfig().members == default_members()
+    # the replaced system's weights are its own, not a registry field the learned mode ignores
+    assert EnsembleConfig.preset("original").original.weights == {
         "transformer": 0.4,
         "cnn_lstm": 0.3,
         "indicators": 0.2,
         "smc": 0.1,
     }
+    assert EnsembleConfig.preset("original").models == (
+        "transformer",
+        "cnn_lstm",
+        "indicators",
+        "smc",
+    )
 
 
 def test_unknown_names_are_our_error_naming_the_known_ones():

@@ -77,5 +77,9 @@ def test_main_job_trains_serves_and_shows_a_signal(real_data_dir: Path, tmp_path
     assert "==> 4/4 one live signal" in out
     assert "this run's API key (needed for writes): smk-" in out  # writes fail closed
     assert "BTCUSDT as of" in out
-    assert "transformer=ok" in out and "cnn_lstm=ok" in out
-    assert (tmp_path / "registry" / "BTCUSDT" / "transformer" / "LATEST").exists()
+    # every member answers (the request carries lgbm's 720-bar window) and the first bar of
+    # a service that learned nothing is combined by the combiner published after training
+    assert "transformer=ok" in out and "cnn_lstm=ok" in out and "lgbm=ok" in out
+    assert "combined with the combiner published with the models" in out
+    for model in ("transformer", "lgbm", "combiner"):
+        assert (tmp_path / "registry" / "BTCUSDT" / model / "LATEST").exists()

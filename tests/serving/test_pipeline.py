@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import random
 
 import polars as pl
 import pytest
@@ -38,6 +39,19 @@ def test_prepare_window_computes_indicators_on_everything_sent(btc, window):
     assert window["timestamp"][-1] == btc["timestamp"][3599]
 
 
+def _warmed(names: tuple[str, ...]) -> Ensemble:
+    """An ensemble that has learned enough outcomes of these members to use their scores
+    (each leans a random way; the return follows the members' mean lean)."""
+    ensemble = Ensemble()
+    rng = random.Random(0)
+    for bar in range(200):
+        leans = {n: rng.uniform(-0.2, 0.2) for n in names}
+        preds = {n: Prediction(n, (0.35 - v, 0.3, 0.35 + v), 0.5) for n, v in leans.items()}
+        signal = ensemble.combine("BTCUSDT", preds, None, bar)
+        ensemble.record_outcome(signal.to_record(0.01), 0.05 * sum(leans.values()))
+    return ensemble
+
+
 def test_assemble_answer_record_and_degraded_flags(window):
     regime = Reply("ok", RegimeDetector().current(window))
     replies = {
@@ -46,7 +60,11 @@ def test_assemble_answer_record_and_degraded_flags(window):
         "transformer": Reply(NO_MODEL),
         "cnn_lstm": _pred("cnn_lstm", (0.1, 0.3, 0.6)),
     }
-    answer = assemble(Ensemble(), "BTCUSDT", window, replies, regime, LabelConfig(), "a" * 32)
+    cold = assemble(Ensemble(), "BTCUSDT", window, replies, regime, LabelConfig(), "z" * 32)
+    assert cold.body["quality"] == "POOR"  # no member's score is usable yet: the base rate
+    assert any("warming up" in r for r in cold.body["reasons"])
+    warmed = _warmed(("indicators", "smc", "cnn_lstm"))
+    answer = assemble(warmed, "BTCUSDT", window, replies, regime, LabelConfig(), "a" * 32)
     body = answer.body
     assert body["degraded"] is True and body["unavailable"] == {"smc": "timeout"}
     assert body["no_model"] == ["transformer"]
@@ -61,11 +79,11 @@ def test_assemble_answer_record_and_degraded_flags(window):
     assert stored.record["model_directions"] == {"indicators": 1, "cnn_lstm": 1}
     # nothing unavailable: not degraded even though a neural model does not exist
     replies["smc"] = _pred("smc", (0.3, 0.4, 0.3))
-    calm = assemble(Ensemble(), "BTCUSDT", window, replies, regime, LabelConfig(), "b" * 32)
+    calm = assemble(warmed, "BTCUSDT", window, replies, regime, LabelConfig(), "b" * 32)
     assert calm.body["degraded"] is False and calm.body["unavailable"] == {}
     # a failed regime detector degrades the answer too
     failed = Reply(error_status(RuntimeError("down")))
-    worse = assemble(Ensemble(), "BTCUSDT", window, replies, failed, LabelConfig(), "c" * 32)
+    worse = assemble(warmed, "BTCUSDT", window, replies, failed, LabelConfig(), "c" * 32)
     assert worse.body["regime"] is None and worse.body["unavailable"]["regime"].startswith("error")
 
 
