@@ -34,13 +34,13 @@ from deployments.handles import Handle
 from deployments.settings import AppSettings, parse_section
 from deployments.tracker_config import load_ensemble_config
 from models.ensemble import Ensemble
+from models.labels import LabelConfig
 from models.predictors.registry import predictor_entry
 from models.serving.batching import AdaptiveBatcher
 from models.serving.fanout import REGIME, FanOutPlan, HandleCallers, fan_out
 from models.serving.pipeline import Answer, assemble, new_prediction_id, prepare_window
 from models.serving.remote import MAX_CALL_BYTES, FailureLog, call_budget_for
 from models.serving.replies import Reply
-from models.training.labels import LabelConfig
 
 logger = logging.getLogger("ray.serve")
 

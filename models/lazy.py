@@ -1,7 +1,7 @@
 """Package exports that import their module on first use (PEP 562 ``__getattr__``).
 
 A package's ``__init__`` names its public surface in ``__all__``, but importing one light
-module of it (``models.regime.state``, ``models.training.labels``) must not drag in the
+module of it (``models.regime.state``, ``models.labels``) must not drag in the
 heavy ones (scipy, torch) that other names need: the live service imports the light ones.
 """
 

@@ -79,9 +79,9 @@ def wait_books(app: Any, bar_ms: int, timeout_s: float) -> None:
 
 def stored_series(app: Any, symbols: Sequence[str], vol_window: int) -> list[Any]:
     """The stored bars from the first signal on, as the evaluation's book reads them."""
+    from models.labels import trailing_sigma
     from models.trading.replay import Series
     from models.trading.score import answer_score
-    from models.training.labels import trailing_sigma
 
     first = app.query("SELECT MIN(as_of) FROM predictions")[0][0]
     out = []

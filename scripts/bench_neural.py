@@ -31,11 +31,11 @@ from models.cli import UsageError, run_cli
 from models.data.loader import load_ohlcv
 from models.data.paths import default_data_dir
 from models.nets import NETWORKS, build_model
+from models.nets.device import PRECISIONS, autocast, configure_threads
 from models.predictors.neural import NeuralPredictor
 from models.registry import ModelArtifact
 from models.training.artifacts import artifact_config
 from models.training.dataset import PreparedData, prepare_symbol_data
-from models.training.device import PRECISIONS, autocast, configure_threads
 from models.training.loop import TrainConfig, class_weights
 
 MODELS = tuple(NETWORKS)

@@ -23,8 +23,8 @@ if str(REPO_ROOT) not in sys.path:  # run as a plain script from anywhere
     sys.path.insert(0, str(REPO_ROOT))
 
 from models.cli import UsageError, run_cli  # noqa: E402
+from models.predictors.booster import best_round, booster_from_state  # noqa: E402
 from models.registry import ModelRegistry  # noqa: E402
-from models.training.lgbm import best_round, booster_from_state  # noqa: E402
 
 
 def _rows(registry: ModelRegistry) -> list[dict[str, Any]]:

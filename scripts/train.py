@@ -141,7 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _setup(args: argparse.Namespace, data: Path, symbol: str, model: str) -> TrialSetup:
-    from models.training.labels import LabelConfig
+    from models.labels import LabelConfig
     from models.training.tune_trial import TrialSetup
 
     return TrialSetup(
@@ -200,7 +200,7 @@ def build_lgbm_job(args: argparse.Namespace) -> LgbmJob | None:
     from models.data.loader import load_market_data
     from models.errors import DataValidationError, InsufficientDataError
     from models.features.tree_features import LEADER_SYMBOL
-    from models.training.labels import LabelConfig
+    from models.labels import LabelConfig
     from models.training.lgbm import LgbmConfig
     from models.training.tabular import bounded, prepare_tabular_data
     from models.training.tune_lgbm import LgbmJob

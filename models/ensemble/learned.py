@@ -47,9 +47,10 @@ from models.ensemble.signal import (
 from models.ensemble.symbol_state import Forecast, Inputs, SymbolState
 from models.ensemble.voting import direction_of
 from models.errors import EnsembleInputError, UnknownPredictorError
-from models.predictors.base import CLASSES, Prediction
+from models.predictors.base import Prediction
 from models.predictors.registry import predictor_entry
 from models.regime.state import RegimeState
+from models.vocabulary import CLASSES
 
 Vector = tuple[float, float, float]
 

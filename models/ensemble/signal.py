@@ -23,8 +23,8 @@ from typing import Any, Literal
 
 from models.ensemble.original_config import QualityConfig
 from models.errors import EnsembleInputError
-from models.predictors.base import CLASSES
 from models.regime.state import RegimeState
+from models.vocabulary import CLASSES
 
 SignalLabel = Literal["STRONG_BUY", "BUY", "HOLD", "SELL", "STRONG_SELL"]
 QualityGrade = Literal["EXCELLENT", "GOOD", "FAIR", "POOR"]

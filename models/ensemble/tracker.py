@@ -27,7 +27,7 @@ from typing import Any
 from models.ensemble.original_config import TrackingConfig
 from models.ensemble.voting import apply_floor, normalise
 from models.errors import EnsembleInputError
-from models.predictors.base import CLASSES
+from models.vocabulary import CLASSES
 
 CHANCE = 1.0 / len(CLASSES)
 """Accuracy of guessing among (down, flat, up)."""

@@ -24,8 +24,9 @@ import polars as pl
 
 from models.evaluation.signals import Signals, hard_signals
 from models.features.indicators import sma
+from models.labels import LabelConfig, band_series, make_labels
 from models.training.baselines import momentum_classes
-from models.training.labels import DOWN, UP, LabelConfig, band_series, make_labels
+from models.vocabulary import DOWN, UP
 
 BASELINES: tuple[str, ...] = (
     "always_flat",

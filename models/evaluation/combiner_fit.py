@@ -42,11 +42,11 @@ from models.evaluation.settings import TRAINED
 from models.evaluation.sources import Sources, load_sources
 from models.evaluation.symbol_eval import member_config
 from models.features.indicators import ensure_indicators
+from models.labels import LabelConfig
 from models.predictors.base import predictor_class
 from models.predictors.registry import predictor_names
 from models.regime.detector import detect_regimes
 from models.registry import ModelRegistry
-from models.training.labels import LabelConfig
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 EQUAL = replace(MEMBERS_MEAN, seeded=False)

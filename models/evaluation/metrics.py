@@ -4,7 +4,7 @@ Conventions shared by every function here:
 
 - ``direction`` is -1 / 0 / +1 (down / flat / up), the predicted class minus one;
 - ``label`` is the realized class id 0 / 1 / 2 (down / flat / up, as
-  :mod:`models.training.labels`), NaN where no label is defined (end of data, exchange gap);
+  :mod:`models.labels`), NaN where no label is defined (end of data, exchange gap);
 - ``probabilities`` is (n, 3) in (down, flat, up) order.
 
 Rows that are not usable (no prediction, no label) are dropped by the caller's mask before a

@@ -3,7 +3,7 @@
 Everything here reads the future on purpose (it is the answer key) and is used only to
 score signals, never to make them. Definitions:
 
-- ``label``: the class of :func:`models.training.labels.make_labels` (the same the networks
+- ``label``: the class of :func:`models.labels.make_labels` (the same the networks
   were trained on): forward log return over ``h`` bars against the volatility band known at
   ``t``; NaN at the last ``h`` bars and where the ``h`` bars span an exchange gap.
 - ``forward_return``: ``log(close[t+h] / close[t])``, NaN wherever ``label`` is NaN.
@@ -24,8 +24,8 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from models.labels import LabelConfig, band_series, forward_log_return, make_labels
 from models.regime.detector import detect_regimes
-from models.training.labels import LabelConfig, band_series, forward_log_return, make_labels
 
 WARMUP = "warmup"
 

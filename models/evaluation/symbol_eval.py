@@ -28,11 +28,11 @@ from models.evaluation.settings import TRAINED
 from models.evaluation.signals import Signals, from_predictions
 from models.evaluation.sources import load_sources
 from models.features.indicators import ensure_indicators
+from models.labels import LabelConfig, trailing_sigma
 from models.predictors.base import Prediction, predictor_class
 from models.predictors.registry import predictor_names
 from models.regime.detector import detect_regimes
 from models.regime.state import RegimeState
-from models.training.labels import LabelConfig, trailing_sigma
 
 
 @dataclass(frozen=True)

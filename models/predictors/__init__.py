@@ -1,8 +1,6 @@
 """Predictors: the shared contract and its registry (implementations load on first use)."""
 
 from models.predictors.base import (
-    CLASSES,
-    DEFAULT_HORIZON,
     Prediction,
     Predictor,
     create_predictor,
@@ -12,8 +10,6 @@ from models.predictors.base import (
 )
 
 __all__ = [
-    "CLASSES",
-    "DEFAULT_HORIZON",
     "Prediction",
     "Predictor",
     "create_predictor",

@@ -20,16 +20,10 @@ import polars as pl
 
 from models.errors import ConfigError, InsufficientDataError
 from models.predictors.registry import PREDICTORS, load_target, predictor_entry
+from models.vocabulary import DEFAULT_HORIZON
 
 if TYPE_CHECKING:
     from models.registry import ModelArtifact
-
-CLASSES: tuple[str, str, str] = ("down", "flat", "up")
-"""Class order of every probability vector in the project."""
-
-DEFAULT_HORIZON = 4
-"""Default label horizon in bars (the forward log return over this many bars)."""
-
 
 @dataclass(frozen=True)
 class Prediction:

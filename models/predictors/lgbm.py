@@ -45,9 +45,10 @@ from models.features.tree_features import (
     tree_feature_block,
     tree_feature_row,
 )
-from models.predictors.base import CLASSES, Prediction, Predictor, register_predictor
+from models.predictors.base import Prediction, Predictor, register_predictor
+from models.predictors.booster import SYMBOL_FEATURE, booster_from_state
 from models.registry import ModelArtifact, ModelRegistry
-from models.training.lgbm import SYMBOL_FEATURE, booster_from_state
+from models.vocabulary import CLASSES
 
 NEWEST_ROWS: FeatureCache[np.ndarray] = FeatureCache()
 """The newest bar's features of every window this process predicted (the symbol's, with the

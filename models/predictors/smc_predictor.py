@@ -49,7 +49,6 @@ import polars as pl
 
 from models.errors import ConfigError
 from models.predictors.base import (
-    DEFAULT_HORIZON,
     Prediction,
     Predictor,
     probabilities_from_score,
@@ -57,6 +56,7 @@ from models.predictors.base import (
 )
 from models.smc import SmcConfig
 from models.smc.analyzer import INDEX_COLUMNS, SmcArrays, analyze_smc_arrays
+from models.vocabulary import DEFAULT_HORIZON
 
 RULE_WEIGHTS: dict[str, float] = {"structure": 0.35, "zones": 0.40, "sweep": 0.25}
 """Weight of each rule's vote in the score (sums to 1)."""

@@ -47,12 +47,12 @@ import polars as pl
 from models.errors import DataValidationError
 from models.features.indicators import ensure_indicators
 from models.predictors.base import (
-    DEFAULT_HORIZON,
     Prediction,
     Predictor,
     probabilities_from_score,
     register_predictor,
 )
+from models.vocabulary import DEFAULT_HORIZON
 
 RULE_WEIGHTS: dict[str, float] = {
     "ema_cross": 0.15,

@@ -17,6 +17,7 @@ import polars as pl
 
 from models.ensemble import Ensemble
 from models.ensemble.published import load_fits
+from models.labels import LabelConfig
 from models.predictors.base import create_predictor
 from models.predictors.registry import PREDICTORS
 from models.regime.detector import RegimeDetector
@@ -31,7 +32,6 @@ from models.serving.pipeline import (
     prepare_window,
 )
 from models.serving.replies import Reply, batch_or_each, each_window
-from models.training.labels import LabelConfig
 
 
 class InProcessEnsemble:

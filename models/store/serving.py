@@ -30,10 +30,10 @@ from models.data.clock import check_clock
 from models.data.validation import validate_ohlcv
 from models.ensemble import Ensemble, SignalRecord
 from models.errors import ConflictError, NotFoundError
+from models.labels import LabelConfig, make_labels
 from models.store import views
 from models.store.predictions import StoredPrediction
 from models.store.store import StateStore
-from models.training.labels import LabelConfig, make_labels
 
 STATE_KEY = "ensemble"
 """Key of the ensemble's learned state in the store."""

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from models.errors import ConfigError, TradingError
+from models.labels import trailing_sigma
 from models.store.store import StateStore
 from models.trading import BOOKS, Book, Desk, Quote, StepResult, TradingSettings
 from models.trading.live import next_ready, quotes_at
@@ -33,7 +34,6 @@ from models.trading.views import (
     signal_fields,
     targets_view,
 )
-from models.training.labels import trailing_sigma
 
 STATE_KEY = "trading"
 MAX_STEPS = 500

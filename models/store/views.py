@@ -14,8 +14,8 @@ from datetime import datetime, timezone
 from typing import Any
 
 from models.ensemble.inputs import classify_return
-from models.predictors.base import CLASSES
 from models.store.predictions import StoredPrediction
+from models.vocabulary import CLASSES
 
 LABELS: dict[int, str] = {-1: "down", 0: "flat", 1: "up"}
 SIGNALS: dict[int, str] = {-1: "SELL", 0: "HOLD", 1: "BUY"}

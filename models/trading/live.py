@@ -24,8 +24,8 @@ from typing import Protocol
 
 import numpy as np
 
+from models.labels import trailing_sigma
 from models.trading.desk import Desk, Quote, StepResult
-from models.training.labels import trailing_sigma
 
 
 class BarSource(Protocol):

@@ -1,16 +1,13 @@
-"""Training of the neural predictors: labels, prepared data, the one loop, publishing.
+"""Training of the neural predictors: prepared data, the one loop, publishing.
 
-Names load their module on first use (:mod:`models.lazy`): the live service needs
-``labels`` and must not pay for torch, which the loop needs. Ray Tune searches live in the
-``tune*`` modules and are imported explicitly by whoever runs one.
+Names load their module on first use (:mod:`models.lazy`), so importing the package costs
+nothing until a name is used. The labels live below (:mod:`models.labels`). Ray Tune
+searches live in the ``tune*`` modules and are imported explicitly by whoever runs one.
 """
 
 from models.lazy import lazy_exports
 
 _EXPORTS: dict[str, str] = {
-    "LabelConfig": "labels",
-    "flat_band": "labels",
-    "make_labels": "labels",
     "PreparedData": "dataset",
     "prepare_symbol_data": "dataset",
     "TrainConfig": "loop",

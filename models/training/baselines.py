@@ -18,9 +18,10 @@ from typing import Protocol
 import numpy as np
 
 from models.errors import ConfigError
+from models.labels import LabelConfig
 from models.training.dataset import SplitPart
-from models.training.labels import DOWN, FLAT, UP, LabelConfig
 from models.training.metrics import N_CLASSES, classification_metrics, macro_f1
+from models.vocabulary import DOWN, FLAT, UP
 
 
 class SplitData(Protocol):

@@ -17,16 +17,12 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 import numpy as np
-import torch
 
-from models.errors import ConfigError, CorruptModelError
+from models.errors import ConfigError
+from models.predictors.booster import SYMBOL_FEATURE, best_round, lightgbm_module
 from models.training.metrics import N_CLASSES
 
 VARIANTS: tuple[str, ...] = ("per_symbol", "pooled")
-SYMBOL_FEATURE = "symbol_id"
-"""Name of the categorical symbol column the pooled variant may append."""
-STATE_KEY = "lgbm_model"
-"""Key of the booster text in the published state dict."""
 
 
 @dataclass(frozen=True)
@@ -93,14 +89,6 @@ class LgbmConfig:
         return cls(**data)
 
 
-def _lgb() -> Any:
-    try:
-        import lightgbm
-    except ImportError:  # pragma: no cover - a dependency, but fail with the fix
-        raise ConfigError("the lgbm model needs LightGBM: pip install lightgbm") from None
-    return lightgbm
-
-
 def design_matrix(X: np.ndarray, symbol_index: np.ndarray | None) -> np.ndarray:
     """``X`` as float64, with the symbol index appended as the last column when given."""
     X = np.asarray(X, dtype=np.float64)
@@ -119,7 +107,7 @@ def fit_booster(
 
     A last feature named :data:`SYMBOL_FEATURE` is treated as categorical.
     """
-    lgb = _lgb()
+    lgb = lightgbm_module()
     if len(val[1]) == 0:
         raise ConfigError("val_frac: early stopping needs a validation part (> 0)")
     categorical = [SYMBOL_FEATURE] if feature_names[-1] == SYMBOL_FEATURE else []
@@ -136,13 +124,6 @@ def fit_booster(
     )
 
 
-def best_round(booster: Any) -> int:
-    """Rounds in use: the early-stopping best, or every tree of a booster saved at its best
-    (a booster read back from text reports ``best_iteration`` -1)."""
-    best = int(booster.best_iteration or 0)
-    return best if best > 0 else int(booster.current_iteration())
-
-
 def predict_proba(booster: Any, X: np.ndarray) -> np.ndarray:
     """(n, 3) probabilities (down, flat, up) at the booster's best round."""
     if len(X) == 0:
@@ -155,20 +136,3 @@ def gain_importance(booster: Any) -> dict[str, float]:
     gains = booster.feature_importance(importance_type="gain", iteration=best_round(booster))
     pairs = sorted(zip(booster.feature_name(), gains, strict=True), key=lambda p: -p[1])
     return {name: float(gain) for name, gain in pairs}
-
-
-def booster_state(booster: Any) -> dict[str, torch.Tensor]:
-    """The booster (best round only) as the registry's state dict."""
-    text = booster.model_to_string(num_iteration=best_round(booster))
-    return {STATE_KEY: torch.frombuffer(bytearray(text.encode()), dtype=torch.uint8)}
-
-
-def booster_from_state(state: dict[str, torch.Tensor], where: str = "weights.pt") -> Any:
-    """Rebuild a booster saved by :func:`booster_state`."""
-    if STATE_KEY not in state:
-        raise CorruptModelError(f"{where}: no {STATE_KEY!r} entry (not an lgbm artifact)")
-    text = bytes(state[STATE_KEY].numpy().tobytes()).decode()
-    try:
-        return _lgb().Booster(model_str=text)
-    except Exception as exc:  # LightGBM raises its own LightGBMError
-        raise CorruptModelError(f"{where}: unreadable LightGBM model ({exc})") from None

@@ -17,20 +17,14 @@ from typing import Any
 import numpy as np
 
 from models.features.tree_features import FEATURE_LOOKBACK, LEADER_SYMBOL, WINDOW_BARS
-from models.predictors.base import CLASSES
+from models.predictors.booster import SYMBOL_FEATURE, best_round, booster_state
 from models.registry import ModelRegistry
 from models.training.baselines import baseline_metrics
-from models.training.lgbm import (
-    SYMBOL_FEATURE,
-    best_round,
-    booster_state,
-    design_matrix,
-    gain_importance,
-    predict_proba,
-)
+from models.training.lgbm import design_matrix, gain_importance, predict_proba
 from models.training.metrics import classification_metrics
 from models.training.summary import Scores, SummaryRow
 from models.training.tabular import TabularData
+from models.vocabulary import CLASSES
 
 MODEL = "lgbm"
 

@@ -8,8 +8,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from models.predictors.base import CLASSES
-from models.training.device import autocast
+from models.nets.device import autocast
+from models.vocabulary import CLASSES
 
 N_CLASSES = len(CLASSES)
 """Classes of the direction labels (down, flat, up)."""

@@ -1,6 +1,6 @@
 """From candles to labelled feature rows for tree models, split like the networks' data.
 
-The same labels (:func:`models.training.labels.make_labels`), chronological split and
+The same labels (:func:`models.labels.make_labels`), chronological split and
 embargo (:mod:`models.training.splits`) and data hash as :mod:`models.training.dataset`;
 a sample is one row (the tree sees the features of bar ``t`` only), so the embargo is
 ``horizon + FEATURE_LOOKBACK``. Trees need no scaler: nothing is fitted on any rows here.
@@ -20,8 +20,8 @@ import polars as pl
 from models.data.times import restrict_period
 from models.errors import ConfigError
 from models.features.tree_features import FEATURE_LOOKBACK, TREE_FEATURES, tree_features
+from models.labels import LabelConfig, band_series, make_labels
 from models.training.dataset import SplitPart, _check_candles, candle_hash
-from models.training.labels import LabelConfig, band_series, make_labels
 from models.training.splits import chronological_split, required_embargo
 
 PARTS: tuple[str, ...] = ("train", "val", "test")

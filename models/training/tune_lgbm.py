@@ -22,15 +22,8 @@ from ray import tune
 from ray.tune.search import BasicVariantGenerator
 
 from models.errors import ConfigError
-from models.training.lgbm import (
-    SYMBOL_FEATURE,
-    VARIANTS,
-    LgbmConfig,
-    best_round,
-    design_matrix,
-    fit_booster,
-    predict_proba,
-)
+from models.predictors.booster import SYMBOL_FEATURE, best_round
+from models.training.lgbm import VARIANTS, LgbmConfig, design_matrix, fit_booster, predict_proba
 from models.training.lgbm_publish import MODEL, FittedVariant, publish_variants
 from models.training.metrics import classification_metrics
 from models.training.summary import SummaryRow

@@ -22,7 +22,6 @@ from ray import tune
 from torch import nn
 
 from models.nets import build_model
-from models.predictors.base import CLASSES
 from models.registry import ModelRegistry
 from models.registry.store import Store
 from models.training.artifacts import artifact_config
@@ -33,6 +32,7 @@ from models.training.metrics import evaluate_classifier
 from models.training.summary import Scores, SummaryRow
 from models.training.tune_space import SEARCH_KEYS, network_hparams
 from models.training.tune_trial import TrialSetup, load_state, load_trial_data
+from models.vocabulary import CLASSES
 
 MARKER = "published.json"
 """File in an experiment directory naming the version published from it."""

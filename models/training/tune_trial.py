@@ -25,8 +25,8 @@ from ray import tune
 from models.data.loader import load_market_data
 from models.data.times import parse_utc, restrict_period
 from models.errors import ConfigError
+from models.labels import LabelConfig
 from models.training.dataset import PreparedData, prepare_symbol_data
-from models.training.labels import LabelConfig
 from models.training.loop import TrainConfig, train_model
 from models.training.tune_space import network_hparams
 

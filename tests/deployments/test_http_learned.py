@@ -19,8 +19,8 @@ import pytest
 from models.ensemble import Ensemble, EnsembleConfig
 from models.evaluation.baselines import resolved_labels
 from models.evaluation.replay import SERVICE
+from models.labels import LabelConfig
 from models.store import StateStore
-from models.training.labels import LabelConfig
 from tests.deployments.conftest import candles_json
 from tests.evaluation.rule_replay import replay_rules
 

@@ -14,7 +14,7 @@ from models.evaluation.baselines import (
     sma_cross_direction,
 )
 from models.evaluation.outcomes import compute_outcomes
-from models.training.labels import LabelConfig, band_series, make_labels
+from models.labels import LabelConfig, band_series, make_labels
 from tests.causality import assert_prefix_causal
 
 CFG = LabelConfig()

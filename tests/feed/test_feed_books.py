@@ -15,10 +15,10 @@ import os
 import numpy as np
 import pytest
 
+from models.labels import trailing_sigma
 from models.trading import TradingSettings
 from models.trading.replay import Series, replay
 from models.trading.score import answer_score
-from models.training.labels import trailing_sigma
 from tests.feed.conftest import HOUR_MS, START_ROW, open_ms
 from tests.feed.fake_exchange import FakeExchange
 from tests.feed.serve_feed import FeedApp

@@ -19,9 +19,10 @@ import pytest
 
 from models.errors import InsufficientDataError, SmartMarketError
 from models.features.indicators import ensure_indicators
-from models.predictors.base import CLASSES, Prediction, Predictor, create_predictor, predictor_class
+from models.predictors.base import Prediction, Predictor, create_predictor, predictor_class
 from models.predictors.registry import PREDICTORS, Kind, predictor_entry
 from models.registry import ModelRegistry
+from models.vocabulary import CLASSES
 from tests.causality import assert_prefix_causal
 from tests.predictors.tiny_trees import publish_tiny_lgbm
 

@@ -12,6 +12,7 @@ import pytest
 from deployments.compat import enhanced_body
 from models.ensemble import Ensemble
 from models.features.indicators import INDICATOR_COLUMNS
+from models.labels import LabelConfig, flat_band
 from models.predictors.base import Prediction
 from models.predictors.registry import predictor_entry
 from models.regime.detector import RegimeDetector
@@ -19,7 +20,6 @@ from models.serving.inprocess import InProcessEnsemble
 from models.serving.pipeline import assemble, prepare_window, required_bars
 from models.serving.remote import gather_with_deadline, unwrap
 from models.serving.replies import NO_MODEL, TIMEOUT, Reply, each_window, error_status
-from models.training.labels import LabelConfig, flat_band
 
 
 def _pred(model: str, probs: tuple[float, float, float]) -> Reply:

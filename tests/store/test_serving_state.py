@@ -10,11 +10,11 @@ import pytest
 from models.ensemble import Ensemble, SignalRecord
 from models.errors import ConflictError, DataValidationError, NotFoundError
 from models.features.indicators import ensure_indicators
+from models.labels import LabelConfig, flat_band, make_labels
 from models.predictors.base import create_predictor
 from models.regime.detector import RegimeDetector
 from models.serving.pipeline import window_bar
 from models.store import ServingState, StateStore, StoredPrediction
-from models.training.labels import LabelConfig, flat_band, make_labels
 
 WINDOW = 300
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from models.labels import trailing_sigma
 from models.trading.replay import Series
-from models.training.labels import trailing_sigma
 
 HOUR_MS = 3_600_000
 START_MS = 1_672_531_200_000  # 2023-01-01 00:00 UTC

@@ -7,12 +7,10 @@ import pytest
 
 from models.errors import ConfigError, CorruptModelError
 from models.features.tree_features import FEATURE_LOOKBACK, TREE_FEATURES
+from models.predictors.booster import SYMBOL_FEATURE, booster_from_state, booster_state
 from models.training.baselines import baseline_metrics
 from models.training.lgbm import (
-    SYMBOL_FEATURE,
     LgbmConfig,
-    booster_from_state,
-    booster_state,
     design_matrix,
     fit_booster,
     gain_importance,

@@ -11,9 +11,9 @@ import torch
 from models.errors import ConfigError
 from models.training.baselines import baseline_metrics, momentum_classes
 from models.training.dataset import PreparedData, prepare_symbol_data
-from models.training.labels import DOWN, FLAT, UP
 from models.training.loop import TrainConfig, class_weights, lr_schedule, train_model
 from models.training.metrics import classification_metrics, evaluate_classifier
+from models.vocabulary import DOWN, FLAT, UP
 from tests.training.synthetic import random_walk_candles
 
 TINY = {"d_model": 8, "nhead": 2, "num_layers": 1}

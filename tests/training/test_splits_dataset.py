@@ -8,8 +8,8 @@ import pytest
 
 from models.errors import ConfigError, DataValidationError, InsufficientDataError
 from models.features.model_features import FEATURE_COLUMNS, MAX_LOOKBACK, compute_model_features
+from models.labels import LabelConfig, make_labels
 from models.training.dataset import PreparedData, candle_hash, prepare_symbol_data
-from models.training.labels import LabelConfig, make_labels
 from models.training.splits import chronological_split, required_embargo
 from tests.training.synthetic import random_walk_candles
 

@@ -8,24 +8,21 @@ import sys
 import pytest
 
 import models.training
-from models.training import labels
+from models.training import dataset
 
 
 def test_exported_names_resolve_to_their_modules() -> None:
     assert models.training.__all__ == [
-        "LabelConfig",
         "PreparedData",
         "TrainConfig",
         "TrainResult",
         "baseline_metrics",
         "evaluate_classifier",
-        "flat_band",
-        "make_labels",
         "prepare_symbol_data",
         "publish_result",
         "train_model",
     ]
-    assert models.training.LabelConfig is labels.LabelConfig
+    assert models.training.PreparedData is dataset.PreparedData
     for name in models.training.__all__:
         assert getattr(models.training, name).__module__.startswith("models.training.")
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
@@ -34,7 +31,7 @@ def test_exported_names_resolve_to_their_modules() -> None:
 
 def test_labels_import_without_torch_or_ray() -> None:
     code = (
-        "import sys, models.training, models.training.labels; "
+        "import sys, models.training, models.labels; "
         "print('torch' in sys.modules, 'ray' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

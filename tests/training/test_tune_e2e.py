@@ -15,10 +15,10 @@ import pytest
 import torch
 
 from models.errors import ConfigError
+from models.labels import LabelConfig
 from models.nets import build_model
 from models.registry import ModelRegistry
 from models.training.dataset import prepare_symbol_data
-from models.training.labels import LabelConfig
 from models.training.metrics import evaluate_classifier
 from models.training.tune import TuneOptions, experiment_path, tune_and_publish
 from models.training.tune_trial import TrialSetup, bound_candles

@@ -10,16 +10,8 @@ import polars as pl
 import pytest
 
 from models.errors import ConfigError, DataValidationError, InsufficientDataError
-from models.training.labels import (
-    DOWN,
-    FLAT,
-    UP,
-    LabelConfig,
-    band_series,
-    class_balance,
-    flat_band,
-    make_labels,
-)
+from models.labels import LabelConfig, band_series, class_balance, flat_band, make_labels
+from models.vocabulary import DOWN, FLAT, UP
 from tests.causality import assert_prefix_causal
 
 

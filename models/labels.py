@@ -26,10 +26,7 @@ import polars as pl
 from models.config_errors import is_int, is_real
 from models.errors import ConfigError, DataValidationError, InsufficientDataError
 from models.features.indicators import rolling_std
-from models.predictors.base import CLASSES, DEFAULT_HORIZON
-
-DOWN, FLAT, UP = 0, 1, 2
-"""Class ids, in the order of :data:`models.predictors.base.CLASSES`."""
+from models.vocabulary import CLASSES, DEFAULT_HORIZON, DOWN, FLAT, UP
 
 
 @dataclass(frozen=True)
