@@ -1,6 +1,6 @@
 """The state deployment: one replica owning the SQLite state file.
 
-Thin wrapper over :class:`models.store.ServingState`; our error types come back as return
+Thin wrapper over :class:`models.serving.state.ServingState`; our error types come back as return
 values (see :func:`client_errors_as_values`). Every write is committed before the
 method returns, so the ingress acknowledges nothing a restart could lose. Run exactly one
 replica per state file (``num_replicas: 1``): the learned ensemble state lives in this
@@ -26,8 +26,9 @@ from deployments.tracker_config import load_ensemble_config
 from models.ensemble import Ensemble
 from models.ensemble.published import load_fits
 from models.errors import SmartMarketError
-from models.store import ServingState, StateStore, StoredPrediction
-from models.store.trading_state import TradingState
+from models.serving.state import ServingState
+from models.serving.trading_state import TradingState
+from models.store import StateStore, StoredPrediction
 
 T = TypeVar("T")
 

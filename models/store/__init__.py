@@ -1,7 +1,9 @@
-"""Durable serving state (pure SQLite, no Ray): candles, predictions, tracker state."""
+"""Durable storage (plain SQLite, no Ray): candles, predictions, learned state, book rows.
+
+What the service does with them (resolving outcomes, the books) is :mod:`models.serving`.
+"""
 
 from models.store.predictions import StoredPrediction
-from models.store.serving import STATE_KEY, ServingState
 from models.store.store import StateStore, now_us
 
-__all__ = ["STATE_KEY", "ServingState", "StateStore", "StoredPrediction", "now_us"]
+__all__ = ["StateStore", "StoredPrediction", "now_us"]

@@ -12,7 +12,8 @@ from deployments.feed import FeedDeployment, ServeSink
 from models.ensemble import Ensemble, EnsembleConfig
 from models.errors import DataValidationError
 from models.feed import Bar
-from models.store import ServingState, StateStore
+from models.serving.state import ServingState
+from models.store import StateStore
 
 
 class _Method:

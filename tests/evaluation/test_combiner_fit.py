@@ -18,7 +18,8 @@ from models.evaluation.combiner_fit import fit_and_publish, fit_rows
 from models.evaluation.period import ModelWindow
 from models.evaluation.sources import load_sources
 from models.registry import ModelRegistry
-from models.store import ServingState, StateStore
+from models.serving.state import ServingState
+from models.store import StateStore
 
 
 def _utc(text: str) -> datetime:

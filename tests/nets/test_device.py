@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from models.errors import ConfigError
-from models.nets.device import use_bf16_weights
 from models.nets import device as device_mod
+from models.nets.device import use_bf16_weights
 
 CPU = torch.device("cpu")
 

@@ -10,8 +10,8 @@ import polars as pl
 import pytest
 
 from models.errors import ConfigError
+from models.serving.trading_state import STATE_KEY, TradingState
 from models.store import StateStore, StoredPrediction
-from models.store.trading_state import STATE_KEY, TradingState
 from models.trading import TradingSettings
 from models.trading.replay import Series, replay
 from models.trading.score import answer_score

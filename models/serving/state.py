@@ -31,7 +31,7 @@ from models.data.validation import validate_ohlcv
 from models.ensemble import Ensemble, SignalRecord
 from models.errors import ConflictError, NotFoundError
 from models.labels import LabelConfig, make_labels
-from models.store import views
+from models.serving import views
 from models.store.predictions import StoredPrediction
 from models.store.store import StateStore
 

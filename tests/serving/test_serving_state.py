@@ -14,7 +14,8 @@ from models.labels import LabelConfig, flat_band, make_labels
 from models.predictors.base import create_predictor
 from models.regime.detector import RegimeDetector
 from models.serving.pipeline import window_bar
-from models.store import ServingState, StateStore, StoredPrediction
+from models.serving.state import ServingState
+from models.store import StateStore, StoredPrediction
 
 WINDOW = 300
 

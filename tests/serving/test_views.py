@@ -7,9 +7,9 @@ import sqlite3
 
 import pytest
 
+from models.serving.views import calibration, page, prediction_view, weights_history
 from models.store import StateStore, StoredPrediction
 from models.store.db import SCHEMA_VERSION
-from models.store.views import calibration, page, prediction_view, weights_history
 
 HOUR_US = 3_600_000_000
 BAND = 0.01
