@@ -30,8 +30,8 @@ from models.benchmark import best_ms, require_positive
 from models.cli import UsageError, run_cli
 from models.data.loader import load_ohlcv
 from models.data.paths import default_data_dir
-from models.nets import NETWORKS, build_model
 from models.nets.device import PRECISIONS, autocast, configure_threads
+from models.predictors.networks import NETWORKS, build_model
 from models.predictors.neural import NeuralPredictor
 from models.registry import ModelArtifact
 from models.training.artifacts import artifact_config

@@ -199,8 +199,8 @@ def build_lgbm_job(args: argparse.Namespace) -> LgbmJob | None:
         return None
     from models.data.loader import load_market_data
     from models.errors import DataValidationError, InsufficientDataError
-    from models.features.tree_features import LEADER_SYMBOL
     from models.labels import LabelConfig
+    from models.predictors.tree_features import LEADER_SYMBOL
     from models.training.lgbm import LgbmConfig
     from models.training.tabular import bounded, prepare_tabular_data
     from models.training.tune_lgbm import LgbmJob

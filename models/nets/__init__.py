@@ -1,5 +1,2 @@
-"""PyTorch networks of the neural predictors (window of feature vectors -> 3 logits)."""
-
-from models.nets.factory import NETWORKS, build_model, default_hparams, hparam_names
-
-__all__ = ["NETWORKS", "build_model", "default_hparams", "hparam_names"]
+"""PyTorch networks of the neural predictors (window of feature vectors -> 3 logits) and the
+device choice they run on. Built by name in :mod:`models.predictors.networks`."""

@@ -1,7 +1,7 @@
 """The class-level contract every registry network keeps for the Tune search.
 
 :mod:`models.training.tune_space` reads a network's ``search_depths`` and calls its
-``search_hparams`` through :data:`models.nets.factory.NETWORKS`; a shared base class lets
+``search_hparams`` through :data:`models.predictors.networks.NETWORKS`; a shared base class lets
 that map be typed by what it is used for instead of as any ``nn.Module``.
 """
 

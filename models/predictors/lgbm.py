@@ -1,13 +1,13 @@
 """The gradient-boosted tree model (LightGBM) from the registry as the ``lgbm`` predictor.
 
-A window becomes tabular features (:mod:`models.features.tree_features`); the last row goes
+A window becomes tabular features (:mod:`models.predictors.tree_features`); the last row goes
 through the booster, which gives (down, flat, up). ``confidence = p_top - p_second``, as the
 networks. ``min_bars`` is the artifact's ``window_bars`` (30 days: every feature defined,
 and the recursive / SMC state settled). Prediction uses one OpenMP thread unless
 ``num_threads`` says otherwise (a Serve replica should not take every core).
 
 The leader's (BTCUSDT) candles come from the window's ``leader_*`` columns
-(:func:`~models.features.tree_features.attach_leader`) or, when absent, from
+(:func:`~models.predictors.tree_features.attach_leader`) or, when absent, from
 ``leader_candles`` given at construction (evaluation: the leader's history file), cut to the
 window's time span; the leader's own model uses the window itself. A window whose newest bar
 has no leader bar beside it, or with fewer leader bars than the features' look-back, is
@@ -35,7 +35,9 @@ from models.data.validation import OHLCV_COLUMNS
 from models.errors import ConfigError, CorruptModelError, DataValidationError, InsufficientDataError
 from models.features.feature_cache import FeatureCache, FeatureKey, window_key
 from models.features.indicators import INDICATOR_COLUMNS
-from models.features.tree_features import (
+from models.predictors.base import Prediction, Predictor, register_predictor
+from models.predictors.booster import SYMBOL_FEATURE, booster_from_state
+from models.predictors.tree_features import (
     FEATURE_LOOKBACK,
     TREE_FEATURES,
     leader_block,
@@ -45,8 +47,6 @@ from models.features.tree_features import (
     tree_feature_block,
     tree_feature_row,
 )
-from models.predictors.base import Prediction, Predictor, register_predictor
-from models.predictors.booster import SYMBOL_FEATURE, booster_from_state
 from models.registry import ModelArtifact, ModelRegistry
 from models.vocabulary import CLASSES
 

@@ -26,9 +26,9 @@ import torch
 from models.errors import ConfigError, CorruptModelError, DataValidationError
 from models.features.model_features import FEATURE_COLUMNS, MAX_LOOKBACK, compute_model_features
 from models.features.scaler import Scaler
-from models.nets import build_model
 from models.nets.device import autocast, resolve_device, use_bf16_weights
 from models.predictors.base import Prediction, Predictor, predictor_class
+from models.predictors.networks import build_model
 from models.registry import ModelArtifact, ModelRegistry
 from models.vocabulary import CLASSES
 

@@ -60,7 +60,7 @@ class PredictorEntry:
     leader: str | None = None
     """A symbol whose candles it needs beside every window of another symbol: the ensemble
     attaches that symbol's stored candles at the same open times as ``leader_*`` columns
-    (:func:`models.features.tree_features.attach_leader`)."""
+    (:func:`models.predictors.tree_features.attach_leader`)."""
     columns: tuple[str, ...] | None = None
     """The window columns it reads, when fewer than everything the service computes (the
     candles and the indicator columns): the fan-out sends only these (the leader's columns
@@ -120,8 +120,8 @@ PREDICTORS: tuple[PredictorEntry, ...] = (
         "models.predictors.lgbm:LgbmPredictor",
         cost=60,
         trainer="models.training.tune_lgbm:tune_lgbm",
-        window_bars=720,  # models.features.tree_features.WINDOW_BARS
-        leader="BTCUSDT",  # models.features.tree_features.LEADER_SYMBOL
+        window_bars=720,  # models.predictors.tree_features.WINDOW_BARS
+        leader="BTCUSDT",  # models.predictors.tree_features.LEADER_SYMBOL
         # the candles only: its features compute their indicators over the window itself
         columns=("timestamp", "open", "high", "low", "close", "volume"),
     ),

@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from models.features.tree_features import FEATURE_LOOKBACK, LEADER_SYMBOL, WINDOW_BARS
 from models.predictors.booster import SYMBOL_FEATURE, best_round, booster_state
+from models.predictors.tree_features import FEATURE_LOOKBACK, LEADER_SYMBOL, WINDOW_BARS
 from models.registry import ModelRegistry
 from models.training.baselines import baseline_metrics
 from models.training.lgbm import design_matrix, gain_importance, predict_proba

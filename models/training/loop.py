@@ -27,8 +27,8 @@ from torch import nn
 
 from models.config_errors import is_int, is_real
 from models.errors import ConfigError
-from models.nets import build_model
 from models.nets.device import autocast, configure_threads, resolve_device
+from models.predictors.networks import build_model
 from models.training.dataset import PreparedData, Windows
 from models.training.metrics import (
     N_CLASSES,

@@ -19,8 +19,8 @@ import polars as pl
 
 from models.data.times import restrict_period
 from models.errors import ConfigError
-from models.features.tree_features import FEATURE_LOOKBACK, TREE_FEATURES, tree_features
 from models.labels import LabelConfig, band_series, make_labels
+from models.predictors.tree_features import FEATURE_LOOKBACK, TREE_FEATURES, tree_features
 from models.training.dataset import SplitPart, _check_candles, candle_hash
 from models.training.splits import chronological_split, required_embargo
 

@@ -21,7 +21,7 @@ import torch
 from ray import tune
 from torch import nn
 
-from models.nets import build_model
+from models.predictors.networks import build_model
 from models.registry import ModelRegistry
 from models.registry.store import Store
 from models.training.artifacts import artifact_config

@@ -14,7 +14,7 @@ from typing import Any, TypedDict
 from ray import tune
 
 from models.errors import ConfigError
-from models.nets import NETWORKS
+from models.predictors.networks import NETWORKS
 
 SEARCH_KEYS: tuple[str, ...] = ("lr", "dropout", "width", "depth", "seq_len")
 """The sampled hyperparameters (also the parameter columns of the progress table)."""

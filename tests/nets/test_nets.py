@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from models.errors import ConfigError
-from models.nets import NETWORKS, build_model, default_hparams
 from models.nets.transformer import RecencyBias, TransformerClassifier
+from models.predictors.networks import NETWORKS, build_model, default_hparams
 
 SMALL = {
     "transformer": {"d_model": 16, "nhead": 4, "num_layers": 2},

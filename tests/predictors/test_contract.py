@@ -32,7 +32,7 @@ SEQ = 16
 
 def _tiny_neural(name: str, candles: pl.DataFrame, root: Path) -> Predictor:
     """A network of the smallest width and depth the Tune search maps, one short epoch."""
-    from models.nets import NETWORKS
+    from models.predictors.networks import NETWORKS
     from models.training.artifacts import publish_result
     from models.training.dataset import prepare_symbol_data
     from models.training.loop import TrainConfig, train_model

@@ -42,7 +42,7 @@ def test_built_in_set_and_its_serve_names():
 def test_lgbm_needs_match_its_feature_module():
     """The registry imports nothing heavy, so lgbm's needs are literals: they must be the
     feature module's (bars per window, the leader symbol)."""
-    from models.features.tree_features import LEADER_SYMBOL, WINDOW_BARS
+    from models.predictors.tree_features import LEADER_SYMBOL, WINDOW_BARS
 
     entry = predictor_entry("lgbm")
     assert (entry.window_bars, entry.leader) == (WINDOW_BARS, LEADER_SYMBOL)

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from models.errors import ConfigError, CorruptModelError
-from models.features.tree_features import FEATURE_LOOKBACK, TREE_FEATURES
 from models.predictors.booster import SYMBOL_FEATURE, booster_from_state, booster_state
+from models.predictors.tree_features import FEATURE_LOOKBACK, TREE_FEATURES
 from models.training.baselines import baseline_metrics
 from models.training.lgbm import (
     LgbmConfig,

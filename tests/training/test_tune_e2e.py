@@ -16,7 +16,7 @@ import torch
 
 from models.errors import ConfigError
 from models.labels import LabelConfig
-from models.nets import build_model
+from models.predictors.networks import build_model
 from models.registry import ModelRegistry
 from models.training.dataset import prepare_symbol_data
 from models.training.metrics import evaluate_classifier

@@ -10,7 +10,7 @@ import torch
 from ray import tune
 
 from models.errors import ConfigError
-from models.nets import build_model
+from models.predictors.networks import build_model
 from models.training.tune_space import (
     SEARCH_KEYS,
     longest_window,

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from models.data.loader import load_market_data
-from models.features.tree_features import TREE_FEATURES, tree_features
-from tests.features.make_tree_golden import CASES, GOLDEN, case_frame, case_rows
+from models.predictors.tree_features import TREE_FEATURES, tree_features
+from tests.predictors.make_tree_golden import CASES, GOLDEN, case_frame, case_rows
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +39,7 @@ def test_values_match_the_reference(case: int, golden, frames) -> None:
 
 
 def test_block_columns_are_the_tree_features() -> None:
-    from models.features import tree_features as tf
+    from models.predictors import tree_features as tf
 
     assert tf._BLOCK_NAMES == TREE_FEATURES
     assert tf._SMC_CONFIG.atr_length == 14  # the ATR(14) indicator column is the SMC scale
@@ -47,7 +47,11 @@ def test_block_columns_are_the_tree_features() -> None:
 
 def test_the_leader_part_equals_the_leaders_own_features(frames) -> None:
     """The leader's columns skip the SMC analysis no leader feature reads: same values."""
-    from models.features.tree_features import leader_block, leader_feature_block, own_feature_block
+    from models.predictors.tree_features import (
+        leader_block,
+        leader_feature_block,
+        own_feature_block,
+    )
 
     btc = frames["BTCUSDT"].slice(4000, 900)
     direct = leader_feature_block(btc)

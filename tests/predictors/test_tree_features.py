@@ -11,7 +11,7 @@ import pytest
 
 from models.errors import DataValidationError
 from models.features.htf_features import higher_timeframe_features
-from models.features.tree_features import (
+from models.predictors.tree_features import (
     FEATURE_LOOKBACK,
     FEATURE_SPECS,
     LEADER_COLUMNS,

@@ -4,7 +4,7 @@ implementation is compared against (``test_tree_features_golden.py``).
 Generated once with the implementation before the features were made fast (commit 3b72046)
 and committed; rerunning it with today's code would only compare the code with itself.
 
-    PYTHONPATH=. python tests/features/make_tree_golden.py [--data DIR]
+    PYTHONPATH=. python tests/predictors/make_tree_golden.py [--data DIR]
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import polars as pl
 
 from models.data.loader import load_market_data
 from models.data.paths import default_data_dir
-from models.features.tree_features import TREE_FEATURES, attach_leader, tree_features
+from models.predictors.tree_features import TREE_FEATURES, attach_leader, tree_features
 
 GOLDEN = Path(__file__).parent / "golden" / "tree_features.npz"
 
