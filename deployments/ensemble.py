@@ -30,9 +30,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from ray import serve
 
 from deployments import metrics
+from deployments.ensemble_config import load_ensemble_config
 from deployments.handles import Handle
 from deployments.settings import AppSettings, parse_section
-from deployments.tracker_config import load_ensemble_config
 from models.ensemble import Ensemble
 from models.labels import LabelConfig
 from models.predictors.registry import predictor_entry

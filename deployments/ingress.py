@@ -8,7 +8,7 @@ Endpoints and fields are documented in docs/api.md; OpenAPI is served at ``/docs
 import logging
 import time
 from collections.abc import Awaitable, Mapping, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import polars as pl
@@ -40,6 +40,7 @@ from deployments.schemas import (
 from deployments.settings import SYMBOL_PATTERN, AppSettings
 from deployments.ui import PLOTLY_ROUTE, dashboard, plotly_bundle
 from models.data.clock import check_clock
+from models.data.times import epoch_us, now_us
 from models.errors import DataValidationError, SmartMarketError
 from models.predictors.registry import predictor_entry
 from models.serving.pipeline import required_bars
@@ -70,7 +71,6 @@ Page = Annotated[int, Query(ge=1, le=5_000, description="newest predictions to r
 HEALTH_TIMEOUT_S = 5.0
 ACTING = ("open", "flip", "renew")
 """Position actions that act on the signal (``actionable`` when certified)."""
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 logger = logging.getLogger("ray.serve")
 
 
@@ -78,9 +78,7 @@ def _us(value: datetime | None) -> int | None:
     """Microseconds since the epoch (a time without an offset is UTC)."""
     if value is None:
         return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return int(value.timestamp() * 1_000_000)
+    return epoch_us(value)
 
 
 def time_range(since: datetime | None, until: datetime | None) -> tuple[int | None, int | None]:
@@ -120,16 +118,6 @@ async def call(response: Awaitable[Any], prefix: str = "") -> Any:
     if isinstance(result, SmartMarketError):
         raise library_error(result, prefix)
     return result
-
-
-def now_us() -> int:
-    return time.time_ns() // 1000
-
-
-def _epoch_us(value: datetime) -> int:
-    """Microseconds since the epoch, exactly (naive: UTC)."""
-    value = value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
-    return (value - _EPOCH) // timedelta(microseconds=1)
 
 
 @serve.deployment(
@@ -265,7 +253,7 @@ class Ingress:
         cost_bps: float | None,
     ) -> None:
         """The trading layer's fields in the answer; ``actionable`` becomes its verdict."""
-        as_of = _epoch_us(datetime.fromisoformat(str(answer["as_of"])))
+        as_of = epoch_us(datetime.fromisoformat(str(answer["as_of"])))
         request = self.state.trading_answer.remote(
             symbol, as_of, answer_score(answer), closes, cost_bps
         )

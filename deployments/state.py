@@ -21,8 +21,8 @@ import polars as pl
 from ray import serve
 
 from deployments import metrics
+from deployments.ensemble_config import load_ensemble_config
 from deployments.settings import AppSettings
-from deployments.tracker_config import load_ensemble_config
 from models.ensemble import Ensemble
 from models.ensemble.published import load_fits
 from models.errors import SmartMarketError

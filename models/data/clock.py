@@ -9,17 +9,14 @@ refused with the row and the reason.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import numpy as np
 import polars as pl
 
 from models.data.intervals import format_interval
+from models.data.times import iso_us as _iso
 from models.errors import DataValidationError
-
-
-def _iso(ts_us: int) -> str:
-    return datetime.fromtimestamp(ts_us / 1_000_000, tz=timezone.utc).isoformat()
 
 
 def check_clock(frame: pl.DataFrame, step_us: int, now_us: int, *, closed: bool) -> None:

@@ -1,4 +1,5 @@
-"""Instants given by people (options, config files, manifests) and the candles between them.
+"""Instants given by people (options, config files, manifests) and the candles between them,
+and the project's one set of epoch / ISO conversions.
 
 One reading everywhere: ISO 8601 dates or timestamps, ``Z`` accepted for UTC, no offset read
 as UTC (the project's data is UTC throughout). A period is ``[start, end)`` so consecutive
@@ -7,11 +8,14 @@ periods never share a bar.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+import time
+from datetime import datetime, timedelta, timezone
 
 import polars as pl
 
 from models.errors import ConfigError
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 def parse_utc(value: str | datetime, name: str) -> datetime:
@@ -38,3 +42,24 @@ def restrict_period(
     if end is not None:
         candles = candles.filter(pl.col("timestamp") < parse_utc(end, "end"))
     return candles
+
+
+def now_us() -> int:
+    """Wall-clock time in microseconds since the epoch (the store's time unit)."""
+    return time.time_ns() // 1000
+
+
+def epoch_us(value: datetime) -> int:
+    """Microseconds since the epoch, exactly (integer arithmetic; naive means UTC)."""
+    value = value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
+    return (value - _EPOCH) // timedelta(microseconds=1)
+
+
+def iso_us(ts_us: int) -> str:
+    """ISO 8601 (UTC) of a microsecond timestamp."""
+    return datetime.fromtimestamp(ts_us / 1_000_000, tz=timezone.utc).isoformat()
+
+
+def iso_ms(ms: int | None) -> str | None:
+    """ISO 8601 (UTC) of a millisecond timestamp (None stays None)."""
+    return None if ms is None else datetime.fromtimestamp(ms / 1000, tz=timezone.utc).isoformat()

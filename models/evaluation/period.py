@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from models.data.times import parse_utc
+from models.data.times import epoch_us, parse_utc
 from models.errors import ConfigError
 
 DEFAULT_LOOKBACK = timedelta(days=365)
@@ -88,12 +88,6 @@ class Period:
     reason: str
 
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-
-
-def _epoch_us(value: datetime) -> int:
-    """Microseconds since the epoch, exactly (integer arithmetic)."""
-    return (value - _EPOCH) // timedelta(microseconds=1)
 
 
 def _as_datetime(value: datetime) -> datetime:
@@ -128,7 +122,7 @@ def resolve_period(
         reason = "requested"
     end = end if end is not None else last_ts + timedelta(microseconds=1)
     ts = timestamps.dt.epoch("us").to_numpy()
-    lo, hi = (_epoch_us(x) for x in (start, end))
+    lo, hi = (epoch_us(x) for x in (start, end))
     rows = np.flatnonzero((ts >= lo) & (ts < hi))
     if rows.size == 0:
         raise ConfigError(

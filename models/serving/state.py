@@ -27,6 +27,7 @@ from typing import Any
 import polars as pl
 
 from models.data.clock import check_clock
+from models.data.times import iso_us
 from models.data.validation import validate_ohlcv
 from models.ensemble import Ensemble, SignalRecord
 from models.errors import ConflictError, NotFoundError
@@ -223,7 +224,7 @@ class ServingState:
             "symbol": symbol,
             "count": len(kept),
             "predictions": [views.prediction_view(p) for p in kept],
-            "next_until": None if next_until is None else views.iso_us(next_until),
+            "next_until": None if next_until is None else iso_us(next_until),
             "degraded": views.degraded_summary(kept),
         }
 

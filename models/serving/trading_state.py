@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from models.data.times import iso_ms
 from models.errors import ConfigError, TradingError
 from models.labels import trailing_sigma
 from models.store.store import StateStore
@@ -30,7 +31,6 @@ from models.trading.live import next_ready, quotes_at
 from models.trading.views import (
     book_view,
     certificate_view,
-    iso,
     signal_fields,
     targets_view,
 )
@@ -183,7 +183,7 @@ class TradingState:
             "enabled": self.enabled,
             "problem": self.problem,
             "symbols": list(self.symbols),
-            "as_of": iso(self.desk.last_bar_ms),
+            "as_of": iso_ms(self.desk.last_bar_ms),
             "costs": {
                 "fee_bps": costs.fee_bps,
                 "slippage_bps": costs.slippage_bps,
@@ -207,7 +207,7 @@ class TradingState:
             "books": {
                 name: [
                     {
-                        "time": iso(p.bar_ms),
+                        "time": iso_ms(p.bar_ms),
                         "equity": p.equity,
                         "benchmark": p.benchmark,
                         "gross": p.gross,
@@ -229,7 +229,7 @@ class TradingState:
         rows = self.store.trading_fills(book, before, limit + 1)
         kept = rows[:limit]
         for row in kept:
-            row["time"] = iso(row.pop("bar_ms"))
-            row["opened_at"] = iso(row.pop("opened_ms"))
+            row["time"] = iso_ms(row.pop("bar_ms"))
+            row["opened_at"] = iso_ms(row.pop("opened_ms"))
         more = len(rows) > limit and bool(kept)
         return {"book": book, "trades": kept, "next_before": kept[-1]["seq"] if more else None}

@@ -10,20 +10,15 @@ learned from); ``correct`` says whether the called class (up / flat / down) was 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timezone
 from typing import Any
 
+from models.data.times import iso_us
 from models.ensemble.inputs import classify_return
 from models.store.predictions import StoredPrediction
 from models.vocabulary import CLASSES
 
 LABELS: dict[int, str] = {-1: "down", 0: "flat", 1: "up"}
 SIGNALS: dict[int, str] = {-1: "SELL", 0: "HOLD", 1: "BUY"}
-
-
-def iso_us(ts_us: int) -> str:
-    """ISO 8601 (UTC) of a microsecond timestamp."""
-    return datetime.fromtimestamp(ts_us / 1_000_000, tz=timezone.utc).isoformat()
 
 
 def _probabilities(p: StoredPrediction) -> dict[str, float] | None:

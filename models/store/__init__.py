@@ -4,6 +4,6 @@ What the service does with them (resolving outcomes, the books) is :mod:`models.
 """
 
 from models.store.predictions import StoredPrediction
-from models.store.store import StateStore, now_us
+from models.store.store import StateStore
 
-__all__ = ["StateStore", "StoredPrediction", "now_us"]
+__all__ = ["StateStore", "StoredPrediction"]

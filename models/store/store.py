@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import math
 import threading
-import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,6 +24,7 @@ import numpy as np
 import polars as pl
 
 from models.data.clock import check_continues_clock
+from models.data.times import now_us
 from models.errors import DataValidationError
 from models.store import candles as _candles
 from models.store import predictions as _predictions
@@ -33,11 +33,6 @@ from models.store.db import open_db
 from models.store.lock import WriterLock
 from models.store.predictions import StoredPrediction
 from models.trading.book import EquityPoint, Fill
-
-
-def now_us() -> int:
-    """Wall-clock time in microseconds since the epoch (the store's time unit)."""
-    return time.time_ns() // 1000
 
 
 class StateStore:

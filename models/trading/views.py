@@ -8,20 +8,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from datetime import datetime, timezone
 from typing import Any
 
 import numpy as np
 
+from models.data.times import iso_ms
 from models.trading.book import Book, EquityPoint
 from models.trading.desk import BOOKS, PAPER, Desk
 from models.trading.expected import Estimate
 from models.trading.metrics import max_drawdown, periods_per_year, sharpe
 from models.trading.rule import Decision
-
-
-def iso(ms: int | None) -> str | None:
-    return None if ms is None else datetime.fromtimestamp(ms / 1000, tz=timezone.utc).isoformat()
 
 
 def _finite(value: float) -> float | None:
@@ -53,7 +49,7 @@ def signal_fields(
             "certified": desk.certificate.passed(symbol),
             "cost_bps": cost_bps,
             "book": PAPER,
-            "until": iso(decision.expiry_bar * desk.step_ms) if decision.expiry_bar else None,
+            "until": iso_ms(decision.expiry_bar * desk.step_ms) if decision.expiry_bar else None,
         },
     }
 
@@ -74,8 +70,8 @@ def positions(desk: Desk, book: Book) -> list[dict[str, Any]]:
                 "value": p.quantity * mark,
                 "weight": p.quantity * mark / equity if equity > 0 else None,
                 "unrealized_pnl": p.quantity * (mark - p.entry_price) - p.entry_fee,
-                "opened_at": iso(p.opened_ms),
-                "until": iso(p.expiry_bar * desk.step_ms),
+                "opened_at": iso_ms(p.opened_ms),
+                "until": iso_ms(p.expiry_bar * desk.step_ms),
                 "reason": p.reason,
             }
         )
@@ -95,7 +91,7 @@ def book_view(desk: Desk, name: str, history: Sequence[EquityPoint], trades: int
     last = history[-1] if history else None
     return {
         "book": name,
-        "as_of": iso(desk.last_bar_ms),
+        "as_of": iso_ms(desk.last_bar_ms),
         "equity": now,
         "cash": book.cash,
         "pnl": now - initial,
@@ -125,7 +121,7 @@ def certificate_view(desk: Desk, symbols: Sequence[str]) -> dict[str, Any]:
 def targets_view(desk: Desk, targets: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """``GET /v1/portfolio/targets``: what each book did at the newest bar, and why."""
     return {
-        "as_of": iso(desk.last_bar_ms),
+        "as_of": iso_ms(desk.last_bar_ms),
         "books": {name: targets.get(name, {}) for name in BOOKS},
         "certificate": certificate_view(desk, sorted(desk.books[PAPER].start)),
     }
