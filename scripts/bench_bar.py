@@ -214,8 +214,8 @@ def bench_served(
 ) -> dict[str, Any]:
     from ray import serve
 
-    from deployments.local_app import start_local_app
     from deployments.settings import AppSettings
+    from scripts.launch.local_app import start_local_app
 
     # every followed symbol's models stay loaded (the default LRU of 8 would reload them)
     start_local_app(args.config, APP_NAME, args.num_cpus, registry=registry,

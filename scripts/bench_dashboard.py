@@ -35,10 +35,10 @@ os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 import httpx  # noqa: E402
 import polars as pl  # noqa: E402
 
-from deployments.local_app import key_header, start_local_app  # noqa: E402
 from models.cli import UsageError, run_cli  # noqa: E402
 from models.data.loader import load_ohlcv  # noqa: E402
 from models.data.paths import default_data_dir  # noqa: E402
+from scripts.launch.local_app import key_header, start_local_app  # noqa: E402
 
 CHROMIUM_ARGS = [
     "--headless",

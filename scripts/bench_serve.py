@@ -7,7 +7,7 @@ latency and throughput beside the in-process pipeline on the same inputs (same c
 ensemble deployment batches), each including the SQLite write of the pending prediction
 the service makes. Each load goes through Serve's proxy and, in throughput-optimised mode
 (the default here), straight to the ingress replica's own port (direct ingress, one hop
-fewer: ``deployments/direct_ingress.py``). Every level (and each in-process run) gets
+fewer: ``scripts/launch/direct_ingress.py``). Every level (and each in-process run) gets
 its own ``--requests`` windows: a window sent twice would be answered from the lgbm
 features' cache. Ends with the targets and whether this run met them, per path.
 
@@ -191,7 +191,7 @@ def store_candles(url: str, stored: dict[str, pl.DataFrame], chunk: int = 5000) 
     """``POST /v1/candles/{symbol}`` of each frame, in requests of at most ``chunk``."""
     import httpx
 
-    from deployments.local_app import key_header
+    from scripts.launch.local_app import key_header
 
     for symbol, frame in stored.items():
         for start in range(0, frame.height, chunk):
@@ -290,7 +290,7 @@ SERVE_SYSTEM_NAMES = {"ProxyActor": "Serve proxy", "ServeController": "Serve con
 
 def _process_group(pid: int, cmdline: str) -> str | None:
     """Which part of the service (or the client) a process is; None: not ours."""
-    from deployments.local_app import serve_process_label
+    from scripts.launch.local_app import serve_process_label
 
     if pid == os.getpid():
         return "load client + driver"
@@ -348,8 +348,8 @@ def cpu_table(cpu: dict[tuple[str, int], dict[str, float]], walls: dict) -> str:
 def start_app(args: argparse.Namespace, registry: str, workdir: Path) -> dict[str, str]:
     """Local Ray + Serve with the app of ``--config``; returns path name -> base URL: the
     proxy's port and, in throughput-optimised mode, the ingress replica's own port."""
-    from deployments.direct_ingress import direct_ingress_urls
-    from deployments.local_app import start_local_app
+    from scripts.launch.direct_ingress import direct_ingress_urls
+    from scripts.launch.local_app import start_local_app
 
     state_db = str(workdir / "s.db")
     extra = {"predictors": args.predictors} if args.predictors else {}

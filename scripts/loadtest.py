@@ -41,6 +41,7 @@ os.environ.setdefault("POLARS_MAX_THREADS", "1")
 from models.benchmark import require_positive  # noqa: E402
 from models.cli import UsageError, run_cli  # noqa: E402
 from models.data.paths import default_data_dir  # noqa: E402
+from scripts.launch.local_app import wait_healthy  # noqa: E402
 
 APP_NAME = "loadtest"
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -114,7 +115,7 @@ def train_small(data: Path, symbols: Sequence[str], root: Path) -> str:
 # --- the app and its processes ---------------------------------------------------------------
 def start_app(args: argparse.Namespace, registry: str, workdir: Path) -> str:
     """Local Ray + Serve with the app of ``--config`` on a free loopback port; its URL."""
-    from deployments.local_app import start_local_app
+    from scripts.launch.local_app import start_local_app
 
     state_db = str(workdir / "state.db")
     return start_local_app(
@@ -133,7 +134,7 @@ def _psutil():
 def app_processes(app_name: str, own: bool) -> dict[str, list]:
     """Label -> processes: the app's replicas (``ray::ServeReplica:<app>:<deployment>``)
     and, when Ray runs under this process, its proxy and controller too."""
-    from deployments.local_app import serve_process_label
+    from scripts.launch.local_app import serve_process_label
 
     psutil = _psutil()
     candidates = psutil.Process().children(recursive=True) if own else psutil.process_iter()
@@ -230,20 +231,6 @@ async def run_load(
     return result
 
 
-def wait_healthy(url: str, headers: dict[str, str], timeout_s: float = 180.0) -> None:
-    import httpx
-
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/healthz", headers=headers, timeout=10).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    raise UsageError(f"{url}/healthz did not answer 200 within {timeout_s:.0f} s")
-
-
 # --- report ----------------------------------------------------------------------------------
 def _pct(values: Sequence[float], q: float) -> float:
     return statistics.quantiles(values, n=1000)[int(q * 10) - 1] if len(values) > 1 else 0.0
@@ -334,7 +321,7 @@ def _measure(
     headers: dict[str, str],
 ) -> int:
     """Warm up, sample memory, load (sampling at half-time), sample again, report."""
-    wait_healthy(url, headers)
+    wait_healthy(url, 180.0, headers=headers, interval_s=0.5)
     groups = app_processes(app_name, own)
     if not groups:
         raise UsageError(f"no Ray worker processes of app {app_name!r} on this machine")

@@ -33,14 +33,19 @@ from pathlib import Path
 
 import httpx
 
-from models.cli import UsageError, run_cli
-from models.data.loader import load_market_data
-from models.data.paths import default_data_dir
-from models.errors import ModelNotFoundError
-from models.predictors.registry import PREDICTORS
-from models.registry import ModelRegistry
+REPO_ROOT = Path(__file__).resolve().parents[1]
+if str(REPO_ROOT) not in sys.path:  # run as a plain script from anywhere
+    sys.path.insert(0, str(REPO_ROOT))
 
-ROOT = Path(__file__).resolve().parents[1]
+from models.cli import UsageError, run_cli  # noqa: E402
+from models.data.loader import load_market_data  # noqa: E402
+from models.data.paths import default_data_dir  # noqa: E402
+from models.errors import ModelNotFoundError  # noqa: E402
+from models.predictors.registry import PREDICTORS  # noqa: E402
+from models.registry import ModelRegistry  # noqa: E402
+from scripts.launch.local_app import wait_healthy  # noqa: E402
+
+ROOT = REPO_ROOT
 SCRIPTS = ROOT / "scripts"
 TRAINED_MODELS = tuple(e.name for e in PREDICTORS if e.trained and e.default_member and e.served)
 """The ensemble's default members that need a trained model per symbol."""
@@ -165,20 +170,6 @@ def train(args: argparse.Namespace, data: Path, symbols: Sequence[str]) -> None:
         raise UsageError(f"training failed (exit {code}); see its output above")
 
 
-def wait_healthy(url: str, server: subprocess.Popen, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise UsageError(f"the service exited early (exit {server.returncode})")
-        try:
-            if httpx.get(f"{url}/healthz", timeout=5).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(2)
-    raise UsageError(f"the service did not become healthy within {timeout:.0f} s")
-
-
 def api_key() -> str:
     """The key writes need: ``$SMARTMARKET_API_KEY``, or one made (and printed) for this run."""
     key = os.environ.get(KEY_ENV, "")
@@ -266,7 +257,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )  # fmt: skip
     url = f"http://127.0.0.1:{args.port}"
     try:
-        wait_healthy(url, server, args.startup_timeout)
+        wait_healthy(url, args.startup_timeout, server=server, interval_s=2.0)
         step(f"4/4 one live signal from {url}")
         leaders = [e.leader for e in PREDICTORS if e.leader and e.leader in args.symbols]
         store_candles(url, key, data, list(dict.fromkeys([*leaders, args.symbols[0]])))

@@ -97,7 +97,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from ray import serve
 
     from deployments.app import compose
-    from deployments.direct_ingress import direct_ingress_urls
+    from scripts.launch.direct_ingress import direct_ingress_urls
 
     ray.init(
         num_cpus=args.num_cpus,

@@ -7,6 +7,8 @@ from __future__ import annotations
 import os
 import secrets
 import socket
+import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -73,3 +75,30 @@ def serve_process_label(title: str, app_name: str) -> str | None:
     else:
         return None
     return label.split()[0].split(".")[0]
+
+
+def wait_healthy(
+    url: str,
+    timeout_s: float,
+    *,
+    headers: dict[str, str] | None = None,
+    server: subprocess.Popen[Any] | None = None,
+    interval_s: float = 1.0,
+) -> None:
+    """Poll ``{url}/healthz`` until it answers 200; ``UsageError`` after ``timeout_s`` or as
+    soon as ``server`` (the service's process, when this run started it) has exited."""
+    import httpx
+
+    from models.cli import UsageError
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if server is not None and server.poll() is not None:
+            raise UsageError(f"the service exited early (exit {server.returncode})")
+        try:
+            if httpx.get(f"{url}/healthz", headers=headers, timeout=10).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(interval_s)
+    raise UsageError(f"{url}/healthz did not answer 200 within {timeout_s:.0f} s")

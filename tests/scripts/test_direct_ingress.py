@@ -27,7 +27,7 @@ def scenario() -> dict[str, Any]:
     from fastapi import FastAPI
     from ray import serve
 
-    from deployments.direct_ingress import direct_ingress_urls
+    from scripts.launch.direct_ingress import direct_ingress_urls
 
     api = FastAPI()
 

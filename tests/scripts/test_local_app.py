@@ -1,11 +1,11 @@
-"""deployments/local_app.py: which Ray processes belong to the app (start_local_app itself
+"""scripts/launch/local_app.py: which Ray processes belong to the app (start_local_app itself
 runs in tests/scripts and tests/reliability through the scripts that use it)."""
 
 from __future__ import annotations
 
 import pytest
 
-from deployments.local_app import serve_process_label
+from scripts.launch.local_app import serve_process_label
 
 
 @pytest.mark.parametrize(
