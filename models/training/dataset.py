@@ -76,15 +76,14 @@ class SplitPart:
 
 
 @dataclass(frozen=True)
-class PreparedData:
-    """Everything training needs for one symbol, plus what must be saved with the model."""
+class LabelledParts:
+    """One symbol's labelled train / validation / test parts and their provenance: what the
+    networks' data and the trees' tabular data share (each adds its own inputs)."""
 
     train: SplitPart
     val: SplitPart
     test: SplitPart
-    scaler: Scaler
     feature_names: tuple[str, ...]
-    seq_len: int
     label_cfg: LabelConfig
     embargo: int
     data_hash: str
@@ -93,6 +92,37 @@ class PreparedData:
     """Flat band per candle row (label units), for the baselines."""
     last_return: np.ndarray = field(repr=False)
     """1-bar log return per candle row, for the momentum baseline."""
+
+
+def labelled_fields(
+    candles: pl.DataFrame,
+    parts: dict[str, SplitPart],
+    label_cfg: LabelConfig,
+    embargo: int,
+    **window_extra: Any,
+) -> dict[str, Any]:
+    """The :class:`LabelledParts` fields computed the same way for every kind of data."""
+    digest = candle_hash(candles)
+    close = candles["close"].to_numpy()
+    ranges = {name: part.window_range() for name, part in parts.items()}
+    window = {**ranges, "embargo_bars": embargo, "data_hash": digest, **window_extra}
+    return {
+        **parts,
+        "label_cfg": label_cfg,
+        "embargo": embargo,
+        "data_hash": digest,
+        "data_window": window,
+        "band": band_series(close, label_cfg),
+        "last_return": np.concatenate([[np.nan], np.diff(np.log(close))]),
+    }
+
+
+@dataclass(frozen=True)
+class PreparedData(LabelledParts):
+    """Everything training a network needs for one symbol, plus what is saved with the model."""
+
+    scaler: Scaler
+    seq_len: int
 
     @property
     def n_features(self) -> int:
@@ -139,20 +169,11 @@ def prepare_symbol_data(
         name: _part(scaled, labels, ends, seq_len, label_cfg.horizon, candles["timestamp"])
         for name, ends in (("train", split.train), ("val", split.val), ("test", split.test))
     }
-    ranges = {name: part.window_range() for name, part in parts.items()}
-    digest = candle_hash(candles)
-    close = candles["close"].to_numpy()
     return PreparedData(
-        **parts,
-        scaler=scaler,
+        **labelled_fields(candles, parts, label_cfg, embargo),
         feature_names=FEATURE_COLUMNS,
+        scaler=scaler,
         seq_len=seq_len,
-        label_cfg=label_cfg,
-        embargo=embargo,
-        data_hash=digest,
-        data_window={**ranges, "embargo_bars": embargo, "data_hash": digest},
-        band=band_series(close, label_cfg),
-        last_return=np.concatenate([[np.nan], np.diff(np.log(close))]),
     )
 
 

@@ -11,7 +11,7 @@ symbol's training labels reach into another symbol's validation or test inputs.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -19,29 +19,19 @@ import polars as pl
 
 from models.data.times import restrict_period
 from models.errors import ConfigError
-from models.labels import LabelConfig, band_series, make_labels
+from models.labels import LabelConfig, make_labels
 from models.predictors.tree_features import FEATURE_LOOKBACK, TREE_FEATURES, tree_features
-from models.training.dataset import SplitPart, _check_candles, candle_hash
+from models.training.dataset import LabelledParts, SplitPart, _check_candles, labelled_fields
 from models.training.splits import chronological_split, required_embargo
 
 PARTS: tuple[str, ...] = ("train", "val", "test")
 
 
 @dataclass(frozen=True)
-class TabularData:
+class TabularData(LabelledParts):
     """One symbol's feature rows and labels per part (``X`` is (rows, features) float32)."""
 
     symbol: str
-    train: SplitPart
-    val: SplitPart
-    test: SplitPart
-    feature_names: tuple[str, ...]
-    label_cfg: LabelConfig
-    embargo: int
-    data_hash: str
-    data_window: dict[str, Any]
-    band: np.ndarray = field(repr=False)
-    last_return: np.ndarray = field(repr=False)
 
 
 def prepare_tabular_data(
@@ -70,19 +60,10 @@ def prepare_tabular_data(
         name: _part(feats, labels, getattr(split, name), label_cfg.horizon, stamps)
         for name in PARTS
     }
-    digest = candle_hash(candles)
-    close = candles["close"].to_numpy()
-    window = {name: part.window_range() for name, part in parts.items()}
     return TabularData(
-        symbol=symbol,
-        **parts,
+        **labelled_fields(candles, parts, label_cfg, embargo, symbol=symbol),
         feature_names=TREE_FEATURES,
-        label_cfg=label_cfg,
-        embargo=embargo,
-        data_hash=digest,
-        data_window={**window, "embargo_bars": embargo, "data_hash": digest, "symbol": symbol},
-        band=band_series(close, label_cfg),
-        last_return=np.concatenate([[np.nan], np.diff(np.log(close))]),
+        symbol=symbol,
     )
 
 
