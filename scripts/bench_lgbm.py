@@ -35,8 +35,8 @@ from models.cli import run_cli  # noqa: E402
 from models.data.loader import load_market_data  # noqa: E402
 from models.data.paths import default_data_dir  # noqa: E402
 from models.features.feature_cache import FeatureKey  # noqa: E402
+from models.predictors.leader import attach_leader  # noqa: E402
 from models.predictors.lgbm import NEWEST_ROWS, LgbmPredictor  # noqa: E402
-from models.predictors.tree_features import attach_leader  # noqa: E402
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -21,7 +21,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:  # run as a plain script from anywhere
@@ -38,7 +38,6 @@ from models.predictors.registry import (  # noqa: E402
 
 if TYPE_CHECKING:  # imported lazily below: --help and usage errors must not load torch/Ray
     from models.training.summary import SummaryRow
-    from models.training.tune_lgbm import LgbmJob
     from models.training.tune_trial import TrialSetup
 
 MODELS = trained_names()
@@ -193,45 +192,31 @@ def build_setups(args: argparse.Namespace) -> list[TrialSetup]:
     return setups
 
 
-def build_lgbm_job(args: argparse.Namespace) -> LgbmJob | None:
-    """Tree features and splits of every symbol (before Ray starts), or None without lgbm."""
-    if "lgbm" not in args.models:
-        return None
-    from models.data.loader import load_market_data
+def build_tree_jobs(args: argparse.Namespace) -> dict[str, Any]:
+    """Name -> training job of every tree kind asked for (before Ray starts), each built the
+    way its registry entry says (``prepare``, with its ``leader``'s candles)."""
+    trees = [m for m in args.models if m in TREES]
+    if not trees:
+        return {}
     from models.errors import DataValidationError, InsufficientDataError
-    from models.labels import LabelConfig
-    from models.predictors.tree_features import LEADER_SYMBOL
-    from models.training.lgbm import LgbmConfig
-    from models.training.tabular import bounded, prepare_tabular_data
-    from models.training.tune_lgbm import LgbmJob
+    from models.training.tree_jobs import TreeRequest, prepare_tree_jobs
 
-    data = (args.data or default_data_dir()).expanduser().resolve()
-    symbols = [s.upper() for s in args.symbols] if args.symbols else None
-    frames = load_market_data(data, symbols=symbols)
-    try:
-        leader = load_market_data(data, symbols=[LEADER_SYMBOL])[LEADER_SYMBOL]
-    except DataValidationError as exc:
-        raise UsageError(f"--data: lgbm needs the leader {LEADER_SYMBOL}: {exc}") from None
-    leader = bounded(leader, args.start, args.end, None)
-    datasets = {}
-    for symbol, frame in frames.items():
-        try:
-            datasets[symbol] = prepare_tabular_data(
-                bounded(frame, args.start, args.end, args.max_rows),
-                symbol=symbol,
-                leader=leader,
-                label_cfg=LabelConfig(horizon=args.horizon),
-                val_frac=args.val_frac,
-                test_frac=args.test_frac,
-            )
-        except InsufficientDataError as exc:
-            raise UsageError(f"{symbol}: too few candles for lgbm: {exc}") from None
-    keys = ("start", "end", "max_rows", "val_frac", "test_frac", "seed")
-    provenance = {"data_path": str(data), **{k: getattr(args, k) for k in keys}}
-    base = LgbmConfig(
-        max_rounds=args.lgbm_max_rounds, num_threads=args.lgbm_threads, seed=args.seed
+    request = TreeRequest(
+        data=(args.data or default_data_dir()).expanduser().resolve(),
+        symbols=tuple(s.upper() for s in args.symbols) if args.symbols else None,
+        start=args.start,
+        end=args.end,
+        max_rows=args.max_rows,
+        horizon=args.horizon,
+        val_frac=args.val_frac,
+        test_frac=args.test_frac,
+        seed=args.seed,
+        options=vars(args),
     )
-    return LgbmJob(datasets, base, args.lgbm_variant, provenance)
+    try:
+        return prepare_tree_jobs(trees, request)
+    except (DataValidationError, InsufficientDataError) as exc:
+        raise UsageError(str(exc)) from None
 
 
 def start_ray(args: argparse.Namespace) -> float:
@@ -268,7 +253,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from models.training.tune import TuneOptions, existing_experiments
 
     setups = build_setups(args)
-    lgbm_job = build_lgbm_job(args)
+    tree_jobs = build_tree_jobs(args)
     options = dict(
         storage=args.storage,
         name=args.name,
@@ -293,8 +278,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     gpus = start_ray(args)
     opts = TuneOptions(**options, gpus_per_trial=gpus)
     rows = [_trainer(setup.model)(setup, opts, args.registry) for setup in setups]
-    if lgbm_job is not None:  # one search over every symbol (per-symbol and pooled variants)
-        rows += _trainer("lgbm")(lgbm_job, opts, args.registry)
+    for name, job in tree_jobs.items():  # one job over every symbol per tree kind
+        rows += _trainer(name)(job, opts, args.registry)
     print(f"\nTraining summary ({time.perf_counter() - started:.0f}s)")
     print(format_summary(rows), flush=True)
     if args.summary_md:

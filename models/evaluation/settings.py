@@ -8,13 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from models.evaluation.period import DEFAULT_LOOKBACK
-from models.predictors.registry import predictor_names, trained_names
+from models.predictors.registry import trained_names
 
 TRAINED: tuple[str, ...] = trained_names()
 """Trained predictors looked up in the model registry for every symbol."""
-
-TREES: tuple[str, ...] = predictor_names("tree")
-"""Tree models (their specs replay each row's whole history in one feature pass)."""
 
 QUICK_LOOKBACK = timedelta(days=21)
 """Period of a ``--quick`` smoke run (at most; later if a model's window ends later)."""

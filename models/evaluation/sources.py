@@ -2,8 +2,10 @@
 networks, trees) when the model registry has them, with the data window each was trained
 and validated on.
 
-A tree model (``lgbm``) also reads the leader's (BTCUSDT) candles, loaded from the same
-data directory; it is replayed in one feature pass over each row's whole history.
+A trained predictor loads the one way its registry entry says
+(:func:`models.predictors.base.load_trained`); one whose entry names a ``leader`` also gets
+that symbol's candles, loaded from the same data directory. A ``tree`` kind is replayed in one
+feature pass over each row's whole history.
 
 Rule-based predictors have no training window. A trained predictor without an artifact for
 the symbol is left out and the reason is recorded, so the report can say which symbols were
@@ -19,20 +21,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from models.ensemble.published import COMBINER, load_fit
 from models.errors import ConfigError, ModelNotFoundError
 from models.evaluation.period import ModelWindow, model_window
 from models.evaluation.predict import PredictorSpec
-from models.evaluation.settings import TRAINED, TREES
-from models.predictors.base import create_predictor
-from models.predictors.registry import predictor_names
+from models.evaluation.settings import TRAINED
+from models.predictors.base import Predictor, create_predictor, load_trained
+from models.predictors.registry import predictor_entry, predictor_names
 from models.registry import ModelArtifact, ModelRegistry
-
-if TYPE_CHECKING:
-    from models.predictors.lgbm import LgbmPredictor
-    from models.predictors.neural import NeuralPredictor
 
 RULE_BASED: tuple[str, ...] = predictor_names("rule")
 
@@ -83,13 +81,14 @@ def load_sources(
             continue
         artifact = registry.load(symbol, name, version)
         predictor = _trained(name, artifact, device, data_path)
-        if predictor.horizon != horizon:
+        trained_horizon = int(artifact.config["horizon"])  # every trained kind saves it
+        if trained_horizon != horizon:
             raise ConfigError(
-                f"model {name!r} {version} of {symbol} predicts {predictor.horizon} bars ahead "
-                f"but --horizon is {horizon}: evaluate it with --horizon {predictor.horizon}"
+                f"model {name!r} {version} of {symbol} predicts {trained_horizon} bars ahead "
+                f"but --horizon is {horizon}: evaluate it with --horizon {trained_horizon}"
             )
         sources.windows.append(model_window(symbol, name, version, artifact.manifest))
-        if name in TREES:
+        if predictor_entry(name).kind == "tree":
             sources.specs[name] = PredictorSpec(predictor, window_bars=None, version=version)
             continue
         sources.specs[name] = PredictorSpec(
@@ -121,21 +120,18 @@ def _combiner(sources: Sources, registry: ModelRegistry, symbol: str) -> None:
 
 def _trained(
     name: str, artifact: ModelArtifact, device: str, data_path: str | Path | None
-) -> NeuralPredictor | LgbmPredictor:
-    """The predictor of a registry artifact: a tree model (with the leader's candles) or
-    a network."""
-    if name not in TREES:
-        from models.predictors.neural import neural_predictor_class
-
-        return neural_predictor_class(name).from_artifact(artifact, device=device)
-    from models.data.loader import load_market_data
-    from models.predictors.lgbm import LgbmPredictor
-
-    leader = artifact.config.get("leader", "BTCUSDT")
+) -> Predictor:
+    """The predictor of a registry artifact, with its leader's candles when its entry names
+    a leader (and the artifact's symbol is not the leader itself)."""
+    entry = predictor_entry(name)
     candles = None
-    if data_path is not None and artifact.symbol != leader:
-        candles = load_market_data(data_path, symbols=[leader])[leader]
-    return LgbmPredictor.from_artifact(artifact, leader_candles=candles)
+    if entry.leader is not None and data_path is not None:
+        from models.data.loader import load_market_data
+
+        leader = str(artifact.config.get("leader", entry.leader))
+        if artifact.symbol != leader:
+            candles = load_market_data(data_path, symbols=[leader])[leader]
+    return load_trained(name, artifact, device=device, leader_candles=candles)
 
 
 def _open(root: str | Path | None) -> ModelRegistry | None:

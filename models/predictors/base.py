@@ -199,3 +199,23 @@ def predictor_class(name: str) -> type[Predictor]:
 def create_predictor(name: str, **kwargs: Any) -> Predictor:
     """Build the predictor registered under ``name`` with ``kwargs``."""
     return predictor_class(name)(**kwargs)
+
+
+def load_trained(
+    name: str,
+    artifact: ModelArtifact,
+    device: str = "auto",
+    precision: str = "float32",
+    leader_candles: pl.DataFrame | None = None,
+) -> Predictor:
+    """The trained predictor ``name`` from one of its artifacts: the one way a trained kind
+    loads, read from its registry entry (``target.from_artifact``; when the entry names a
+    ``leader``, its candles are passed as ``leader_candles=`` if given)."""
+    entry = predictor_entry(name)
+    if not entry.trained:
+        raise ConfigError(f"{name}: predictor is not built from a trained model")
+    loader: Callable[..., Predictor] = predictor_class(name).from_artifact
+    extra = {"leader_candles": leader_candles}
+    if entry.leader is None or leader_candles is None:
+        extra = {}
+    return loader(artifact, device=device, precision=precision, **extra)

@@ -7,7 +7,7 @@ and the recursive / SMC state settled). Prediction uses one OpenMP thread unless
 ``num_threads`` says otherwise (a Serve replica should not take every core).
 
 The leader's (BTCUSDT) candles come from the window's ``leader_*`` columns
-(:func:`~models.predictors.tree_features.attach_leader`) or, when absent, from
+(:func:`~models.predictors.leader.attach_leader`) or, when absent, from
 ``leader_candles`` given at construction (evaluation: the leader's history file), cut to the
 window's time span; the leader's own model uses the window itself. A window whose newest bar
 has no leader bar beside it, or with fewer leader bars than the features' look-back, is
@@ -37,11 +37,11 @@ from models.features.feature_cache import FeatureCache, FeatureKey, window_key
 from models.features.indicators import INDICATOR_COLUMNS
 from models.predictors.base import Prediction, Predictor, register_predictor
 from models.predictors.booster import SYMBOL_FEATURE, booster_from_state
+from models.predictors.leader import leader_candles
 from models.predictors.tree_features import (
     FEATURE_LOOKBACK,
     TREE_FEATURES,
     leader_block,
-    leader_candles,
     leader_feature_block,
     own_feature_block,
     tree_feature_block,

@@ -48,8 +48,12 @@ class PredictorEntry:
     trainer: str | None = None
     """``module:function(setup, options, registry) -> SummaryRow``: tunes and publishes one
     (symbol, model) for ``scripts/train.py`` (trained kinds). A ``tree`` trainer takes one
-    job over every symbol instead (``LgbmJob``: per-symbol and pooled variants) and returns
-    a row per (symbol, variant)."""
+    job over every symbol instead (built by ``prepare``; lgbm's ``LgbmJob``: per-symbol and
+    pooled variants) and returns a row per (symbol, variant)."""
+    prepare: str | None = None
+    """``module:function(frames, leader, request) -> job`` (``tree`` kind): builds the job its
+    ``trainer`` runs from every symbol's candles and the ``leader``'s, before Ray starts
+    (:func:`models.training.tree_jobs.prepare_tree_jobs`)."""
     deployment: str | None = None
     """Serve deployment name; default: CamelCase of ``name`` + ``Deployment``."""
     served: bool = True
@@ -60,7 +64,7 @@ class PredictorEntry:
     leader: str | None = None
     """A symbol whose candles it needs beside every window of another symbol: the ensemble
     attaches that symbol's stored candles at the same open times as ``leader_*`` columns
-    (:func:`models.predictors.tree_features.attach_leader`)."""
+    (:func:`models.predictors.leader.attach_leader`)."""
     columns: tuple[str, ...] | None = None
     """The window columns it reads, when fewer than everything the service computes (the
     candles and the indicator columns): the fan-out sends only these (the leader's columns
@@ -71,6 +75,8 @@ class PredictorEntry:
             raise ValueError(f"{self.name}: kind must be one of {KINDS}, got {self.kind!r}")
         if self.trained and self.trainer is None:
             raise ValueError(f"{self.name}: a {self.kind} predictor needs a trainer")
+        if self.kind == "tree" and self.prepare is None:
+            raise ValueError(f"{self.name}: a tree predictor needs a prepare function")
         if self.kind == "neural" and self.network is None:
             raise ValueError(f"{self.name}: a neural predictor needs a network")
         if self.threads < 1:
@@ -120,6 +126,7 @@ PREDICTORS: tuple[PredictorEntry, ...] = (
         "models.predictors.lgbm:LgbmPredictor",
         cost=60,
         trainer="models.training.tune_lgbm:tune_lgbm",
+        prepare="models.training.tune_lgbm:prepare_lgbm_job",
         window_bars=720,  # models.predictors.tree_features.WINDOW_BARS
         leader="BTCUSDT",  # models.predictors.tree_features.LEADER_SYMBOL
         # the candles only: its features compute their indicators over the window itself

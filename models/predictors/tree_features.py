@@ -24,8 +24,6 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from models.data.validation import OHLCV_COLUMNS
-from models.errors import DataValidationError
 from models.features.htf_features import epoch_micros, htf_feature_arrays, htf_feature_warmups
 from models.features.indicators import (
     ensure_indicator_arrays,
@@ -35,6 +33,7 @@ from models.features.indicators import (
 )
 from models.features.model_features import model_feature_arrays
 from models.features.rolling import rolling_max, rolling_min
+from models.predictors.leader import leader_candles
 from models.regime.config import RegimeConfig
 from models.regime.detector import SCORE_COLUMNS, regime_arrays
 from models.regime.inputs import warmup_bars
@@ -45,8 +44,6 @@ from models.smc.config import SmcConfig
 LEADER_SYMBOL = "BTCUSDT"
 """The market leader whose features every symbol also sees."""
 
-LEADER_COLUMNS: tuple[str, ...] = tuple(f"leader_{c}" for c in OHLCV_COLUMNS[1:])
-"""Columns a window may carry with the leader's candle at the same open time."""
 
 AGE_CAP = 240
 """Bars after which the age of the last break / sweep is reported as this cap (ten days):
@@ -273,30 +270,6 @@ def own_feature_block(candles: pl.DataFrame) -> FeatureBlock:
 def own_features(candles: pl.DataFrame) -> pl.DataFrame:
     """``timestamp`` plus :data:`OWN_FEATURES` of one symbol (no leader columns)."""
     return own_feature_block(candles).frame(candles["timestamp"])
-
-
-def leader_candles(window: pl.DataFrame) -> pl.DataFrame | None:
-    """The leader's candles carried by ``window``'s ``leader_*`` columns (None without them)."""
-    present = [c for c in LEADER_COLUMNS if c in window.columns]
-    if not present:
-        return None
-    if len(present) != len(LEADER_COLUMNS):
-        missing = sorted(set(LEADER_COLUMNS) - set(present))
-        raise DataValidationError("leader columns come as a set", column=missing[0])
-    renamed = {f"leader_{c}": c for c in OHLCV_COLUMNS[1:]}
-    return window.select(["timestamp", *LEADER_COLUMNS]).rename(renamed).drop_nulls()
-
-
-def attach_leader(candles: pl.DataFrame, leader: pl.DataFrame) -> pl.DataFrame:
-    """``candles`` with the leader's OHLCV at the same open time as ``leader_*`` columns.
-
-    Both bars close at the same moment, so the leader's bar is known when the symbol's is.
-    Rows where the leader has no bar get nulls (their leader features are NaN).
-    """
-    renamed = {c: f"leader_{c}" for c in OHLCV_COLUMNS[1:]}
-    right = leader.select(list(OHLCV_COLUMNS)).rename(renamed)
-    base = candles.drop([c for c in LEADER_COLUMNS if c in candles.columns])
-    return base.join(right, on="timestamp", how="left", maintain_order="left")
 
 
 LEADER_NAMES: tuple[str, ...] = tuple(f"leader_{n}" for n in LEADER_SOURCES)

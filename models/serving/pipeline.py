@@ -20,8 +20,8 @@ from models.ensemble import Ensemble, EnsembleSignal, Unavailable
 from models.features.indicators import ensure_indicators
 from models.labels import LabelConfig, flat_band
 from models.predictors.base import Prediction, create_predictor
+from models.predictors.leader import attach_leader
 from models.predictors.registry import predictor_names
-from models.predictors.tree_features import attach_leader
 from models.regime.detector import RegimeDetector
 from models.serving.replies import HEALTHY_STATUSES, NO_MODEL, Reply
 from models.store import StoredPrediction

@@ -16,7 +16,7 @@ from datetime import datetime
 import polars as pl
 
 from models.errors import ModelNotFoundError, SmartMarketError
-from models.predictors.base import Predictor, predictor_class
+from models.predictors.base import Predictor, load_trained
 from models.registry import ModelRegistry
 from models.registry.lifecycle import created_at
 from models.serving.replies import NO_MODEL, Reply, batch_or_each
@@ -68,9 +68,10 @@ def refresh(holder: SymbolModel, registry: ModelRegistry | None, strict: bool = 
             holder.predictor, holder.created = None, None
             return True
         artifact = registry.load(holder.symbol, holder.model_name, latest)
-        cls = predictor_class(holder.model_name)
         # a GPU when the replica has one; bf16 where it is fast (AMX CPUs, CUDA)
-        predictor = cls.from_artifact(artifact, device="auto", precision=holder.precision)
+        predictor = load_trained(
+            holder.model_name, artifact, device="auto", precision=holder.precision
+        )
     except SmartMarketError as exc:
         if strict or holder.predictor is None:
             raise

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 from ray import tune
 from ray.tune.search import BasicVariantGenerator
 
@@ -28,6 +29,7 @@ from models.training.lgbm_publish import MODEL, FittedVariant, publish_variants
 from models.training.metrics import classification_metrics
 from models.training.summary import SummaryRow
 from models.training.tabular import TabularData, pool
+from models.training.tree_jobs import TreeRequest
 from models.training.tune import TuneOptions, was_interrupted
 
 MODEL_FILE = "model.txt"
@@ -72,6 +74,43 @@ class LgbmJob:
     @property
     def variants(self) -> tuple[str, ...]:
         return VARIANTS if self.variant == "auto" else (self.variant,)
+
+
+def prepare_lgbm_job(
+    frames: Mapping[str, pl.DataFrame], leader: pl.DataFrame | None, request: TreeRequest
+) -> LgbmJob:
+    """The lgbm entry's ``prepare``: tree features and splits of every symbol, the variant
+    and LightGBM settings from ``request.options`` (``lgbm_variant``, ``lgbm_threads``,
+    ``lgbm_max_rounds``; defaults when absent). Too few candles: ``InsufficientDataError``
+    naming the symbol."""
+    from models.errors import InsufficientDataError
+    from models.labels import LabelConfig
+    from models.training.tabular import bounded, prepare_tabular_data
+
+    opts = request.options
+    if leader is not None:
+        leader = bounded(leader, request.start, request.end, None)
+    datasets = {}
+    for symbol, frame in frames.items():
+        try:
+            datasets[symbol] = prepare_tabular_data(
+                bounded(frame, request.start, request.end, request.max_rows),
+                symbol=symbol,
+                leader=leader,
+                label_cfg=LabelConfig(horizon=request.horizon),
+                val_frac=request.val_frac,
+                test_frac=request.test_frac,
+            )
+        except InsufficientDataError as exc:
+            raise InsufficientDataError(
+                exc.needed, exc.got, reason=f"{symbol}: too few candles for {MODEL}: {exc}"
+            ) from None
+    base = LgbmConfig(
+        max_rounds=int(opts.get("lgbm_max_rounds", LgbmConfig.max_rounds)),
+        num_threads=int(opts.get("lgbm_threads", LgbmConfig.num_threads)),
+        seed=request.seed,
+    )
+    return LgbmJob(datasets, base, str(opts.get("lgbm_variant", "auto")), request.provenance())
 
 
 def _sampled_config(config: Mapping[str, Any], base: LgbmConfig) -> LgbmConfig:

@@ -11,8 +11,8 @@ import polars as pl
 import pytest
 
 from deployments.ensemble import EnsembleDeployment, call_budget
+from models.predictors.leader import LEADER_COLUMNS, attach_leader
 from models.predictors.registry import predictor_entry, predictor_names, trained_names
-from models.predictors.tree_features import LEADER_COLUMNS, attach_leader
 from models.serving.fanout import call_order
 from models.serving.replies import INSUFFICIENT, Reply
 from tests.deployments.fake_handles import Failing, Slow, fake_graph

@@ -5,8 +5,9 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
+from models.predictors.leader import attach_leader
 from models.predictors.lgbm import LgbmPredictor
-from models.predictors.tree_features import WINDOW_BARS, attach_leader
+from models.predictors.tree_features import WINDOW_BARS
 from models.registry import ModelRegistry
 from tests.deployments.conftest import candles_json
 from tests.predictors.tiny_trees import publish_tiny_lgbm

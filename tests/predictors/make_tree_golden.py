@@ -17,7 +17,8 @@ import polars as pl
 
 from models.data.loader import load_market_data
 from models.data.paths import default_data_dir
-from models.predictors.tree_features import TREE_FEATURES, attach_leader, tree_features
+from models.predictors.leader import attach_leader
+from models.predictors.tree_features import TREE_FEATURES, tree_features
 
 GOLDEN = Path(__file__).parent / "golden" / "tree_features.npz"
 

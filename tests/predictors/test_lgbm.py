@@ -15,15 +15,9 @@ import pytest
 
 from models.errors import ConfigError, CorruptModelError, InsufficientDataError
 from models.features.feature_cache import window_key
+from models.predictors.leader import LEADER_COLUMNS, attach_leader, leader_candles
 from models.predictors.lgbm import NEWEST_ROWS, OWN_INPUTS, LgbmPredictor
-from models.predictors.tree_features import (
-    LEADER_COLUMNS,
-    LEADER_NAMES,
-    TREE_FEATURES,
-    WINDOW_BARS,
-    attach_leader,
-    leader_candles,
-)
+from models.predictors.tree_features import LEADER_NAMES, TREE_FEATURES, WINDOW_BARS
 from models.registry import ModelRegistry
 from models.training.lgbm import LgbmConfig, design_matrix, fit_booster, predict_proba
 from models.training.lgbm_publish import FittedVariant, publish_variants

@@ -35,7 +35,7 @@ def test_built_in_set_and_its_serve_names():
     assert names["cnn_lstm"] == "CnnLstmDeployment" and names["smc"] == "SmcDeployment"
     assert names["lgbm"] == "LgbmDeployment" and predictor_entry("lgbm").trained
     assert all(e.served and e.default_member for e in PREDICTORS)
-    other = PredictorEntry("other_tree", "tree", "x:Y", cost=1, trainer="x:train")
+    other = PredictorEntry("other_tree", "tree", "x:Y", cost=1, trainer="x:train", prepare="x:job")
     assert other.deployment_name == "OtherTreeDeployment" and other.served
 
 
@@ -89,6 +89,7 @@ def test_unknown_names_are_our_error_naming_the_known_ones():
     [
         ({"kind": "forest"}, "kind"),
         ({"kind": "tree"}, "trainer"),
+        ({"kind": "tree", "trainer": "m:f"}, "prepare"),
         ({"kind": "neural", "trainer": "m:f"}, "network"),
         ({"threads": 0}, "threads"),
         ({"window_bars": 0}, "window_bars"),

@@ -11,13 +11,12 @@ import pytest
 
 from models.errors import DataValidationError
 from models.features.htf_features import higher_timeframe_features
+from models.predictors.leader import LEADER_COLUMNS, attach_leader
 from models.predictors.tree_features import (
     FEATURE_LOOKBACK,
     FEATURE_SPECS,
-    LEADER_COLUMNS,
     LEADER_SOURCES,
     TREE_FEATURES,
-    attach_leader,
     own_features,
     tree_features,
 )

@@ -11,8 +11,8 @@ import polars as pl
 import pytest
 
 from models.features.indicators import INDICATOR_COLUMNS
+from models.predictors.leader import LEADER_COLUMNS
 from models.predictors.registry import PREDICTORS, predictor_entry
-from models.predictors.tree_features import LEADER_COLUMNS
 from models.serving.fanout import (
     REGIME,
     FanOutPlan,

@@ -9,7 +9,8 @@ from datetime import timedelta
 import polars as pl
 import pytest
 
-from models.predictors.tree_features import WINDOW_BARS, attach_leader
+from models.predictors.leader import attach_leader
+from models.predictors.tree_features import WINDOW_BARS
 from models.registry import ModelRegistry
 from models.registry.lifecycle import Lifecycle
 from models.serving import trained_models
