@@ -85,7 +85,7 @@ def scorer_jobs(
     """A desk job for the service's signal, ``members_mean`` and each member."""
     scorers = [
         (service, f"{service}_unfiltered"),
-        (MEMBERS_MEAN.name, f"{MEMBERS_MEAN.name}_unfiltered"),
+        (MEMBERS_MEAN.name, MEMBERS_MEAN.name),
         *((m, m) for m in members),
     ]
     jobs = []

@@ -56,7 +56,7 @@ def _results(series):
             _signals("indicators", "predictor", -score),
             _signals("lgbm", "predictor", score, scale=0.05, bias=0.1),
             _signals("ens_learned_unfiltered", "ensemble", score),
-            _signals("members_mean_unfiltered", "baseline", score, scale=0.5),
+            _signals("members_mean", "baseline", score, scale=0.5),
             _signals("buy_and_hold", "baseline", np.ones(score.size)),
         ]
         if k:  # no trained transformer for the first symbol
@@ -113,7 +113,7 @@ def test_the_pooled_row_is_the_live_desk_over_every_symbol(table):
 
 def test_members_mean_trades_the_replays_equal_weight_baseline(table):
     _, results, df = table
-    assert all(any(s.name == "members_mean_unfiltered" for s in r.signals) for r in results)
+    assert all(any(s.name == "members_mean" for s in r.signals) for r in results)
     rows = df.filter(df["strategy"] == "members_mean")
     assert set(rows["symbol"]) == {"POOLED", *(r.symbol for r in results)}
     assert rows["trades"].sum() > 0

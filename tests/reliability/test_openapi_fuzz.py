@@ -42,8 +42,16 @@ KEYS = (
     "GET /v1/predictions/{symbol}",
     "GET /v1/calibration/{symbol}",
     "GET /v1/weights/{symbol}",
+    "GET /v1/portfolio/equity",
+    "GET /v1/trades",
+    "POST /v1/portfolio/reset",
 )
-STATELESS = ("POST /v1/predict", "GET /v1/candles/{symbol}")  # the ones with numeric ranges
+STATELESS = (  # the ones with numeric ranges that change nothing
+    "POST /v1/predict",
+    "GET /v1/candles/{symbol}",
+    "GET /v1/portfolio/equity",
+    "GET /v1/trades",
+)
 
 
 @pytest.fixture(scope="module")
@@ -72,6 +80,9 @@ def examples(window) -> dict[str, dict[str, Any]]:
             "query": {"limit": 10, "bins": 10},
         },
         "GET /v1/weights/{symbol}": {"path": {"symbol": "BTCUSDT"}, "query": {"limit": 10}},
+        "GET /v1/portfolio/equity": {"query": {"limit": 10}},
+        "GET /v1/trades": {"query": {"book": "shadow", "before": 5, "limit": 10}},
+        "POST /v1/portfolio/reset": {"body": {"book": "shadow"}},
     }
 
 
