@@ -9,16 +9,13 @@ over the stored candles and signals, fill by fill and to the bit.
 
 from __future__ import annotations
 
-import math
 import os
 
-import numpy as np
 import pytest
 
-from models.labels import trailing_sigma
 from models.trading import TradingSettings
-from models.trading.replay import Series, replay
-from models.trading.score import answer_score
+from models.trading.replay import replay
+from scripts.bench_book import stored_series
 from tests.feed.conftest import HOUR_MS, START_ROW, open_ms
 from tests.feed.fake_exchange import FakeExchange
 from tests.feed.serve_feed import FeedApp
@@ -81,33 +78,6 @@ def books_app(ray_session, real_candles, tmp_path_factory):
         app.close()
 
 
-def _stored_series(app: FeedApp) -> list[Series]:
-    """The evaluation's view of the stored bars: closes, trailing volatility, and the score
-    of each bar's stored signal (NaN where none or degraded), from the first signal on."""
-    first = app.query("SELECT MIN(as_of) FROM predictions")[0][0]
-    out = []
-    for symbol in SYMBOLS:
-        rows = app.query(f"SELECT ts, close FROM candles WHERE symbol = '{symbol}' ORDER BY ts")
-        stamps = np.array([t for t, _ in rows], dtype=np.int64)
-        closes = np.array([c for _, c in rows])
-        sigma = trailing_sigma(closes, TradingSettings().vol_window)
-        answers = dict(
-            app.query(f"SELECT as_of, answer FROM predictions WHERE symbol = '{symbol}'")
-        )
-        import json
-
-        scores = []
-        for t in stamps:
-            answer = answers.get(int(t))
-            score = None if answer is None else answer_score(json.loads(answer))
-            scores.append(math.nan if score is None else score)
-        keep = stamps >= first
-        out.append(
-            Series(symbol, stamps[keep] // 1000, closes[keep], np.array(scores)[keep], sigma[keep])
-        )
-    return out
-
-
 def test_books_run_live_equal_the_replay_and_survive_kills_and_a_restart(books_app):
     app, exchange, frames = books_app
     btc = frames["BTCUSDT"]
@@ -130,7 +100,7 @@ def test_books_run_live_equal_the_replay_and_survive_kills_and_a_restart(books_a
         _books_at(app, open_ms(btc, START_ROW + i))
 
     settings = TradingSettings.parse(TRADING)
-    expected = replay(settings, HOUR_MS, _stored_series(app))
+    expected = replay(settings, HOUR_MS, stored_series(app, SYMBOLS, TradingSettings().vol_window))
     for book in ("paper", "shadow"):
         stored = app.query(
             "SELECT bar_ms, symbol, action, quantity, price, fee FROM trading_fills "
