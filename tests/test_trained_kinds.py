@@ -3,8 +3,8 @@
 The throwaway kind (tests/predictors/throwaway_kind.py) is added to the predictor registry
 and nothing else; it is then trained by ``scripts/train.py``'s own functions (its job built
 with the leader's candles), published, loaded and replayed by the evaluation's sources and
-served by the serving code, with no edit to ``scripts/``, ``deployments/`` or
-``models/evaluation/``.
+served by the serving code, and retrained by the scheduled retrainer, with no edit to
+``scripts/``, ``deployments/`` or ``models/evaluation/``.
 """
 
 from __future__ import annotations
@@ -62,6 +62,19 @@ def test_a_new_tree_kind_trains_publishes_evaluates_and_serves(
     assert reply.ok and reply.version == rows[0].version
     # the served answer and the replayed one agree on the same last bar
     assert reply.value.probabilities == pytest.approx(replayed[-1].probabilities)
+
+
+def test_the_retrainer_retrains_a_new_tree_kind_through_its_entry(
+    with_tiny_kind: None, tmp_path: Path, real_data_dir: Path
+) -> None:
+    from models.training.retrain import RetrainJob, run_retraining
+
+    reg = str(tmp_path / "reg")
+    job = RetrainJob(
+        "ETHUSDT", NAME, reg, str(tmp_path / "tune"), data_dir=str(real_data_dir), max_rows=600
+    )
+    version = run_retraining(job)
+    assert ModelRegistry(reg).latest("ETHUSDT", NAME) == version
 
 
 def test_the_leader_is_required_by_the_entry(

@@ -90,7 +90,7 @@ def run_retraining(job: RetrainJob) -> str:
         else:
             raise DataValidationError("data: a retraining needs state_db or data_dir")
         if entry.kind == "tree":
-            version = _retrain_tree(job, data_path, entry.leader, options)
+            version = _retrain_tree(job, data_path, options)
         else:
             version = _retrain_network(job, data_path, options)
     return version
@@ -120,20 +120,16 @@ def _retrain_network(job: RetrainJob, data_path: str, options: TuneOptions) -> s
     return _published(job, [tune_and_publish(setup, options, job.registry)])
 
 
-def _retrain_tree(job: RetrainJob, data_path: str, leader: str | None, options: TuneOptions) -> str:
-    """The per-symbol tree model of ``job.symbol`` on its newest ``max_rows`` candles (the
-    leader's candles over the same period beside them)."""
-    from models.data.loader import load_market_data
-    from models.training.lgbm import LgbmConfig
-    from models.training.tabular import bounded, prepare_tabular_data
-    from models.training.tune_lgbm import LgbmJob, tune_lgbm
+def _retrain_tree(job: RetrainJob, data_path: str, options: TuneOptions) -> str:
+    """The per-symbol tree model of ``job.symbol`` on its newest ``max_rows`` candles, built
+    and trained the way the kind's registry entry says (its ``prepare`` and ``trainer``;
+    the leader's candles beside them when it names one)."""
+    from models.predictors.registry import load_target, predictor_entry
+    from models.training.tree_jobs import TreeRequest, prepare_tree_jobs
 
-    names = sorted({job.symbol, *([leader] if leader else [])})
-    frames = load_market_data(data_path, symbols=names)
-    candles = bounded(frames[job.symbol], None, None, job.max_rows)
-    data = prepare_tabular_data(
-        candles, symbol=job.symbol, leader=frames[leader] if leader else None
+    request = TreeRequest(
+        data=Path(data_path), symbols=(job.symbol,), max_rows=job.max_rows, retraining=True
     )
-    provenance = {"data_path": data_path, "max_rows": job.max_rows, "retraining": True}
-    lgbm_job = LgbmJob({job.symbol: data}, LgbmConfig(), "per_symbol", provenance)
-    return _published(job, tune_lgbm(lgbm_job, options, job.registry))
+    tree_job = prepare_tree_jobs([job.model], request)[job.model]
+    trainer = load_target(str(predictor_entry(job.model).trainer))
+    return _published(job, trainer(tree_job, options, job.registry))

@@ -37,11 +37,14 @@ class TreeRequest:
     test_frac: float = 0.15
     seed: int = 0
     options: Mapping[str, Any] = field(default_factory=dict)
+    retraining: bool = False
+    """A scheduled retraining of one symbol (recorded in the provenance)."""
 
     def provenance(self) -> dict[str, Any]:
         """Recorded with the published models (where their data came from)."""
         keys = ("start", "end", "max_rows", "val_frac", "test_frac", "seed")
-        return {"data_path": str(self.data), **{k: getattr(self, k) for k in keys}}
+        extra = {"retraining": True} if self.retraining else {}
+        return {"data_path": str(self.data), **{k: getattr(self, k) for k in keys}, **extra}
 
 
 def prepare_tree_jobs(names: Sequence[str], request: TreeRequest) -> dict[str, Any]:

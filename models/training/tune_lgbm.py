@@ -110,7 +110,10 @@ def prepare_lgbm_job(
         num_threads=int(opts.get("lgbm_threads", LgbmConfig.num_threads)),
         seed=request.seed,
     )
-    return LgbmJob(datasets, base, str(opts.get("lgbm_variant", "auto")), request.provenance())
+    variant = str(opts.get("lgbm_variant", "auto"))
+    if variant == "auto" and len(datasets) == 1:
+        variant = "per_symbol"  # pooling one symbol is the same model with a constant column
+    return LgbmJob(datasets, base, variant, request.provenance())
 
 
 def _sampled_config(config: Mapping[str, Any], base: LgbmConfig) -> LgbmConfig:
