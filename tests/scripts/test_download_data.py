@@ -100,7 +100,7 @@ def test_server_down(tmp_path) -> None:
     assert not list(tmp_path.rglob("*.gz"))
 
 
-TOMORROW = (datetime.now(timezone.utc).date() + timedelta(days=7)).isoformat()  # a run may cross midnight
+NEXT_WEEK = (datetime.now(timezone.utc).date() + timedelta(days=7)).isoformat()  # crosses midnight
 
 
 @pytest.mark.parametrize(
@@ -108,7 +108,7 @@ TOMORROW = (datetime.now(timezone.utc).date() + timedelta(days=7)).isoformat()  
     [
         (["--start", "2021-06-02", "--end", "2021-06-01"], "--end 2021-06-01 is before --start"),
         (["--start", "June 1st"], "--start 'June 1st' is not a valid date (YYYY-MM-DD)"),
-        (["--start", "2021-01-01", "--end", TOMORROW], f"--end {TOMORROW} is in the future"),
+        (["--start", "2021-01-01", "--end", NEXT_WEEK], f"--end {NEXT_WEEK} is in the future"),
         (["--start", "2021-01-01", "--market", "spot", "--symbols", "BTC/USDT"], "not a Binance"),
     ],
 )
