@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import polars as pl
 import pytest
@@ -45,6 +46,20 @@ class MemorySink:
             return False
         self.signals.append((as_of_ms, min_version))
         return True
+
+
+def fast_feed(symbols: list[str], base_url: str, backfill_bars: int) -> dict[str, Any]:
+    """The app's ``feed`` args for a test: the fake exchange, polled and retried quickly."""
+    return {
+        "symbols": symbols,
+        "base_url": base_url,
+        "backfill_bars": backfill_bars,
+        "poll_delay_s": 0.0,
+        "poll_max_s": 0.1,
+        "request_timeout_s": 2.0,
+        "backoff_base_s": 0.1,
+        "backoff_max_s": 0.5,
+    }
 
 
 def open_ms(frame: pl.DataFrame, row: int) -> int:

@@ -73,19 +73,23 @@ class FeedApp:
         response.raise_for_status()
         return response.json()
 
-    def wait(self, check, timeout_s: float = 90.0, what: str = "condition") -> dict[str, Any]:
-        """Poll ``GET /v1/feed`` until ``check(body)`` holds (bounded)."""
+    def wait(
+        self, check, timeout_s: float = 90.0, what: str = "condition", path: str = "/v1/feed"
+    ) -> dict[str, Any]:
+        """Poll ``GET path`` until ``check(body)`` holds (bounded)."""
         deadline = time.monotonic() + timeout_s
         body: dict[str, Any] = {}
         while time.monotonic() < deadline:
             try:
-                body = self.feed()
+                response = self.client.get(path)
+                response.raise_for_status()
+                body = response.json()
                 if check(body):
                     return body
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
-        raise TimeoutError(f"{what} not reached in {timeout_s} s; last /v1/feed: {body}")
+        raise TimeoutError(f"{what} not reached in {timeout_s} s; last {path}: {body}")
 
     def kill(self, deployment: str = "FeedDeployment") -> str:
         prefix = f"SERVE_REPLICA::{self.name}#{deployment}#"

@@ -12,7 +12,7 @@ import os
 
 import pytest
 
-from tests.feed.conftest import HOUR_MS, START_ROW, open_ms
+from tests.feed.conftest import HOUR_MS, START_ROW, fast_feed, open_ms
 from tests.feed.fake_exchange import FakeExchange
 from tests.feed.serve_feed import FeedApp
 
@@ -45,16 +45,7 @@ def feed_app(ray_session, btc, tmp_path_factory):
     frame = btc.slice(0, START_ROW + 100)
     start = open_ms(frame, START_ROW) + 600_000
     with FakeExchange({SYMBOL: frame}, HOUR_MS, start) as exchange:
-        feed = {
-            "symbols": [SYMBOL],
-            "base_url": exchange.url,
-            "backfill_bars": HISTORY,
-            "poll_delay_s": 0.0,
-            "poll_max_s": 0.1,
-            "request_timeout_s": 2.0,
-            "backoff_base_s": 0.1,
-            "backoff_max_s": 0.5,
-        }
+        feed = fast_feed([SYMBOL], exchange.url, HISTORY)
         app = FeedApp("feed-e2e", tmp_path_factory.mktemp("feed") / "state.db", feed)
         app.deploy()
         yield app, exchange

@@ -10,13 +10,15 @@ over the stored candles and signals, fill by fill and to the bit.
 from __future__ import annotations
 
 import os
+from datetime import datetime
 
 import pytest
 
+from models.data.times import epoch_us
 from models.trading import TradingSettings
 from models.trading.replay import replay
 from scripts.bench_book import stored_series
-from tests.feed.conftest import HOUR_MS, START_ROW, open_ms
+from tests.feed.conftest import HOUR_MS, START_ROW, fast_feed, open_ms
 from tests.feed.fake_exchange import FakeExchange
 from tests.feed.serve_feed import FeedApp
 
@@ -31,28 +33,18 @@ TRADING = {
 }
 
 
+def _ms(iso: str) -> int:
+    return epoch_us(datetime.fromisoformat(iso)) // 1000
+
+
 def _books_at(app: FeedApp, bar_ms: int, timeout_s: float = 120.0) -> None:
     """Wait until the books have stepped bar ``bar_ms``."""
-    import time
 
-    deadline = time.monotonic() + timeout_s
-    last = None
-    while time.monotonic() < deadline:
-        try:
-            body = app.client.get("/v1/portfolio").json()
-            last = body.get("as_of")
-            if last is not None and _ms(last) >= bar_ms:
-                return
-        except Exception:
-            pass
-        time.sleep(0.2)
-    raise TimeoutError(f"books not at {bar_ms} in {timeout_s} s (at {last})")
+    def stepped(body: dict) -> bool:
+        as_of = body.get("as_of")
+        return as_of is not None and _ms(as_of) >= bar_ms
 
-
-def _ms(iso: str) -> int:
-    from datetime import datetime
-
-    return int(datetime.fromisoformat(iso).timestamp() * 1000)
+    app.wait(stepped, timeout_s, what=f"books at {bar_ms}", path="/v1/portfolio")
 
 
 @pytest.fixture(scope="module")
@@ -61,16 +53,7 @@ def books_app(ray_session, real_candles, tmp_path_factory):
     frames = {s: real_candles(s).slice(0, START_ROW + BARS + 5) for s in SYMBOLS}
     start = open_ms(frames["BTCUSDT"], START_ROW) + 600_000
     with FakeExchange(frames, HOUR_MS, start) as exchange:
-        feed = {
-            "symbols": list(SYMBOLS),
-            "base_url": exchange.url,
-            "backfill_bars": HISTORY,
-            "poll_delay_s": 0.0,
-            "poll_max_s": 0.1,
-            "request_timeout_s": 2.0,
-            "backoff_base_s": 0.1,
-            "backoff_max_s": 0.5,
-        }
+        feed = fast_feed(list(SYMBOLS), exchange.url, HISTORY)
         db = tmp_path_factory.mktemp("books") / "state.db"
         app = FeedApp("books-e2e", db, feed, TRADING)
         app.deploy()
