@@ -95,22 +95,26 @@ def violations(spec: dict[str, Any], schema: dict[str, Any], where: tuple) -> It
             for values, what in _string_violations(strings[0]):
                 yield Violation(where, values, what)
         arrays = [b for b in branches if b.get("type") == "array"]
-        if len(arrays) == 1:  # an optional list (``list | None``): its items' rules bind
-            yield from violations(spec, arrays[0], where)
+        if len(arrays) == 1:  # an optional list (``list | None``): its own rules bind, not
+            yield from _array_violations(spec, arrays[0], where)  # its type (null is fine)
         return
     kind = schema.get("type")
     if kind == "object":
         yield from _object_violations(spec, schema, where)
     elif kind == "array":
-        if schema.get("minItems", 0) >= 1:
-            yield Violation(where, st.just([]), "minItems")
-        yield from violations(spec, schema["items"], (*where, None))
+        yield from _array_violations(spec, schema, where)
     elif kind in ("number", "integer"):
         for values, what in _number_violations(schema):
             yield Violation(where, values, what)
     elif kind == "string":
         for values, what in _string_violations(schema):
             yield Violation(where, values, what)
+
+
+def _array_violations(spec: dict[str, Any], schema: dict[str, Any], where: tuple):
+    if schema.get("minItems", 0) >= 1:
+        yield Violation(where, st.just([]), "minItems")
+    yield from violations(spec, schema["items"], (*where, None))
 
 
 def _object_violations(spec: dict[str, Any], schema: dict[str, Any], where: tuple):
