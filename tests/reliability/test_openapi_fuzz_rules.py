@@ -18,7 +18,9 @@ def _spec() -> dict:
 @given(data=st.data())
 def test_an_optional_list_is_never_broken_by_leaving_it_null(data: st.DataObject) -> None:
     spec = _spec()
-    at_list = [v for v in violations(spec, spec["root"], ("body",)) if v.where == ("body", "candles")]
+    at_list = [
+        v for v in violations(spec, spec["root"], ("body",)) if v.where == ("body", "candles")
+    ]
     assert {v.kind for v in at_list} == {"type", "minItems"}
     for v in at_list:
         assert data.draw(v.values) is not None, v.kind
