@@ -20,6 +20,15 @@ Layout of a fit (what :meth:`models.ensemble.learned.LearnedCombiner.seed` takes
 ``equal_calibration`` is the map fitted the same way on the equal-weight score
 (``members_mean``), so that baseline starts from a map of its own score, as fairly as the
 learned weights start from theirs.
+
+The fit also chooses the weights it publishes (:func:`select_weights`): learned ones only
+when, over every symbol's held-out bars, the learned score (each bar's made before its
+outcome was learned) ranked the forward return better than the equal-weight score on the
+same bars; equal ones otherwise, with the map fitted on the equal-weight score. With member
+ICs of a few hundredths, weights learned from a few thousand outcomes are mostly noise, and
+a fit that cannot show otherwise on bars it has not learned from publishes the average that
+keeps the members' edge. The regressions' evidence is published either way (they keep
+learning; the next fit chooses again).
 """
 
 from __future__ import annotations
@@ -48,6 +57,27 @@ def memory(cfg: CombinerConfig, overlap: int) -> float:
     return float(1.0 / overlap / (1.0 - 0.5 ** (1.0 / cfg.half_life)))
 
 
+def select_weights(provenance: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """The weights to publish (``learned`` or ``equal``) and why: the walk-forward ICs
+    (``fit_ic`` of each symbol's provenance) pooled over the symbols, weighted by their
+    outcomes. Learned only when their IC is above the equal weights' (no evidence: equal)."""
+    count = learned = equal = 0.0
+    for prov in provenance.values():
+        ic = prov.get("fit_ic") or {}
+        n, ens, mean = ic.get("outcomes") or 0, ic.get("ensemble"), ic.get("members_mean")
+        if n > 0 and ens is not None and mean is not None:
+            count, learned, equal = count + n, learned + n * ens, equal + n * mean
+    chosen = "learned" if count > 0 and learned > equal else "equal"
+    return {
+        "weights": chosen,
+        "learned_ic": learned / count if count else None,
+        "members_mean_ic": equal / count if count else None,
+        "outcomes": int(count),
+        "rule": "learned weights only when their walk-forward IC on the held-out bars "
+        "beats the equal weights'",
+    }
+
+
 def pooled_fits(
     states: Mapping[str, SymbolState],
     provenance: Mapping[str, Mapping[str, Any]],
@@ -60,7 +90,8 @@ def pooled_fits(
     """One publishable fit per symbol of ``states`` (each fitted on its own held-out bars):
     the pooled regressions and calibration map as the prior, the symbol's own
     standardization, and its ``provenance``; ``equal_maps``: each symbol's map fitted on the
-    equal-weight score, pooled the same way."""
+    equal-weight score, pooled the same way (and the published map when the fit chooses
+    equal weights, :func:`select_weights`)."""
     pooled = SymbolState(members, equal, cfg, overlap)
     for state in states.values():
         pooled.direction.add(state.direction)
@@ -79,6 +110,10 @@ def pooled_fits(
         own = CalibrationMap.pooled(list(equal_maps.values()), cfg.map_prior, cfg.half_life)
         own.adopt_as_prior(factor)
         extra["equal_calibration"] = own.state_dict()
+    selection = select_weights(provenance)
+    shared["weights"] = selection["weights"]
+    if selection["weights"] == "equal" and "equal_calibration" in extra:
+        shared["calibration"] = extra["equal_calibration"]
     out = {}
     for symbol, state in states.items():
         fit = {**shared, "standardizer": state.standardizer.state_dict(), "fitted": None}
@@ -87,7 +122,11 @@ def pooled_fits(
             "members": list(members),
             "state": fit,
             **extra,
-            "provenance": {**provenance[symbol], "symbols_pooled": sorted(states)},
+            "provenance": {
+                **provenance[symbol],
+                "symbols_pooled": sorted(states),
+                "selection": selection,
+            },
         }
     return out
 

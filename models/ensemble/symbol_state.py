@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -139,11 +139,20 @@ class SymbolState:
         self.correlations = {"ensemble": Correlation(), "members_mean": Correlation()}
         self.fitted: dict[str, Any] | None = None
         """Where this state was fitted (a published combiner's provenance), None: prior."""
+        self.selected: Literal["learned", "equal"] | None = None
+        """The weights a published fit chose by its walk-forward test (None: no fit chose;
+        ``cfg.weights`` rules). Equal when the learned weights did not rank the held-out
+        bars better than equal ones: what the regressions learn then stays in the shadow."""
 
     # forecasting -----------------------------------------------------------------------
+    @property
+    def mode(self) -> Literal["learned", "equal"]:
+        """The weights in use: equal when configured so or when the fit chose them."""
+        return "equal" if self.cfg.weights == "equal" else self.selected or "learned"
+
     def weights(self, regression: ShrunkRegression) -> np.ndarray:
         """The weights of ``regression``'s features (the equal ones in ``equal`` mode)."""
-        if self.cfg.weights == "equal":
+        if self.mode == "equal":
             return regression.equal
         return regression.coefficients()
 
@@ -226,10 +235,14 @@ class SymbolState:
         w, wm = self.weights(self.direction), self.weights(self.move)
         ic = {name: c.value() for name, c in self.correlations.items()}
         return {
-            "method": f"{self.cfg.weights} weights on causally standardized member scores",
+            "method": f"{self.mode} weights on causally standardized member scores",
+            "selected_by_fit": self.selected,
             "weights": self.normalised_weights(),
             "coefficients": dict(zip(self.members, w.tolist(), strict=True)),
             "move_coefficients": dict(zip(self.members, wm.tolist(), strict=True)),
+            "learned_coefficients": dict(
+                zip(self.members, self.direction.coefficients().tolist(), strict=True)
+            ),
             "fitted": self.fitted,
             "ic": {**ic, "outcomes": self.correlations["ensemble"].count},
             "calibration_map": self.calibration.coefficients(),
@@ -246,6 +259,7 @@ class SymbolState:
             "calibration": self.calibration.state_dict(),
             "correlations": {n: list(c.sums) for n, c in self.correlations.items()},
             "fitted": self.fitted,
+            "weights": self.selected,
         }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
@@ -271,3 +285,9 @@ class SymbolState:
             raise EnsembleInputError(f"ensemble state correlations: malformed ({exc})") from None
         fitted = state.get("fitted")
         self.fitted = dict(fitted) if isinstance(fitted, Mapping) else None
+        selected = state.get("weights")
+        if selected not in (None, "learned", "equal"):
+            raise EnsembleInputError(
+                f"ensemble state weights: expected 'learned', 'equal' or null, got {selected!r}"
+            )
+        self.selected = selected

@@ -235,7 +235,19 @@ def fit_and_publish(
             f"{prov['last_bar'][:16]}; IC there (learning as it went) ensemble "
             f"{_num(ic.get('ensemble'))}, members_mean {_num(ic.get('members_mean'))}"
         )
+    if fits:
+        chosen = next(iter(fits.values()))["provenance"]["selection"]
+        say(
+            f"weights published: {chosen['weights']} (walk-forward IC over "
+            f"{chosen['outcomes']} outcomes: learned {_num(chosen['learned_ic'])}, "
+            f"equal {_num(chosen['members_mean_ic'])}; {chosen['rule']})"
+        )
     return publish_combiners(registry, fits) if publish else dict.fromkeys(fits, "unpublished")
+
+
+def _selected(provenance: dict[str, Any]) -> dict[str, Any]:
+    selection = provenance.get("selection")
+    return {"weights": selection["weights"]} if selection else {}
 
 
 def _num(value: float | None) -> str:
@@ -248,6 +260,6 @@ def publish_combiners(registry: str | Path, fits: dict[str, dict[str, Any]]) -> 
     out = {}
     for symbol, fit in sorted(fits.items()):
         prov = fit["provenance"]
-        metrics = {"bars": prov["bars"], "fit_ic": prov["fit_ic"]}
+        metrics = {"bars": prov["bars"], "fit_ic": prov["fit_ic"], **_selected(prov)}
         out[symbol] = publish_fit(reg, symbol, fit, metrics)
     return out

@@ -333,3 +333,41 @@ def test_equal_weights_are_the_members_mean():
     ens = Ensemble(_config(("edge", "noise"), weights="equal"))
     _loop(ens, _edge_noise, 600, seed=13)
     assert ens.performance("X")["combiner"]["weights"] == {"edge": 0.5, "noise": 0.5}
+
+
+def _provenance(learned: float, equal: float, outcomes: int = 1000) -> dict:
+    return {"fit_ic": {"ensemble": learned, "members_mean": equal, "outcomes": outcomes}}
+
+
+def test_the_fit_publishes_learned_weights_only_when_they_ranked_the_held_out_bars_better():
+    from models.ensemble.published import select_weights
+
+    better = select_weights({"A": _provenance(0.05, 0.03), "B": _provenance(0.02, 0.03)})
+    assert better["weights"] == "learned" and better["outcomes"] == 2000
+    assert better["learned_ic"] == pytest.approx(0.035)
+    worse = select_weights({"A": _provenance(0.05, 0.03, 100), "B": _provenance(0.0, 0.03)})
+    assert worse["weights"] == "equal" and worse["members_mean_ic"] == pytest.approx(0.03)
+    assert select_weights({"A": {"fit_ic": {"outcomes": 0}}})["weights"] == "equal"  # no evidence
+
+
+def test_a_published_equal_choice_serves_the_members_mean_and_keeps_learning_in_the_shadow():
+    trained = Ensemble(_config(("edge", "noise")))
+    _loop(trained, _edge_noise, 800, seed=11)
+    fit = _published(trained)
+    fit["state"] = {**fit["state"], "weights": "equal"}
+    cold = Ensemble(_config(("edge", "noise")))
+    cold.seed({"Y": fit})
+    combiner = cold.performance("Y")["combiner"]
+    assert combiner["weights"] == {"edge": 0.5, "noise": 0.5}
+    assert combiner["method"].startswith("equal") and combiner["selected_by_fit"] == "equal"
+    before = combiner["learned_coefficients"]
+    _loop(cold, _edge_noise, 200, seed=5, symbol="Y")
+    after = cold.performance("Y")["combiner"]
+    assert after["weights"] == {"edge": 0.5, "noise": 0.5}
+    assert after["learned_coefficients"] != before
+    restored = Ensemble(_config(("edge", "noise")))
+    restored.load_state_dict(json.loads(json.dumps(cold.state_dict())))
+    assert restored.performance("Y")["combiner"]["selected_by_fit"] == "equal"
+    fit["state"]["weights"] = "best"
+    with pytest.raises(EnsembleInputError, match="ensemble state weights"):
+        Ensemble(_config(("edge", "noise"))).seed({"Z": fit})
