@@ -25,6 +25,23 @@ SYMBOLS = (
 )
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked ``redeploys_shared_app`` run last in their directory: they redeploy the
+    app their directory shares in another form (protected reads), and run last they leave
+    it so instead of paying a second whole-app redeploy to restore it (Serve restarts every
+    replica of an app that ``serve.run`` deploys again)."""
+    order: dict[Path, int] = {}
+    for item in items:
+        order.setdefault(item.path.parent, len(order))
+
+    def key(pair: tuple[int, pytest.Item]) -> tuple[int, bool, int]:
+        index, item = pair
+        last = item.get_closest_marker("redeploys_shared_app") is not None
+        return order[item.path.parent], last, index
+
+    items[:] = [item for _, item in sorted(enumerate(items), key=key)]
+
+
 @functools.lru_cache(maxsize=16)
 def _read_symbol(path: str) -> pl.DataFrame:
     return load_ohlcv(path)

@@ -168,29 +168,27 @@ def test_readable_at_desktop_and_phone_sizes(page, seeded, name, width, height):
     assert page.errors == []
 
 
+@pytest.mark.redeploys_shared_app  # runs last here: the app stays protected after it
 def test_protected_reads_ask_for_the_key_once_per_tab(page, serve_app, seeded):
     """With SMARTMARKET_PROTECT_READS the page still loads, asks for the key (again after
     a wrong one), keeps it for the tab and draws; refused fetches are its only errors."""
     serve_app.deploy("protected")
-    try:
-        assert serve_app.client.get("/v1/symbols").status_code == 401
-        page.tab.goto(f"{page.base_url}/ui?symbol=ETHUSDT&poll=1000")
-        page.tab.wait_for_selector("#key-form:not([hidden])")
-        page.tab.fill("#key", "not-the-key")
-        page.tab.click("#key-form button")
-        page.tab.wait_for_function(
-            "document.getElementById('key-note').textContent.includes('refused')"
-        )
-        page.tab.fill("#key", serve_app.key)
-        page.tab.click("#key-form button")
-        page.wait_symbol("ETHUSDT")
-        assert page.drawn_markers() > 0
-        kept = page.tab.evaluate("sessionStorage.getItem('smartmarket.apiKey')")
-        assert kept == serve_app.key
-        page.tab.reload()
-        page.wait_symbol("ETHUSDT")
-        assert page.tab.locator("#key-form").is_hidden()  # kept for the tab: asked once
-        refused = ("401", "403")
-        assert [e for e in page.errors if not any(code in e for code in refused)] == []
-    finally:
-        serve_app.deploy("normal")
+    assert serve_app.client.get("/v1/symbols").status_code == 401
+    page.tab.goto(f"{page.base_url}/ui?symbol=ETHUSDT&poll=1000")
+    page.tab.wait_for_selector("#key-form:not([hidden])")
+    page.tab.fill("#key", "not-the-key")
+    page.tab.click("#key-form button")
+    page.tab.wait_for_function(
+        "document.getElementById('key-note').textContent.includes('refused')"
+    )
+    page.tab.fill("#key", serve_app.key)
+    page.tab.click("#key-form button")
+    page.wait_symbol("ETHUSDT")
+    assert page.drawn_markers() > 0
+    kept = page.tab.evaluate("sessionStorage.getItem('smartmarket.apiKey')")
+    assert kept == serve_app.key
+    page.tab.reload()
+    page.wait_symbol("ETHUSDT")
+    assert page.tab.locator("#key-form").is_hidden()  # kept for the tab: asked once
+    refused = ("401", "403")
+    assert [e for e in page.errors if not any(code in e for code in refused)] == []

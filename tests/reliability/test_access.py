@@ -235,16 +235,14 @@ def test_every_route_is_classified_and_writes_carry_the_key_check() -> None:
 
 @pytest.mark.ray
 @pytest.mark.slow
+@pytest.mark.redeploys_shared_app  # runs last here; the ``app`` fixture restores open reads
 def test_reads_are_protected_on_request(rel_app: ReliabilityApp) -> None:
     rel_app.deploy(protect_reads=True)
-    try:
-        for op in sorted(set(READS) | set(WRITES)):
-            _assert_guarded(rel_app, op)
-        assert rel_app.client.get("/healthz").status_code == 200
-        assert rel_app.client.get("/ui").status_code == 200  # the page asks for the key
-        assert rel_app.client.get("/openapi.json").status_code == 200
-    finally:
-        rel_app.deploy(protect_reads=False)
+    for op in sorted(set(READS) | set(WRITES)):
+        _assert_guarded(rel_app, op)
+    assert rel_app.client.get("/healthz").status_code == 200
+    assert rel_app.client.get("/ui").status_code == 200  # the page asks for the key
+    assert rel_app.client.get("/openapi.json").status_code == 200
 
 
 def _raw_post(app: ReliabilityApp, path: str, body: bytes, headers: dict[str, str]):
