@@ -13,10 +13,8 @@ from typing import Any
 
 import yaml
 
-from deployments.app import DEPLOYMENTS
 from models.errors import ConfigError
 
-ROLE_BY_NAME = {deployment.name: role for role, deployment in DEPLOYMENTS.items()}
 IMPORT_PATH = "deployments.app:build_app"
 
 
@@ -41,15 +39,25 @@ def _application(data: dict[str, Any], path: Path) -> dict[str, Any]:
     return app
 
 
+def role_by_name() -> dict[str, str]:
+    """Deployment name -> role. The app is imported here, not with this module: a script
+    reads its config (and says what is wrong with its options) without loading Ray Serve
+    and every model library first."""
+    from deployments.app import DEPLOYMENTS
+
+    return {deployment.name: role for role, deployment in DEPLOYMENTS.items()}
+
+
 def _options(app: dict[str, Any], path: Path) -> dict[str, dict[str, Any]]:
     options: dict[str, dict[str, Any]] = {}
+    roles = role_by_name()
     for entry in app.get("deployments") or []:
         entry = dict(entry)
         name = entry.pop("name", None)
-        if name not in ROLE_BY_NAME:
-            known = ", ".join(sorted(ROLE_BY_NAME))
+        if name not in roles:
+            known = ", ".join(sorted(roles))
             raise ConfigError(f"config {path}: deployments: unknown name {name!r}; known: {known}")
-        options[ROLE_BY_NAME[name]] = entry
+        options[roles[name]] = entry
     return options
 
 
