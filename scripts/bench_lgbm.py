@@ -13,7 +13,12 @@ before every run: the symbol's and the leader's features computed), ``leader cac
 leader's row already there, as for every symbol but the first at a live bar) and ``cached``
 (a repeated request for the same window).
 
+``--parts`` then prints where a cold window's time goes: each part of the symbol's own
+features (:mod:`models.predictors.tree_features`) and the leader's block, per window, on the
+largest batch's windows.
+
     python scripts/bench_lgbm.py --registry registry-2022 [--symbol ETHUSDT] [--batches 1 32]
+        [--parts]
 """
 
 from __future__ import annotations
@@ -21,10 +26,12 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 
 import numpy as np
+import polars as pl
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:  # run as a plain script from anywhere
@@ -35,8 +42,24 @@ from models.cli import run_cli  # noqa: E402
 from models.data.loader import load_market_data  # noqa: E402
 from models.data.paths import default_data_dir  # noqa: E402
 from models.features.feature_cache import FeatureKey  # noqa: E402
+from models.features.htf_features import epoch_micros, htf_feature_arrays  # noqa: E402
+from models.features.indicators import indicator_arrays  # noqa: E402
+from models.features.model_features import model_feature_arrays  # noqa: E402
 from models.predictors.leader import attach_leader  # noqa: E402
 from models.predictors.lgbm import NEWEST_ROWS, LgbmPredictor  # noqa: E402
+from models.predictors.tree_features import (  # noqa: E402
+    leader_feature_block,
+    own_feature_block,
+)
+from models.regime.detector import regime_arrays  # noqa: E402
+from models.smc.analyzer import analyze_smc_arrays  # noqa: E402
+from models.smc.config import SmcConfig  # noqa: E402
+from models.smc.fair_value_gaps import detect_fair_value_gaps  # noqa: E402
+from models.smc.inputs import Candles, candles_from_frame, volatility_scale  # noqa: E402
+from models.smc.liquidity import detect_liquidity  # noqa: E402
+from models.smc.order_blocks import detect_order_blocks  # noqa: E402
+from models.smc.structure import detect_structure  # noqa: E402
+from models.smc.swings import detect_swings  # noqa: E402
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -49,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=1, help="LightGBM OpenMP threads")
     p.add_argument("--clock", choices=["wall", "cpu"], default="wall",
                    help="cpu: this process's CPU time (a busy shared machine)")  # fmt: skip
+    p.add_argument("--parts", action="store_true", help="also time each part of the features")
     return p
 
 
@@ -85,7 +109,63 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{batch:>5}  {cold:>8.2f}  {cold / batch:>10.2f}  {lead:>13.2f}  "
             f"{lead / batch:>10.2f}  {cached:>7.2f}  {booster:>10.3f}"
         )
+    if args.parts:
+        _print_parts(windows, frames[predictor.leader], args.repeat, clock)
     return 0
+
+
+def _run_part(part: Callable[[_Window], object], prepared: list[_Window]) -> None:
+    for w in prepared:
+        part(w)
+
+
+class _Window:
+    """One window and what several parts read, computed once outside the timed calls."""
+
+    def __init__(self, window: pl.DataFrame, leader: pl.DataFrame) -> None:
+        self.frame, self.leader = window, leader
+        self.indicators = indicator_arrays(window)
+        self.candles: Candles = candles_from_frame(window)
+        self.scale = volatility_scale(window, self.candles, 14, self.indicators["atr_14"])
+        self.swings = detect_swings(self.candles, SmcConfig().swing_length)
+        self.structure = detect_structure(self.candles, self.swings)
+        self.micros = epoch_micros(window)
+
+
+_SMC = SmcConfig()
+_PARTS: dict[str, Callable[[_Window], object]] = {
+    "own features (all)": lambda w: own_feature_block(w.frame),
+    "  indicators": lambda w: indicator_arrays(w.frame),
+    "  model features": lambda w: model_feature_arrays(w.frame, w.indicators),
+    "  SMC (all)": lambda w: analyze_smc_arrays(w.frame, _SMC, atr=w.indicators["atr_14"]),
+    "    swings": lambda w: detect_swings(w.candles, _SMC.swing_length),
+    "    structure": lambda w: detect_structure(w.candles, w.swings),
+    "    liquidity": lambda w: detect_liquidity(w.candles, w.swings, w.scale, _SMC),
+    "    order blocks": lambda w: detect_order_blocks(w.candles, w.structure, _SMC),
+    "    fair value gaps": lambda w: detect_fair_value_gaps(w.candles, w.scale, _SMC),
+    "  regime": lambda w: regime_arrays(w.frame, indicators=w.indicators),
+    "  4h / 1d bars": lambda w: htf_feature_arrays(
+        w.micros, w.candles.high, w.candles.low, w.candles.close
+    ),
+    "leader features (all)": lambda w: leader_feature_block(w.leader),
+}
+"""What ``--parts`` times: the own block, its parts (indented), the leader's block."""
+
+
+def _print_parts(
+    windows: list[pl.DataFrame], leader: pl.DataFrame, repeat: int, clock: Callable[[], float]
+) -> None:
+    """Best-of-``repeat`` cost per window of each of :data:`_PARTS` on ``windows``."""
+    stamps = leader["timestamp"]
+    prepared = []
+    for w in windows:
+        first, last = w["timestamp"][0], w["timestamp"][-1]
+        lead = leader.filter((stamps >= first) & (stamps <= last))
+        prepared.append(_Window(w, lead))
+    print(f"\n{'part':<24}  {'ms per window':>13}  ({len(prepared)} windows)")
+    for name, part in _PARTS.items():
+        ms = best_ms(partial(_run_part, part, prepared), repeat, clock=clock)
+        print(f"{name:<24}  {ms / len(prepared):>13.2f}")
 
 
 def _cold(predictor: LgbmPredictor, windows: list) -> object:

@@ -15,6 +15,7 @@ up to ``S - 1h`` after the first hourly bar).
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -127,13 +128,21 @@ def epoch_micros(candles: pl.DataFrame) -> np.ndarray:
 
 
 def htf_feature_arrays(
-    micros: np.ndarray, high: np.ndarray, low: np.ndarray, close: np.ndarray
+    micros: np.ndarray,
+    high: np.ndarray,
+    low: np.ndarray,
+    close: np.ndarray,
+    prefixes: Collection[str] = tuple(HTF_STEPS),
 ) -> dict[str, np.ndarray]:
     """Every column of :func:`htf_feature_warmups` as float64 arrays, one value per hourly row
-    (open times ``micros``, sorted; prices float64)."""
+    (open times ``micros``, sorted; prices float64). ``prefixes``: only these timeframes'
+    columns (the leader's tree features read the daily ones only); the data is checked
+    against every timeframe all the same, so the errors do not depend on the choice."""
     _check_source(micros)
     out: dict[str, np.ndarray] = {}
     for prefix, step in HTF_STEPS.items():
+        if prefix not in prefixes:
+            continue
         bars = _closed_bars(micros, high, low, close, step)
         if not bars.close.size:
             out.update({f"{prefix}_{k}": np.full(micros.size, np.nan) for k in _LOOKBACK})

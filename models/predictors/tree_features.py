@@ -35,7 +35,7 @@ from models.features.model_features import model_feature_arrays
 from models.features.rolling import rolling_max, rolling_min
 from models.predictors.leader import leader_candles
 from models.regime.config import RegimeConfig
-from models.regime.detector import SCORE_COLUMNS, regime_arrays
+from models.regime.detector import SCORE_COLUMNS, regime_arrays, regime_score_arrays
 from models.regime.inputs import warmup_bars
 from models.smc.analyzer import INDEX_COLUMNS as _SMC_INDEX_COLUMNS
 from models.smc.analyzer import analyze_smc_arrays
@@ -189,13 +189,17 @@ class FeatureBlock:
         return table.insert_column(0, timestamp)
 
 
+def _log_return(log_close: np.ndarray, lag: int) -> np.ndarray:
+    """``log_close[t] - log_close[t - lag]`` (NaN for the first ``lag`` rows)."""
+    shifted = np.full_like(log_close, np.nan)
+    shifted[lag:] = log_close[:-lag]
+    out: np.ndarray = log_close - shifted
+    return out
+
+
 def _extra_price_features(cols: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     log_close = np.log(cols["close"])
-    out = {}
-    for lag in (48, 168):
-        shifted = np.full_like(log_close, np.nan)
-        shifted[lag:] = log_close[:-lag]
-        out[f"log_ret_{lag}"] = log_close - shifted
+    out = {f"log_ret_{lag}": _log_return(log_close, lag) for lag in (48, 168)}
     vol_long = rolling_std(cols["log_ret_1"], 168)
     with np.errstate(divide="ignore", invalid="ignore"):
         out["vol_ratio_168"] = np.where(vol_long > 0, cols["volatility_24"] / vol_long, 1)
@@ -242,17 +246,11 @@ def _smc_features(df: pl.DataFrame, close: np.ndarray, scale: np.ndarray) -> dic
     return out
 
 
-def _feature_columns(candles: pl.DataFrame, smc: bool) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """Open times and the own feature columns of ``candles`` (the SMC ones only when
-    ``smc``: the leader's part needs none of them)."""
-    computed = not has_indicators(candles)  # else the window's own (from a longer history)
-    indicators = indicator_arrays(candles) if computed else ensure_indicator_arrays(candles)
-    net = model_feature_arrays(candles, indicators)
-    cols: dict[str, np.ndarray] = dict(net)
-    prices = {c: candles[c].cast(pl.Float64).to_numpy() for c in ("high", "low", "close")}
-    cols.update(_extra_price_features({**prices, **net}))
-    if smc:
-        cols.update(_smc_features(candles, prices["close"], indicators["atr_14"]))
+def _feature_columns(candles: pl.DataFrame) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Open times and the own feature columns (:data:`OWN_FEATURES`) of ``candles``."""
+    computed, indicators, prices, cols = _base_columns(candles)
+    cols.update(_extra_price_features({**prices, **cols}))
+    cols.update(_smc_features(candles, prices["close"], indicators["atr_14"]))
     regimes = regime_arrays(candles, indicators=indicators if computed else None)
     cols.update({n: regimes[n] for n in _REGIME_COLUMNS})
     micros = epoch_micros(candles)
@@ -260,9 +258,34 @@ def _feature_columns(candles: pl.DataFrame, smc: bool) -> tuple[np.ndarray, dict
     return micros, cols
 
 
+def _base_columns(
+    candles: pl.DataFrame,
+) -> tuple[bool, dict[str, np.ndarray], dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """(indicators computed here?, the indicator columns, high / low / close, the neural
+    models' feature columns) of ``candles``: what both the own and the leader's part read."""
+    computed = not has_indicators(candles)  # else the window's own (from a longer history)
+    indicators = indicator_arrays(candles) if computed else ensure_indicator_arrays(candles)
+    net = model_feature_arrays(candles, indicators)
+    prices = {c: candles[c].cast(pl.Float64).to_numpy() for c in ("high", "low", "close")}
+    return computed, indicators, prices, dict(net)
+
+
+def _leader_columns(leader: pl.DataFrame) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Open times and the :data:`LEADER_SOURCES` columns of the leader's candles, computing
+    only what they read (no 4h bars, no regime labels, of the longer price features only
+    ``log_ret_168``): the same functions on the same prices as :func:`_feature_columns`."""
+    computed, indicators, prices, cols = _base_columns(leader)
+    cols["log_ret_168"] = _log_return(np.log(prices["close"]), 168)
+    cols.update(regime_score_arrays(leader, indicators=indicators if computed else None))
+    micros = epoch_micros(leader)
+    daily = htf_feature_arrays(micros, prices["high"], prices["low"], prices["close"], ("d1",))
+    cols.update(daily)
+    return micros, cols
+
+
 def own_feature_block(candles: pl.DataFrame) -> FeatureBlock:
     """:data:`OWN_FEATURES` of one symbol (no leader columns), in numpy."""
-    micros, cols = _feature_columns(candles, smc=True)
+    micros, cols = _feature_columns(candles)
     values = np.column_stack([cols[n] for n in OWN_FEATURES]).astype(np.float64, copy=False)
     return FeatureBlock(micros, values, OWN_FEATURES)
 
@@ -285,8 +308,8 @@ def leader_block(own: FeatureBlock) -> FeatureBlock:
 def leader_feature_block(leader: pl.DataFrame) -> FeatureBlock:
     """The ``leader_*`` features of the leader's candles (shared by every symbol's window at
     the same bars: callers cache it). The same columns as :func:`own_feature_block` gives,
-    without computing the SMC ones no leader feature reads."""
-    micros, cols = _feature_columns(leader, smc=False)
+    without computing the SMC ones or the others no leader feature reads."""
+    micros, cols = _leader_columns(leader)
     values = np.column_stack([cols[n] for n in LEADER_SOURCES]).astype(np.float64, copy=False)
     return FeatureBlock(micros, values, LEADER_NAMES)
 

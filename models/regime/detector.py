@@ -83,8 +83,7 @@ def regime_arrays(
     warm-up). Same checks and errors. ``indicators``: the indicator columns computed from
     ``df``'s own candles, when the caller has them (see :func:`measure`)."""
     cfg = config if config is not None else RegimeConfig()
-    high, low, close, volume = _columns(df)
-    scores = regime_scores(measure(high, low, close, volume, cfg, indicators), cfg)
+    scores = _score_matrix(df, cfg, indicators)
     labels, margin, ratio = label_and_confidence(scores)
     out = {
         "labels": labels,
@@ -93,6 +92,26 @@ def regime_arrays(
     }
     out.update({name: scores[:, i] for i, name in enumerate(SCORE_COLUMNS)})
     return out
+
+
+def regime_score_arrays(
+    df: pl.DataFrame,
+    config: RegimeConfig | None = None,
+    indicators: Mapping[str, np.ndarray] | None = None,
+) -> dict[str, np.ndarray]:
+    """Only the :data:`SCORE_COLUMNS` of :func:`regime_arrays` (same values, checks and
+    errors), without the labels, confidence and transition probability: for callers that
+    read the scores alone, such as the leader's tree features."""
+    scores = _score_matrix(df, config if config is not None else RegimeConfig(), indicators)
+    return {name: scores[:, i] for i, name in enumerate(SCORE_COLUMNS)}
+
+
+def _score_matrix(
+    df: pl.DataFrame, cfg: RegimeConfig, indicators: Mapping[str, np.ndarray] | None
+) -> np.ndarray:
+    high, low, close, volume = _columns(df)
+    scores: np.ndarray = regime_scores(measure(high, low, close, volume, cfg, indicators), cfg)
+    return scores
 
 
 def detect_regimes(df: pl.DataFrame, config: RegimeConfig | None = None) -> pl.DataFrame:

@@ -49,11 +49,22 @@ def trailing_rank(values: np.ndarray, window: int) -> np.ndarray:
     view = sliding_window_view(x, window)
     current = view[:, -1:]
     before = view[:, :-1]
-    less = (before < current).sum(axis=1)
-    equal = (before == current).sum(axis=1)
+    less = _count(before < current)
+    equal = _count(before == current)
     rank = (less + 0.5 * equal) / (window - 1)
-    rank[np.isnan(view).any(axis=1)] = np.nan
+    nans = np.concatenate(([0], np.cumsum(np.isnan(x))))  # NaNs before each row
+    rank[nans[window:] > nans[: n - window + 1]] = np.nan  # a window holding one
     return _place(rank, n, window - 1)
+
+
+def _count(mask: np.ndarray) -> np.ndarray:
+    """True values per row of a (rows, k) mask: summed as bytes when ``k`` fits in one (the
+    usual 199-bar window), a few times faster than a default integer sum; the same counts."""
+    if mask.shape[1] <= np.iinfo(np.uint8).max:
+        counts: np.ndarray = np.add.reduce(mask.view(np.uint8), axis=1, dtype=np.uint8)
+        return counts
+    wide: np.ndarray = mask.sum(axis=1)
+    return wide
 
 
 def prior_median(values: np.ndarray, window: int) -> np.ndarray:
@@ -62,7 +73,12 @@ def prior_median(values: np.ndarray, window: int) -> np.ndarray:
     n = x.size
     if n <= window:
         return np.full(n, np.nan)
-    med = np.median(sliding_window_view(x[:-1], window), axis=1)
+    # np.median's values (the middle one; the mean of the two middle ones, (a + b) / 2) from
+    # one sort of the windows, about 3x cheaper than its partition per window on 720 bars
+    ordered = np.sort(sliding_window_view(x[:-1], window), axis=1)
+    half = window // 2
+    med = ordered[:, half] if window % 2 else (ordered[:, half - 1] + ordered[:, half]) / 2.0
+    med[np.isnan(ordered[:, -1])] = np.nan  # NaN sorts last: a window holding one
     return _place(med, n, window)
 
 

@@ -214,6 +214,10 @@ def test_report_and_bench_scripts_read_the_registry(registry: ModelRegistry, cap
     assert bench.main([*args, "--repeat", "1"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[-2].split()[0] == "1" and lines[-1].split()[0] == "2"
+    assert bench.main([*args[:-1], "--repeat", "1", "--parts"]) == 0
+    parts = dict(line.rsplit(maxsplit=1) for line in capsys.readouterr().out.splitlines()[-12:])
+    assert {"own features (all)", "    fair value gaps", "leader features (all)"} <= set(parts)
+    assert all(float(ms) > 0 for ms in parts.values())
 
 
 def test_served_in_the_pipeline_with_the_stored_leader(registry: ModelRegistry, candles) -> None:
