@@ -17,9 +17,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 from models.errors import ConflictError, CorruptModelError, ModelNotFoundError
 from models.registry.manifest import build_manifest, sha256, to_json_bytes
@@ -32,6 +30,9 @@ from models.registry.names import (
 )
 from models.registry.signing import SIGNATURE, sign, signing_key_from_env, verify
 from models.registry.store import Store
+
+if TYPE_CHECKING:  # torch is imported where weights are written or read: reading a
+    import torch  # registry's listings (every script's start) does not load it
 
 WEIGHTS, CONFIG, METRICS, MANIFEST, LATEST = (
     "weights.pt",
@@ -89,6 +90,8 @@ class ModelRegistry:
         """Store a new version atomically, point ``LATEST`` at it and return its id."""
         model_dir = self.store.path(check_symbol(symbol), check_model(model_name))
         buffer = io.BytesIO()
+        import torch
+
         torch.save({k: v.detach().cpu() for k, v in state_dict.items()}, buffer)
         files = {WEIGHTS: buffer.getvalue(), CONFIG: to_json_bytes(config)}
         files[METRICS] = to_json_bytes(metrics)
@@ -268,6 +271,8 @@ def _parse_json(path: str, data: bytes) -> dict[str, Any]:
 
 
 def _load_weights(path: str, data: bytes) -> dict[str, torch.Tensor]:
+    import torch
+
     try:
         state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many types for a bad pickle
