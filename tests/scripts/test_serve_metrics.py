@@ -1,8 +1,10 @@
-"""scripts/serve.py --metrics-port: Ray's Prometheus endpoint carries the service's metrics.
+"""scripts/serve.py for real: it starts, says where it listens, answers on Serve's proxy and
+on the ingress replica's own port, exposes its metrics and stops on SIGINT.
 
-Starts the real service (its own local Ray) with a registry holding a tiny BTCUSDT
-transformer, sends candles, predictions and an outcome over HTTP on 127.0.0.1, then
-scrapes ``/metrics`` until the service's own series show the values those requests imply.
+Starts the real service (its own local Ray: one start for all of it, the costliest step of
+these tests) with a registry holding a tiny BTCUSDT transformer, sends candles, predictions
+and an outcome over HTTP on 127.0.0.1, then scrapes ``/metrics`` until the service's own
+series show the values those requests imply.
 """
 
 from __future__ import annotations
@@ -90,8 +92,15 @@ def _exercise(client: httpx.Client, btc: pl.DataFrame) -> list[str]:
     return ids
 
 
+def _direct_ingress(out: str) -> str:
+    """The URL of the script's ``direct ingress`` line."""
+    lines = [line for line in out.splitlines() if "direct ingress" in line]
+    assert lines, out
+    return lines[0].split()[-1]
+
+
 @pytest.mark.slow
-def test_metrics_port_exposes_the_service_metrics(btc, tmp_path):
+def test_serve_answers_exposes_the_service_metrics_and_stops_on_sigint(btc, tmp_path):
     _tiny_registry(btc, tmp_path / "registry")
     port, metrics_port = _free_port(), _free_port()
     tmpdir = tempfile.mkdtemp(prefix="rm", dir="/tmp")
@@ -105,6 +114,13 @@ def test_metrics_port_exposes_the_service_metrics(btc, tmp_path):
     proc, out = start_until(cmd, env, "metrics: http")
     try:
         assert f"metrics: http://127.0.0.1:{metrics_port}/metrics" in out, out
+        assert f"listening on http://127.0.0.1:{port}" in out, out
+        health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=30)
+        assert health.status_code == 200 and health.json()["status"] == "ok"
+        # throughput-optimised mode (the script's default): the ingress replica's own port
+        direct = _direct_ingress(out)
+        assert direct.startswith("http://127.0.0.1:") and direct != f"http://127.0.0.1:{port}"
+        assert httpx.get(f"{direct}/healthz", timeout=30).json() == health.json()
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
             _exercise(client, btc)
         expected = {
