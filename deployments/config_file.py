@@ -11,9 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from models.errors import ConfigError
+from models.yaml_file import read_mapping
 
 IMPORT_PATH = "deployments.app:build_app"
 
@@ -64,14 +63,7 @@ def _options(app: dict[str, Any], path: Path) -> dict[str, dict[str, Any]]:
 def load_serve_config(path: str | Path) -> ServeConfig:
     """Parse ``path``; a missing file or a wrong shape is a :class:`ConfigError`."""
     path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        raise ConfigError(f"config: file {path} does not exist") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"config {path}: not valid YAML ({exc})") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"config {path}: expected a mapping at the top level")
+    data = read_mapping(path, "config", allow_empty=False)
     app = _application(data, path)
     http = data.get("http_options") or {}
     return ServeConfig(

@@ -20,7 +20,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
     ("ground", frozenset({"errors", "config_errors", "lazy", "vocabulary"})),
-    ("sources", frozenset({"data", "registry", "cli"})),
+    ("sources", frozenset({"data", "registry", "cli", "yaml_file"})),
     ("features", frozenset({"features", "nets", "feed", "benchmark"})),
     ("signals", frozenset({"labels", "regime", "smc"})),
     ("models", frozenset({"predictors", "trading"})),

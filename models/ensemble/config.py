@@ -32,6 +32,7 @@ from models.ensemble.learning_config import LearningConfig
 from models.ensemble.original_config import ORIGINAL_PRESET, OriginalConfig
 from models.errors import ConfigError
 from models.predictors.registry import default_members
+from models.yaml_file import read_mapping
 
 ENV_PREFIX = "SMARTMARKET_ENSEMBLE_"
 """Prefix of every environment variable the ensemble config reads."""
@@ -121,7 +122,7 @@ class EnsembleConfig(BaseSettings):
     @classmethod
     def from_yaml(cls, path: str | Path) -> EnsembleConfig:
         """Load ``path`` (a YAML mapping), with environment variables overriding it."""
-        data = _read_yaml(Path(path))
+        data = read_mapping(Path(path), "ensemble config")
         env = EnvSettingsSource(cls)()
         return cls(**_deep_merge(data, env))
 
@@ -166,20 +167,6 @@ def _reject_unknown_env() -> None:
             f"ensemble config: unknown environment variable(s) {sorted(unknown)}{hint}; "
             f"fields: {', '.join(sorted(known))}"
         )
-
-
-def _read_yaml(path: Path) -> dict[str, Any]:
-    try:
-        data = yaml.safe_load(path.read_text())
-    except OSError as exc:
-        raise ConfigError(f"ensemble config {path}: cannot read ({exc.strerror})") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"ensemble config {path}: invalid YAML ({exc})") from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise ConfigError(f"ensemble config {path}: top level must be a mapping, got {data!r}")
-    return data
 
 
 def _deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:

@@ -14,12 +14,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from models.config_errors import describe_validation_error
 from models.errors import ConfigError
 from models.trading.costs import Costs
+from models.yaml_file import read_mapping
 
 
 class CertificateSettings(BaseModel):
@@ -114,13 +114,4 @@ class TradingSettings(BaseModel):
     @classmethod
     def from_yaml(cls, path: str | Path) -> TradingSettings:
         """Settings from a YAML mapping of these fields (the app's ``args.trading``)."""
-        path = Path(path)
-        try:
-            data = yaml.safe_load(path.read_text())
-        except FileNotFoundError:
-            raise ConfigError(f"trading config: file {path} does not exist") from None
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"trading config {path}: not valid YAML ({exc})") from None
-        if data is not None and not isinstance(data, dict):
-            raise ConfigError(f"trading config {path}: expected a mapping at the top level")
-        return cls.parse(data)
+        return cls.parse(read_mapping(path, "trading config"))
