@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from models.data import gap_report, validate_ohlcv
-from models.data.validation import VALUE_COLUMNS, modal_step, numeric_column
+from models.data.validation import VALUE_COLUMNS, _passes_all, modal_step, numeric_column
 from models.errors import ConfigError, DataValidationError
 from tests.data.frames import synthetic_candles
 
@@ -223,3 +223,35 @@ def test_timestamps_outside_1970_to_2099_are_corrupt(tmp_path, bad: str) -> None
     with pytest.raises(DataValidationError, match=r"outside 1970\.\.2099") as err:
         load_ohlcv(path)
     assert err.value.row == 4 and err.value.column == "timestamp"
+
+
+@pytest.mark.parametrize("kind", [k for k in KINDS if k not in ("duplicate", "swap")])
+@pytest.mark.parametrize("column", VALUE_COLUMNS)
+def test_one_bar_frames_take_the_fast_path_only_when_valid(kind: str, column: str) -> None:
+    # the live feed validates one bar at a time: the vectorised pass accepts a clean bar and
+    # sends every broken one to the detailed checks, which name it
+    bar = synthetic_candles(3, seed=7).slice(1, 1)
+    assert _passes_all(bar)
+    bad, row, blamed = _corrupt(bar, kind, 0, column)
+    assert not _passes_all(bad)
+    with pytest.raises(DataValidationError) as err:
+        validate_ohlcv(bad)
+    assert err.value.column == blamed
+    # a lone null makes the whole column dtype Null: blamed on the column, not a row
+    assert err.value.row == (None if kind == "null" else row)
+
+
+def test_fast_path_refuses_what_the_detailed_checks_refuse_beyond_values() -> None:
+    df = synthetic_candles(5, seed=2)
+    assert _passes_all(df)
+    local = df.with_columns(pl.col("timestamp").dt.convert_time_zone("Europe/Paris"))
+    ms = df.with_columns(pl.col("timestamp").dt.cast_time_unit("ms"))
+    early = df.with_columns(pl.col("timestamp") - timedelta(days=365 * 60))
+    assert _passes_all(ms)
+    for bad in (local, early, df.with_columns(pl.col("volume").cast(pl.String))):
+        assert not _passes_all(bad)
+        with pytest.raises(DataValidationError):
+            validate_ohlcv(bad)
+    assert _passes_all(df.with_columns(pl.col("volume").cast(pl.Int64)))
+    assert not _passes_all(df.head(0))
+    validate_ohlcv(df.head(0))  # no rows: nothing to refuse
