@@ -18,12 +18,9 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
+from models.evaluation.bootstrap import block_sample
 from models.evaluation.symbol_eval import SymbolResult
 from models.evaluation.tables import POOLED, parts_of
-
-BLOCK_BARS = 24
-"""Block length of the bootstrap: a day of hourly bars, several times the 4-bar horizon,
-so overlapping outcomes stay inside one block."""
 
 
 def proper_scores(cls: pl.DataFrame, service: str, members: Sequence[str]) -> pl.DataFrame:
@@ -123,7 +120,7 @@ def hit_rate_test(
     rng = np.random.default_rng(seed)
     diffs, rates = [], []
     for _ in range(draws):
-        picks = [_block_sample(c.size, rng) for c, _ in filt]
+        picks = [block_sample(c.size, rng) for c, _ in filt]
         f, u = _rate(filt, picks), _rate(unfilt, picks)
         rates.append(f)
         diffs.append(f - u)
@@ -138,13 +135,6 @@ def hit_rate_test(
         p_value=float(np.mean(diffs_a[ok] <= 0)) if ok.any() else math.nan,
         filtered_se=float(np.nanstd(rates_a)) if np.isfinite(rates_a).sum() > 1 else math.nan,
     )
-
-
-def _block_sample(n: int, rng: np.random.Generator) -> np.ndarray:
-    if n == 0:
-        return np.arange(0)
-    starts = rng.integers(0, max(n - BLOCK_BARS, 0) + 1, size=math.ceil(n / BLOCK_BARS))
-    return (starts[:, None] + np.arange(min(BLOCK_BARS, n))[None, :]).ravel()[:n]
 
 
 def returns_table(trade: pl.DataFrame, service: str, costs: Sequence[float]) -> pl.DataFrame:

@@ -88,8 +88,6 @@ class Period:
     reason: str
 
 
-
-
 def _as_datetime(value: datetime) -> datetime:
     """A naive time read as UTC."""
     return value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)

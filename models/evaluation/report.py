@@ -15,7 +15,9 @@ import polars as pl
 
 from models.evaluation import learned_tables, plots
 from models.evaluation.book_report import book_section
+from models.evaluation.bootstrap import BLOCK_BARS
 from models.evaluation.claims import Claim
+from models.evaluation.ic_difference import DRAWS
 from models.evaluation.markdown import cell, pct, table
 from models.evaluation.replay import ALL_VARIANTS, MEMBERS_MEAN, ORIGINAL
 from models.evaluation.run import Evaluation
@@ -248,6 +250,36 @@ def _ranking_names(ev: Evaluation) -> list[str]:
     return [*members, MEMBERS_MEAN.name, f"{svc}_unfiltered", *cold, "majority"]
 
 
+def _ic_difference_lines(ev: Evaluation, names: Sequence[str]) -> list[str]:
+    """Each ranked strategy's pooled IC minus the service's on the same bars, with its
+    block-bootstrap standard error (``ic_difference.csv``)."""
+    diff = ev.tables.get("ic_difference")
+    if diff is None or diff.height == 0:
+        return []
+    order = {n: i for i, n in enumerate(names)}
+    shown = diff.filter(pl.col("strategy").is_in(list(names))).sort(
+        pl.col("strategy").replace_strict(order, default=len(order))
+    )
+    cols = ["strategy", "bars", "ic", "service_ic", "minus_service", "difference_se", "p_value"]
+    fmt = {
+        "bars": "d",
+        "ic": "+.4f",
+        "service_ic": "+.4f",
+        "minus_service": "+.4f",
+        "difference_se": ".4f",
+        "p_value": ".3f",
+    }
+    return [
+        "",
+        f"IC against the service's (`{ev.service_variant.name}`) on the bars both scored, "
+        f"pooled: the difference and its standard error over {DRAWS} moving-block "
+        f"bootstrap draws ({BLOCK_BARS}-bar blocks per symbol, the same rows for both), "
+        "two-sided p (`ic_difference.csv`, `models/evaluation/ic_difference.py`):",
+        "",
+        table(shown, cols, fmt),
+    ]
+
+
 def _ranking_section(ev: Evaluation) -> str:
     """IC, ICIR and sign tests pooled and per symbol; accuracy and return by score decile."""
     names = _ranking_names(ev)
@@ -289,6 +321,7 @@ def _ranking_section(ev: Evaluation) -> str:
         "IC per symbol:",
         "",
         table(per_symbol, ["symbol", *shown], dict.fromkeys(shown, "+.3f")),
+        *_ic_difference_lines(ev, names),
     ]
     for name in (f"{ev.service_variant.name}_unfiltered", MEMBERS_MEAN.name):
         rows = deciles.filter(pl.col("strategy") == name) if deciles.height else deciles
@@ -384,7 +417,7 @@ def _learned_section(ev: Evaluation) -> str:
             f"{cell(test.filtered_se, '.3f')}), against {test.unfiltered_signals} unfiltered "
             f"directional calls at {cell(test.unfiltered_hit_rate, '.3f')}; difference "
             f"s.e. {cell(test.difference_se, '.3f')}, one-sided p = "
-            f"{cell(test.p_value, '.3f')} ({learned_tables.BLOCK_BARS}-bar blocks, "
+            f"{cell(test.p_value, '.3f')} ({BLOCK_BARS}-bar blocks, "
             "overlapping 4-bar outcomes stay in one block).",
             "",
             table(

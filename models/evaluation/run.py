@@ -22,6 +22,7 @@ from models.ensemble import EnsembleConfig
 from models.errors import ConfigError
 from models.evaluation.books import book_table
 from models.evaluation.claims import Claim, confidence_profile, measure_claims
+from models.evaluation.ic_difference import ic_difference_table
 from models.evaluation.period import resolve_period
 from models.evaluation.pooling import concat_signals
 from models.evaluation.replay import ALL_VARIANTS, ORIGINAL, SERVICE, Variant
@@ -153,8 +154,12 @@ def run_evaluation(
     }
     say(f"scored in {time.perf_counter() - clock:.0f}s; null distributions ({config.draws} draws)")
     tables["null"] = null_table(results, costs, config.draws, config.seed)
-    seconds["scoring"] = time.perf_counter() - clock
     variant = service_variant(config)
+    say("IC differences against the service (block bootstrap)")
+    tables["ic_difference"] = ic_difference_table(
+        results, f"{variant.name}_unfiltered", seed=config.seed
+    )
+    seconds["scoring"] = time.perf_counter() - clock
     clock = time.perf_counter()
     say(f"books at {', '.join(f'{c:g}' for c in config.book_costs_bps)} bps round trip")
     tables["book"] = _books(config, results, variant)
