@@ -16,6 +16,7 @@ from models.evaluation.symbol_eval import SymbolResult
 from models.trading import TradingSettings
 from models.trading.metrics import book_summary
 from models.trading.replay import replay
+from tests.evaluation.answer_keys import answer_key
 from tests.trading.simulate import HOUR_MS, market
 
 SETTINGS = TradingSettings(min_outcomes=50, uncertainty_z=0.0)
@@ -23,19 +24,7 @@ COSTS = (0.0, 4.0, 10.0)
 
 
 def _outcomes(series) -> Outcomes:
-    n = len(series.bar_ms)
-    nan = np.full(n, np.nan)
-    return Outcomes(
-        rows=np.arange(n),
-        timestamps=series.bar_ms.astype("datetime64[ms]"),
-        label=nan,
-        forward_return=nan,
-        next_return=nan,
-        band=nan,
-        resolve_row=np.full(n, -1),
-        realized_return=nan,
-        regime=np.full(n, "ranging"),
-    )
+    return answer_key(series.bar_ms.astype("datetime64[ms]"))
 
 
 def _signals(name, kind, score, scale=1.0, bias=0.0):

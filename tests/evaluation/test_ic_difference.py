@@ -10,10 +10,10 @@ import pytest
 
 from models.evaluation.ic_difference import ic_difference_table
 from models.evaluation.metrics import information_coefficient
-from models.evaluation.outcomes import Outcomes
 from models.evaluation.period import Period
 from models.evaluation.signals import Signals
 from models.evaluation.symbol_eval import SymbolResult
+from tests.evaluation.answer_keys import answer_key
 
 SERVICE = "ens_learned_unfiltered"
 
@@ -44,18 +44,7 @@ def _result(symbol: str, seed: int, n: int = 2_000) -> SymbolResult:
         _signals("ens_learned_filtered", "ensemble", noise),
     ]
     stamps = np.datetime64("2023-01-01T00:00") + np.arange(n).astype("timedelta64[h]")
-    nan = np.full(n, np.nan)
-    outcomes = Outcomes(
-        rows=np.arange(n),
-        timestamps=stamps,
-        label=label,
-        forward_return=fwd,
-        next_return=nan,
-        band=nan,
-        resolve_row=np.full(n, -1),
-        realized_return=nan,
-        regime=np.full(n, "ranging"),
-    )
+    outcomes = answer_key(stamps, label, fwd)
     start = datetime(2023, 1, 1, tzinfo=timezone.utc)
     period = Period(symbol, start, start, np.arange(n), "test")
     return SymbolResult(symbol, period, outcomes, signals, {})
