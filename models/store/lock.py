@@ -81,9 +81,9 @@ class WriterLock:
 
     def release(self) -> None:
         """Give the lock up (idempotent); the lock file stays, empty of meaning."""
-        if self._handle is None:
-            return
+        handle, self._handle = self._handle, None
+        if handle is None or handle.closed:  # closed already (at interpreter teardown the
+            return  # file may be finalised first): closing its descriptor released the lock
         with contextlib.suppress(OSError):
-            fcntl.flock(self._handle.fileno(), fcntl.LOCK_UN)
-        self._handle.close()
-        self._handle = None
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+        handle.close()

@@ -46,6 +46,17 @@ def test_a_writer_can_wait_for_the_previous_one(tmp_path) -> None:
     WriterLock(path, wait_s=0.3).release()
 
 
+def test_release_after_the_lock_file_was_closed_under_it(tmp_path) -> None:
+    # at interpreter teardown the lock's file object can be finalised before the store that
+    # releases it: closing the descriptor already released the lock, release() must not fail
+    path = tmp_path / "state.db"
+    held = WriterLock(path)
+    held._handle.close()
+    held.release()
+    held.release()  # idempotent
+    WriterLock(path).release()  # the lock is free
+
+
 def test_resolved_predictions_are_trimmed_to_the_newest_per_symbol(tmp_path) -> None:
     store = StateStore(tmp_path / "s.db", retain_predictions=3)
     frame = _synthetic(40)
