@@ -179,25 +179,17 @@ def _passes_all(df: pl.DataFrame) -> bool:
     dtypes_ok = all(df[c].dtype.is_numeric() for c in VALUE_COLUMNS)
     if not dtypes_ok or df.height == 0 or not isinstance(ts.dtype, pl.Datetime):
         return False
-    if (
-        ts.dtype.time_zone != "UTC"
-        or ts.null_count()
-        or df.select(VALUE_COLUMNS).null_count().sum_horizontal().item()
-    ):
+    if ts.dtype.time_zone != "UTC" or ts.null_count():
         return False
+    # nulls in a value column become NaN here, so the finiteness test covers them too
     o, h, low, c, v = (df[col].cast(pl.Float64).to_numpy() for col in VALUE_COLUMNS)
+    prices = np.stack([o, h, low, c])
     t = ts.dt.epoch("us").to_numpy()
     with np.errstate(invalid="ignore"):
         ok = (
-            np.isfinite(o).all()
-            and np.isfinite(h).all()
-            and np.isfinite(low).all()
-            and np.isfinite(c).all()
+            np.isfinite(prices).all()
             and np.isfinite(v).all()
-            and (o > 0).all()
-            and (h > 0).all()
-            and (low > 0).all()
-            and (c > 0).all()
+            and (prices > 0).all()
             and (v >= 0).all()
             and (h >= np.maximum(o, c)).all()
             and (low <= np.minimum(o, c)).all()
