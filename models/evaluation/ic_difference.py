@@ -40,7 +40,10 @@ class _Paired:
 def _paired(result: SymbolResult, name: str, service: str) -> _Paired | None:
     by_name = {s.name: s for s in result.signals}
     mine, theirs = by_name.get(name), by_name.get(service)
-    if mine is None or theirs is None or mine.score is None or theirs.score is None:
+    if mine is None or theirs is None:
+        return None
+    score, service_score = mine.score, theirs.score  # derived on each access: once here
+    if score is None or service_score is None:
         return None
     fwd = result.outcomes.forward_return
     rows = (
@@ -48,14 +51,16 @@ def _paired(result: SymbolResult, name: str, service: str) -> _Paired | None:
         & theirs.covered
         & result.outcomes.labelled
         & np.isfinite(fwd)
-        & np.isfinite(mine.score)
-        & np.isfinite(theirs.score)
+        & np.isfinite(score)
+        & np.isfinite(service_score)
     )
-    return _Paired(mine.score[rows], theirs.score[rows], fwd[rows])
+    return _Paired(score[rows], service_score[rows], fwd[rows])
 
 
 def _ic_pair(parts: Sequence[_Paired], picks: Sequence[np.ndarray]) -> tuple[float, float]:
-    """Pooled Spearman ICs of the strategy and of the service on the picked rows."""
+    """Pooled Spearman ICs of the strategy and of the service on the picked rows: what
+    :func:`models.evaluation.metrics.information_coefficient` computes, with the returns
+    ranked once for both (this runs 2 x draws times per strategy)."""
     score = np.concatenate([p.score[i] for p, i in zip(parts, picks, strict=True)])
     service = np.concatenate([p.service[i] for p, i in zip(parts, picks, strict=True)])
     fwd = stats.rankdata(

@@ -250,16 +250,21 @@ def _ranking_names(ev: Evaluation) -> list[str]:
     return [*members, MEMBERS_MEAN.name, f"{svc}_unfiltered", *cold, "majority"]
 
 
+def _in_order(df: pl.DataFrame, names: Sequence[str]) -> pl.DataFrame:
+    """The rows of ``df`` whose strategy is one of ``names``, in that order."""
+    order = {n: i for i, n in enumerate(names)}
+    return df.filter(pl.col("strategy").is_in(list(names))).sort(
+        pl.col("strategy").replace_strict(order)
+    )
+
+
 def _ic_difference_lines(ev: Evaluation, names: Sequence[str]) -> list[str]:
     """Each ranked strategy's pooled IC minus the service's on the same bars, with its
     block-bootstrap standard error (``ic_difference.csv``)."""
     diff = ev.tables.get("ic_difference")
     if diff is None or diff.height == 0:
         return []
-    order = {n: i for i, n in enumerate(names)}
-    shown = diff.filter(pl.col("strategy").is_in(list(names))).sort(
-        pl.col("strategy").replace_strict(order, default=len(order))
-    )
+    shown = _in_order(diff, names)
     cols = ["strategy", "bars", "ic", "service_ic", "minus_service", "difference_se", "p_value"]
     fmt = {
         "bars": "d",
@@ -284,9 +289,7 @@ def _ranking_section(ev: Evaluation) -> str:
     """IC, ICIR and sign tests pooled and per symbol; accuracy and return by score decile."""
     names = _ranking_names(ev)
     cls = ev.tables["classification"].filter(pl.col("regime") == "all")
-    pooled = _pooled(cls).filter(pl.col("strategy").is_in(names))
-    order = {n: i for i, n in enumerate(names)}
-    pooled = pooled.sort(pl.col("strategy").replace_strict(order, default=len(order)))
+    pooled = _in_order(_pooled(cls), names)
     cols = [
         "strategy",
         "ic",
