@@ -19,7 +19,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 
 LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
-    ("ground", frozenset({"errors", "config_errors", "lazy", "vocabulary"})),
+    ("ground", frozenset({"errors", "config_errors", "lazy", "vocabulary", "compiled"})),
     ("sources", frozenset({"data", "registry", "cli", "yaml_file"})),
     ("features", frozenset({"features", "nets", "feed", "benchmark"})),
     ("signals", frozenset({"labels", "regime", "smc"})),

@@ -20,7 +20,7 @@ import numpy as np
 
 from models.smc.config import SmcConfig
 from models.smc.inputs import Candles
-from models.smc.zones import Zone, ZoneState, track_zones
+from models.smc.zones import Births, ZoneState, track_zones
 
 
 @dataclass(frozen=True)
@@ -40,64 +40,32 @@ class FairValueGaps:
     bear: GapSide
 
 
-def _fill(zones: list[Zone], low: float, high: float, bullish: bool) -> tuple[list[Zone], int, int]:
-    """Apply one bar to the open gaps; return (still open, newly partial, fully filled)."""
-    partial = filled = 0
-    kept = []
-    for z in zones:
-        if (low <= z.bottom) if bullish else (high >= z.top):
-            filled += 1
-            continue
-        if bullish and low < z.top:
-            z.top = low
-        elif not bullish and high > z.bottom:
-            z.bottom = high
-        else:
-            kept.append(z)
-            continue
-        if not z.partial:
-            z.partial = True
-            partial += 1
-        kept.append(z)
-    return kept, partial, filled
-
-
 def _gap_side(
     high: np.ndarray,
     low: np.ndarray,
-    close: list[float],
+    close: np.ndarray,
     min_size: np.ndarray,
     bullish: bool,
     cfg: SmcConfig,
 ) -> GapSide:
     """Gaps of one side: where they form (vectorised), then one pass filling them."""
-    size = len(close)
+    size = close.size
     new_top, new_bottom = np.full(size, np.nan), np.full(size, np.nan)
-    partial = np.zeros(size, dtype=np.int32)
-    filled = np.zeros(size, dtype=np.int32)
     if size > 2:
         # bullish band at t: [high[t-2], low[t]]; bearish band: [high[t], low[t-2]]
         top = low[2:] if bullish else low[:-2]
         bottom = high[:-2] if bullish else high[2:]
         forms = np.flatnonzero((top > bottom) & (top - bottom >= min_size[2:]))
         new_top[forms + 2], new_bottom[forms + 2] = top[forms], bottom[forms]
-    rows = np.flatnonzero(~np.isnan(new_top)).tolist()
-    tops, bottoms = new_top.tolist(), new_bottom.tolist()
-    created = {t: Zone(tops[t], bottoms[t], t - 1, t) for t in rows}
-    low_l, high_l = low.tolist(), high.tolist()
-
-    def resolve(t: int, zones: list[Zone]) -> list[Zone]:
-        kept, partial[t], filled[t] = _fill(zones, low_l[t], high_l[t], bullish)
-        return kept
-
-    reach = low_l if bullish else high_l
-    state = track_zones(created, reach, close, bullish, resolve, cfg.max_lookback, cfg.max_active)
-    return GapSide(new_top, new_bottom, partial, filled, state)
+    rows = np.flatnonzero(~np.isnan(new_top))
+    births = Births(rows, new_top[rows], new_bottom[rows], rows - 1)
+    track = track_zones(births, low, high, close, bullish, True, cfg.max_lookback, cfg.max_active)
+    return GapSide(new_top, new_bottom, track.partial, track.resolved, track.state)
 
 
 def detect_fair_value_gaps(c: Candles, scale: np.ndarray, cfg: SmcConfig) -> FairValueGaps:
     """Gaps form at their third candle and fill at later bars (each side on its own)."""
-    close = c.close.tolist()
+    close = c.close
     min_size = cfg.fvg_min_size_atr * scale
     return FairValueGaps(
         bull=_gap_side(c.high, c.low, close, min_size, True, cfg),

@@ -15,11 +15,11 @@ evidence (``sweep = -1``), sweeping lows bullish (``+1``); both at once gives 0.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
+from models.compiled import compiled
 from models.smc.config import SmcConfig
 from models.smc.inputs import Candles
 from models.smc.swings import NO_INDEX, Swings
@@ -39,109 +39,101 @@ class Liquidity:
     pool_low: np.ndarray  # nearest open swing-low level after the row (NaN if none)
 
 
-class _Pool:
-    __slots__ = ("created", "equal", "index", "level")
-
-    def __init__(self, level: float, index: int, created: int) -> None:
-        self.level, self.index, self.created, self.equal = level, index, created, False
-
-
-class _Side:
-    """Open pools of one side in mirrored prices: lows are negated so both sides are 'highs'.
-
-    Pools are kept oldest first (each opens at its confirming bar).
-    """
-
-    def __init__(self, cfg: SmcConfig) -> None:
-        self.pools: list[_Pool] = []
-        self.cfg = cfg
-
-    def step(self, t: int, wick: float, close: float) -> tuple[float, bool]:
-        """Apply bar ``t``; return (most extreme swept level or NaN, any swept pool equal)."""
-        swept, equal, kept = float("nan"), False, []
-        oldest = t - self.cfg.max_lookback
-        for p in self.pools:
-            if p.created < oldest:
-                continue
-            if wick <= p.level:
-                kept.append(p)
-            elif close <= p.level:
-                swept = p.level if math.isnan(swept) else max(swept, p.level)
-                equal = equal or p.equal
-        self.pools = kept
-        return swept, equal
-
-    def confirm(self, level: float, index: int, t: int, tolerance: float) -> _Pool | None:
-        """Open a pool for a swing confirmed at ``t``; return its equal partner, if any."""
-        partner = None
-        for p in reversed(self.pools):
-            if abs(p.level - level) <= tolerance:
-                partner = p
-                break
-        pool = _Pool(level, index, t)
-        if partner is not None:
-            partner.equal = pool.equal = True
-        self.pools.append(pool)
-        if len(self.pools) > self.cfg.max_active:
-            del self.pools[0]
-        return partner
-
-    def nearest(self) -> float:
-        return min([p.level for p in self.pools]) if self.pools else float("nan")
-
-
 def _side_pass(
-    wick: list[float],
-    close: list[float],
-    level: list[float],
-    index: list[int],
-    tol: list[float],
+    wick: np.ndarray,
+    close: np.ndarray,
+    level: np.ndarray,
+    index: np.ndarray,
+    tol: np.ndarray,
     cfg: SmcConfig,
 ) -> tuple[np.ndarray, ...]:
-    """Run one side over all bars in mirrored prices; return its per-row arrays."""
-    size = len(close)
+    """Run one side over all bars in mirrored prices (lows negated, so both sides are
+    'highs'); return its per-row arrays."""
+    return _pools_pass(
+        np.ascontiguousarray(wick, dtype=np.float64),
+        np.ascontiguousarray(close, dtype=np.float64),
+        np.ascontiguousarray(level, dtype=np.float64),
+        np.ascontiguousarray(index, dtype=np.int64),
+        np.ascontiguousarray(tol, dtype=np.float64),
+        cfg.max_lookback,
+        cfg.max_active,
+    )
+
+
+@compiled
+def _pools_pass(
+    wick: np.ndarray,
+    close: np.ndarray,
+    level: np.ndarray,
+    index: np.ndarray,
+    tol: np.ndarray,
+    max_lookback: int,
+    max_active: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The open pools of one side, oldest first (each opens at its confirming bar), carried
+    in fixed arrays of at most ``max_active + 1`` over every bar. A bar whose wick stays
+    below every open level, with no pool expiring, changes nothing."""
+    size = close.size
     eq_level, eq_index = np.full(size, np.nan), np.full(size, NO_INDEX, dtype=np.int64)
-    swept, swept_equal = np.full(size, np.nan), np.zeros(size, dtype=bool)
-    nearest = [float("nan")] * size
-    side = _Side(cfg)
-    pools = side.pools  # refreshed after every step / confirm, which replace the list
-    max_lookback = cfg.max_lookback
-    lowest = float("nan")  # side.nearest(), refreshed whenever the pools change
-    for t, bar_wick in enumerate(wick):
-        # a bar whose wick stays below every open level, with no pool expiring, changes nothing
-        if pools and (bar_wick > lowest or pools[0].created < t - max_lookback):
-            swept[t], swept_equal[t] = side.step(t, bar_wick, close[t])
-            pools = side.pools
-            lowest = side.nearest()
+    swept, swept_equal = np.full(size, np.nan), np.zeros(size, dtype=np.bool_)
+    nearest = np.full(size, np.nan)
+    cap = max_active + 1
+    p_level, p_index = np.empty(cap), np.empty(cap, dtype=np.int64)
+    p_created, p_equal = np.empty(cap, dtype=np.int64), np.zeros(cap, dtype=np.bool_)
+    n = 0
+    lowest = np.nan  # the nearest open level, refreshed whenever the pools change
+    for t in range(size):
+        oldest = t - max_lookback
+        if n > 0 and (wick[t] > lowest or p_created[0] < oldest):
+            # expired pools go; a wick beyond a level sweeps it if the close is back inside
+            # (a close beyond it is a real break: the pool goes without a sweep)
+            m = 0
+            for k in range(n):
+                if p_created[k] < oldest:
+                    continue
+                if wick[t] <= p_level[k]:
+                    p_level[m], p_index[m] = p_level[k], p_index[k]
+                    p_created[m], p_equal[m] = p_created[k], p_equal[k]
+                    m += 1
+                elif close[t] <= p_level[k]:
+                    swept[t] = p_level[k] if np.isnan(swept[t]) else max(swept[t], p_level[k])
+                    swept_equal[t] = swept_equal[t] or p_equal[k]
+            n = m
+            lowest = _lowest(p_level, n)
         if index[t] != NO_INDEX:
-            partner = side.confirm(level[t], index[t], t, tol[t])
-            if partner is not None:
-                eq_level[t], eq_index[t] = max(level[t], partner.level), partner.index
-            pools = side.pools
-            lowest = side.nearest()
+            # a confirmed swing opens a pool; the newest open one within tolerance is its pair
+            for k in range(n - 1, -1, -1):
+                if abs(p_level[k] - level[t]) <= tol[t]:
+                    p_equal[k] = True
+                    eq_level[t], eq_index[t] = max(level[t], p_level[k]), p_index[k]
+                    break
+            p_level[n], p_index[n], p_created[n] = level[t], index[t], t
+            p_equal[n] = eq_index[t] != NO_INDEX
+            n += 1
+            if n > max_active:  # the oldest goes
+                for k in range(n - 1):
+                    p_level[k], p_index[k] = p_level[k + 1], p_index[k + 1]
+                    p_created[k], p_equal[k] = p_created[k + 1], p_equal[k + 1]
+                n -= 1
+            lowest = _lowest(p_level, n)
         nearest[t] = lowest
-    return eq_level, eq_index, swept, swept_equal, np.array(nearest, dtype=np.float64)
+    return eq_level, eq_index, swept, swept_equal, nearest
+
+
+@compiled
+def _lowest(p_level: np.ndarray, n: int) -> float:
+    """The lowest open level (mirrored: the nearest above the price), NaN if none."""
+    out = np.nan
+    for k in range(n):
+        out = p_level[k] if k == 0 else min(out, p_level[k])
+    return out
 
 
 def detect_liquidity(c: Candles, swings: Swings, scale: np.ndarray, cfg: SmcConfig) -> Liquidity:
     """Equal levels and sweeps, each at the bar it becomes knowable."""
-    tol = (cfg.equal_tolerance_atr * scale).tolist()
-    hi = _side_pass(
-        c.high.tolist(),
-        c.close.tolist(),
-        swings.high_level.tolist(),
-        swings.high_index.tolist(),
-        tol,
-        cfg,
-    )
-    lo = _side_pass(
-        (-c.low).tolist(),
-        (-c.close).tolist(),
-        (-swings.low_level).tolist(),
-        swings.low_index.tolist(),
-        tol,
-        cfg,
-    )
+    tol = cfg.equal_tolerance_atr * scale
+    hi = _side_pass(c.high, c.close, swings.high_level, swings.high_index, tol, cfg)
+    lo = _side_pass(-c.low, -c.close, -swings.low_level, swings.low_index, tol, cfg)
     high_swept, low_swept = ~np.isnan(hi[2]), ~np.isnan(lo[2])
     sweep = (low_swept.astype(np.int8) - high_swept.astype(np.int8)).astype(np.int8)
     return Liquidity(

@@ -22,7 +22,7 @@ from models.smc.config import SmcConfig
 from models.smc.inputs import Candles
 from models.smc.structure import Structure
 from models.smc.swings import NO_INDEX
-from models.smc.zones import Zone, ZoneState, track_zones
+from models.smc.zones import Births, ZoneState, track_zones
 
 
 @dataclass(frozen=True)
@@ -60,51 +60,37 @@ def find_block_candle(c: Candles, pivot: int, t: int, direction: int, cfg: SmcCo
 
 def _block_side(
     c: Candles,
-    low: list[float],
-    high: list[float],
-    close: list[float],
-    breaks: list[int],
-    pivots: list[int],
+    breaks: np.ndarray,
+    pivots: np.ndarray,
     direction: int,
     cfg: SmcConfig,
 ) -> BlockSide:
     """Blocks of one side: created at its breaks, then one pass mitigating them."""
-    size = len(close)
+    size = c.close.size
     new_top, new_bottom = np.full(size, np.nan), np.full(size, np.nan)
     new_index = np.full(size, NO_INDEX, dtype=np.int64)
-    mitigated = np.zeros(size, dtype=np.int32)
-    created: dict[int, Zone] = {}
     used: set[int] = set()
-    for t in np.flatnonzero(np.asarray(breaks) == direction).tolist():
-        j = find_block_candle(c, pivots[t], t, direction, cfg)
+    rows, candles = [], []
+    for t in np.flatnonzero(breaks == direction).tolist():
+        j = find_block_candle(c, int(pivots[t]), t, direction, cfg)
         if j != NO_INDEX and j not in used:
             used.add(j)
-            created[t] = Zone(high[j], low[j], j, t)
-            new_top[t], new_bottom[t], new_index[t] = high[j], low[j], j
-    bullish = direction > 0
-
-    def resolve(t: int, zones: list[Zone]) -> list[Zone]:
-        """Drop the blocks price traded back into at bar ``t``."""
-        if bullish:
-            bar_low = low[t]
-            kept = [z for z in zones if bar_low > z.top]
-        else:
-            bar_high = high[t]
-            kept = [z for z in zones if bar_high < z.bottom]
-        mitigated[t] = len(zones) - len(kept)
-        return kept
-
-    reach = low if bullish else high
-    state = track_zones(created, reach, close, bullish, resolve, cfg.max_lookback, cfg.max_active)
-    return BlockSide(new_top, new_bottom, new_index, mitigated, state)
+            rows.append(t)
+            candles.append(j)
+    at, bar = np.array(rows, dtype=np.int64), np.array(candles, dtype=np.int64)
+    new_top[at], new_bottom[at], new_index[at] = c.high[bar], c.low[bar], bar
+    births = Births(at, c.high[bar], c.low[bar], bar)
+    track = track_zones(
+        births, c.low, c.high, c.close, direction > 0, False, cfg.max_lookback, cfg.max_active
+    )
+    return BlockSide(new_top, new_bottom, new_index, track.resolved, track.state)
 
 
 def detect_order_blocks(c: Candles, structure: Structure, cfg: SmcConfig) -> OrderBlocks:
     """Blocks created at break bars and mitigated later (each side on its own)."""
-    high, low, close = c.high.tolist(), c.low.tolist(), c.close.tolist()
-    breaks = structure.break_direction().tolist()
-    pivots = structure.break_swing_index.tolist()
+    breaks = np.asarray(structure.break_direction())
+    pivots = structure.break_swing_index
     return OrderBlocks(
-        bull=_block_side(c, low, high, close, breaks, pivots, 1, cfg),
-        bear=_block_side(c, low, high, close, breaks, pivots, -1, cfg),
+        bull=_block_side(c, breaks, pivots, 1, cfg),
+        bear=_block_side(c, breaks, pivots, -1, cfg),
     )
