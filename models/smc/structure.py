@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from models.compiled import compiled
 from models.smc.inputs import Candles
 from models.smc.swings import NO_INDEX, Swings
 
@@ -52,16 +53,36 @@ def detect_structure(c: Candles, swings: Swings) -> Structure:
     Only the breaks need the pass: the trend and the last swing levels are carried forward
     from the break and confirmation rows afterwards.
     """
-    size = len(c)
-    close = c.close.tolist()
-    sh_idx, sl_idx = swings.high_index.tolist(), swings.low_index.tolist()
-    sh_lvl, sl_lvl = swings.high_level.tolist(), swings.low_level.tolist()
+    bos, choch, level, pivot = _breaks(
+        np.ascontiguousarray(c.close, dtype=np.float64),
+        np.ascontiguousarray(swings.high_index, dtype=np.int64),
+        np.ascontiguousarray(swings.high_level, dtype=np.float64),
+        np.ascontiguousarray(swings.low_index, dtype=np.int64),
+        np.ascontiguousarray(swings.low_level, dtype=np.float64),
+    )
+    breaks = (bos + choch).astype(np.int8)
+    trend = _carried(np.flatnonzero(breaks), breaks, 0).astype(np.int8)
+    last_high = _carried(np.flatnonzero(swings.high_index != NO_INDEX), swings.high_level, np.nan)
+    last_low = _carried(np.flatnonzero(swings.low_index != NO_INDEX), swings.low_level, np.nan)
+    return Structure(bos, choch, level, pivot, trend, last_high, last_low)
+
+
+@compiled
+def _breaks(
+    close: np.ndarray,
+    sh_idx: np.ndarray,
+    sh_lvl: np.ndarray,
+    sl_idx: np.ndarray,
+    sl_lvl: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(bos, choch, broken level, its pivot bar) per row: the pass over the bars."""
+    size = close.size
     bos = np.zeros(size, dtype=np.int8)
     choch = np.zeros(size, dtype=np.int8)
     level = np.full(size, np.nan)
     pivot = np.full(size, NO_INDEX, dtype=np.int64)
     # the last confirmed swing high / low: price, pivot bar, and whether a close went through
-    high_price = low_price = float("nan")
+    high_price = low_price = np.nan
     high_index = low_index = NO_INDEX
     high_open = low_open = False
     current = 0
@@ -76,10 +97,9 @@ def detect_structure(c: Candles, swings: Swings) -> Structure:
             direction, level[t], pivot[t], low_open = -1, low_price, low_index, False
         else:
             continue
-        (choch if current == -direction else bos)[t] = direction
+        if current == -direction:
+            choch[t] = direction
+        else:
+            bos[t] = direction
         current = direction
-    breaks = (bos + choch).astype(np.int8)
-    trend = _carried(np.flatnonzero(breaks), breaks, 0).astype(np.int8)
-    last_high = _carried(np.flatnonzero(swings.high_index != NO_INDEX), swings.high_level, np.nan)
-    last_low = _carried(np.flatnonzero(swings.low_index != NO_INDEX), swings.low_level, np.nan)
-    return Structure(bos, choch, level, pivot, trend, last_high, last_low)
+    return bos, choch, level, pivot
