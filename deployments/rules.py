@@ -18,6 +18,7 @@ from ray import serve
 
 from models.predictors.base import create_predictor
 from models.predictors.registry import predictor_entry
+from models.predictors.warm_up import compile_feature_kernels
 from models.regime.detector import RegimeDetector
 from models.serving.replies import Reply, batch_or_each, each_window
 
@@ -33,6 +34,7 @@ class RulePredictor:
         self.model_name = name
         self.predictor = create_predictor(name)
         self.predictor.set_threads(entry.threads)
+        compile_feature_kernels()  # while starting, not in the first request's deadline
 
     async def predict(self, windows: Sequence[pl.DataFrame]) -> list[Reply]:
         p = self.predictor
@@ -54,6 +56,7 @@ class RegimeDeployment:
 
     def __init__(self) -> None:
         self.detector = RegimeDetector()
+        compile_feature_kernels()
 
     async def current(self, windows: Sequence[pl.DataFrame]) -> list[Reply]:
         return each_window(self.detector.current, windows)

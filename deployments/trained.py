@@ -27,6 +27,7 @@ from deployments import metrics
 from deployments.settings import AppSettings, parse_section
 from models.predictors.base import predictor_class
 from models.predictors.registry import predictor_entry
+from models.predictors.warm_up import compile_feature_kernels
 from models.registry import ModelRegistry
 from models.serving import trained_models
 from models.serving.model_cache import CacheEvents, ModelCache
@@ -59,6 +60,7 @@ class TrainedPredictor:
         self.model_name = name
         self._threads = entry.threads
         predictor_class(name).set_threads(entry.threads)  # replicas share few cores
+        compile_feature_kernels()  # while starting, not in the first request's deadline
         self._config = TrainedUserConfig()
         events = CacheEvents(
             metrics.record_model_load, metrics.record_cache_hit, metrics.record_model_age

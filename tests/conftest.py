@@ -42,6 +42,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items[:] = [item for _, item in sorted(enumerate(items), key=key)]
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Compile the features' loops once, in this process, before any Ray replica starts:
+    on a clean clone every replica would otherwise compile them at once (seconds each)
+    and the first Serve tests would run against that."""
+    from models.predictors.warm_up import compile_feature_kernels
+
+    compile_feature_kernels()
+
+
 @functools.lru_cache(maxsize=16)
 def _read_symbol(path: str) -> pl.DataFrame:
     return load_ohlcv(path)
