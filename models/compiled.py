@@ -5,7 +5,9 @@ cannot be written as array operations; as Python loops they were most of the cos
 window's tree features, which the live service computes for every symbol at every bar.
 Compiled, they cost microseconds. Functions are compiled at their first call (not at
 import) and the machine code is cached next to the module (or in ``NUMBA_CACHE_DIR``), so
-later processes (every Serve replica) load it instead of compiling again.
+later processes (every Serve replica) load it instead of compiling again. Where no cache
+directory is writable (a read-only install with no writable home or ``NUMBA_CACHE_DIR``),
+each process compiles for itself instead of failing to import.
 """
 
 from __future__ import annotations
@@ -20,4 +22,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def compiled(function: F) -> F:
     """``function`` compiled in nopython mode (its Python original stays at ``.py_func``)."""
-    return cast(F, numba.njit(cache=True, nogil=True)(function))
+    try:
+        return cast(F, numba.njit(cache=True, nogil=True)(function))
+    except RuntimeError:  # numba: "cannot cache function ...: no locator available"
+        return cast(F, numba.njit(nogil=True)(function))
