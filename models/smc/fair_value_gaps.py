@@ -20,7 +20,7 @@ import numpy as np
 
 from models.smc.config import SmcConfig
 from models.smc.inputs import Candles
-from models.smc.zones import Births, ZoneState, track_zones
+from models.smc.zones import Births, ZoneRule, ZoneState, track_zones
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,8 @@ def _gap_side(
         new_top[forms + 2], new_bottom[forms + 2] = top[forms], bottom[forms]
     rows = np.flatnonzero(~np.isnan(new_top))
     births = Births(rows, new_top[rows], new_bottom[rows], rows - 1)
-    track = track_zones(births, low, high, close, bullish, True, cfg.max_lookback, cfg.max_active)
+    rule = ZoneRule(bullish, True, cfg.max_lookback, cfg.max_active)
+    track = track_zones(births, low, high, close, rule)
     return GapSide(new_top, new_bottom, track.partial, track.resolved, track.state)
 
 

@@ -18,11 +18,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from models.compiled import compiled
 from models.smc.config import SmcConfig
 from models.smc.inputs import Candles
 from models.smc.structure import Structure
 from models.smc.swings import NO_INDEX
-from models.smc.zones import Births, ZoneState, track_zones
+from models.smc.zones import Births, ZoneRule, ZoneState, track_zones
 
 
 @dataclass(frozen=True)
@@ -42,22 +43,6 @@ class OrderBlocks:
     bear: BlockSide
 
 
-def find_block_candle(c: Candles, pivot: int, t: int, direction: int, cfg: SmcConfig) -> int:
-    """Bar of the order-block candle for a break at ``t`` of the swing at ``pivot`` (-1: none)."""
-    start = max(pivot, t - cfg.max_lookback, 0)
-    if direction > 0:
-        leg = c.low[start : t + 1]
-        origin = start + len(leg) - 1 - int(np.argmin(leg[::-1]))
-    else:
-        leg = c.high[start : t + 1]
-        origin = start + len(leg) - 1 - int(np.argmax(leg[::-1]))
-    for j in range(min(origin, t - 1), max(origin - cfg.ob_search_bars, -1), -1):
-        body = c.close[j] - c.open[j]
-        if body * direction < 0:
-            return j
-    return NO_INDEX
-
-
 def _block_side(
     c: Candles,
     breaks: np.ndarray,
@@ -69,21 +54,57 @@ def _block_side(
     size = c.close.size
     new_top, new_bottom = np.full(size, np.nan), np.full(size, np.nan)
     new_index = np.full(size, NO_INDEX, dtype=np.int64)
-    used: set[int] = set()
-    rows, candles = [], []
-    for t in np.flatnonzero(breaks == direction).tolist():
-        j = find_block_candle(c, int(pivots[t]), t, direction, cfg)
-        if j != NO_INDEX and j not in used:
-            used.add(j)
-            rows.append(t)
-            candles.append(j)
-    at, bar = np.array(rows, dtype=np.int64), np.array(candles, dtype=np.int64)
-    new_top[at], new_bottom[at], new_index[at] = c.high[bar], c.low[bar], bar
-    births = Births(at, c.high[bar], c.low[bar], bar)
-    track = track_zones(
-        births, c.low, c.high, c.close, direction > 0, False, cfg.max_lookback, cfg.max_active
+    at, bar = _block_births(
+        c.open,
+        c.low if direction > 0 else -c.high,  # mirrored: both sides look for the lowest
+        c.close,
+        np.ascontiguousarray(breaks, dtype=np.int64),
+        np.ascontiguousarray(pivots, dtype=np.int64),
+        direction,
+        cfg.max_lookback,
+        cfg.ob_search_bars,
     )
+    new_top[at], new_bottom[at], new_index[at] = c.high[bar], c.low[bar], bar
+    rule = ZoneRule(direction > 0, False, cfg.max_lookback, cfg.max_active)
+    track = track_zones(Births(at, c.high[bar], c.low[bar], bar), c.low, c.high, c.close, rule)
     return BlockSide(new_top, new_bottom, new_index, track.resolved, track.state)
+
+
+@compiled
+def _block_births(
+    open_: np.ndarray,
+    extreme: np.ndarray,
+    close: np.ndarray,
+    breaks: np.ndarray,
+    pivots: np.ndarray,
+    direction: int,
+    max_lookback: int,
+    search_bars: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(break rows, block candle bars) of one side. For a break at ``t`` of the swing at
+    ``pivots[t]``, the leg starts at its lowest ``extreme`` (the latest on ties); the block
+    is the last opposite-colour candle among the ``search_bars`` bars ending there (never
+    the break bar); a candle that already made a block makes no second one."""
+    size = close.size
+    rows, bars = np.empty(size, dtype=np.int64), np.empty(size, dtype=np.int64)
+    used = np.zeros(size, dtype=np.bool_)
+    n = 0
+    for t in range(size):
+        if breaks[t] != direction:
+            continue
+        start = max(pivots[t], t - max_lookback, 0)
+        origin = t
+        for k in range(t - 1, start - 1, -1):
+            if extreme[k] < extreme[origin]:
+                origin = k
+        for j in range(min(origin, t - 1), max(origin - search_bars, -1), -1):
+            if (close[j] - open_[j]) * direction < 0:
+                if not used[j]:
+                    used[j] = True
+                    rows[n], bars[n] = t, j
+                    n += 1
+                break
+    return rows[:n], bars[:n]
 
 
 def detect_order_blocks(c: Candles, structure: Structure, cfg: SmcConfig) -> OrderBlocks:

@@ -15,6 +15,7 @@ price has not reached) or fully (dropped) when price reaches its far edge.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -32,15 +33,25 @@ class ZoneState:
     index: np.ndarray
 
 
-@dataclass(frozen=True)
-class Births:
+class Births(NamedTuple):
     """Zones of one side, one per row at most, in row order: ``rows`` (the bar each becomes
-    known at), its band ``[bottom, top]`` and ``index`` (the bar it formed at)."""
+    known at), its band ``[bottom, top]`` and ``formed`` (the bar it formed at)."""
 
     rows: np.ndarray
     top: np.ndarray
     bottom: np.ndarray
-    index: np.ndarray
+    formed: np.ndarray
+
+
+class ZoneRule(NamedTuple):
+    """How one side's zones live: ``bullish`` (zones below the price, touched by lows),
+    ``fills`` (the fair value gap rule; else the order block rule), ``max_lookback`` bars
+    before a zone expires, ``max_active`` zones kept at most."""
+
+    bullish: bool
+    fills: bool
+    max_lookback: int
+    max_active: int
 
 
 @dataclass(frozen=True)
@@ -55,14 +66,7 @@ class ZoneTrack:
 
 
 def track_zones(
-    births: Births,
-    low: np.ndarray,
-    high: np.ndarray,
-    close: np.ndarray,
-    bullish: bool,
-    fills: bool,
-    max_lookback: int,
-    max_active: int,
+    births: Births, low: np.ndarray, high: np.ndarray, close: np.ndarray, rule: ZoneRule
 ) -> ZoneTrack:
     """Run one side over all bars; return its state and events after each bar.
 
@@ -73,19 +77,15 @@ def track_zones(
     dropping the oldest past ``max_active``; then the count and the band nearest to the
     close (the newest on ties) are recorded.
     """
-    active, top, bottom, index, resolved, partial = _zone_pass(
+    births = Births(
         np.ascontiguousarray(births.rows, dtype=np.int64),
         np.ascontiguousarray(births.top, dtype=np.float64),
         np.ascontiguousarray(births.bottom, dtype=np.float64),
-        np.ascontiguousarray(births.index, dtype=np.int64),
-        np.ascontiguousarray(low, dtype=np.float64),
-        np.ascontiguousarray(high, dtype=np.float64),
-        np.ascontiguousarray(close, dtype=np.float64),
-        bullish,
-        fills,
-        max_lookback,
-        max_active,
+        np.ascontiguousarray(births.formed, dtype=np.int64),
     )
+    rule = ZoneRule(bool(rule.bullish), bool(rule.fills), rule.max_lookback, rule.max_active)
+    low, high, close = (np.ascontiguousarray(a, dtype=np.float64) for a in (low, high, close))
+    active, top, bottom, index, resolved, partial = _zone_pass(births, low, high, close, rule)
     return ZoneTrack(ZoneState(active, top, bottom, index), resolved, partial)
 
 
@@ -117,18 +117,10 @@ def _move(
 
 @compiled
 def _zone_pass(
-    birth_rows: np.ndarray,
-    birth_top: np.ndarray,
-    birth_bottom: np.ndarray,
-    birth_index: np.ndarray,
-    low: np.ndarray,
-    high: np.ndarray,
-    close: np.ndarray,
-    bullish: bool,
-    fills: bool,
-    max_lookback: int,
-    max_active: int,
+    births: Births, low: np.ndarray, high: np.ndarray, close: np.ndarray, rule: ZoneRule
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    bullish, fills, max_lookback, max_active = rule
+    birth_rows, birth_top, birth_bottom, birth_index = births
     size = close.size
     active = np.zeros(size, dtype=np.int32)
     top = np.full(size, np.nan)
