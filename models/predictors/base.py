@@ -25,6 +25,7 @@ from models.vocabulary import DEFAULT_HORIZON
 if TYPE_CHECKING:
     from models.registry import ModelArtifact
 
+
 @dataclass(frozen=True)
 class Prediction:
     """What one predictor says about one window.
