@@ -9,6 +9,7 @@ session does the same before any Ray replica starts.
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timedelta, timezone
 
 import numpy as np
@@ -43,9 +44,11 @@ def synthetic_candles(bars: int = WARM_UP_BARS, seed: int = 0) -> pl.DataFrame:
     )
 
 
+@functools.cache
 def compile_feature_kernels() -> None:
     """Run the tree features (which call every compiled loop of the indicators, the SMC
-    analysis and the regime scores) once on synthetic candles."""
+    analysis and the regime scores) once on synthetic candles; once per process (several
+    replicas' constructors may share one)."""
     candles = synthetic_candles()
     own_feature_block(candles)
     leader_feature_block(candles)
