@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
 import numba
+import numpy as np
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -26,3 +27,14 @@ def compiled(function: F) -> F:
         return cast(F, numba.njit(cache=True, nogil=True)(function))
     except RuntimeError:  # numba: "cannot cache function ...: no locator available"
         return cast(F, numba.njit(nogil=True)(function))
+
+
+@compiled
+def first_extreme(values: np.ndarray, n: int, largest: bool) -> float:
+    """The largest (``largest``) or smallest of ``values[:n]``, NaN when ``n`` is 0: the edge
+    of a set of open levels kept in the first ``n`` slots of an array (in compiled code)."""
+    out: float = np.nan
+    for k in range(n):
+        if k == 0 or (values[k] > out if largest else values[k] < out):
+            out = values[k]
+    return out

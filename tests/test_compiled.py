@@ -36,3 +36,12 @@ def test_without_a_writable_cache_it_compiles_per_process(monkeypatch: pytest.Mo
     monkeypatch.setattr(compiled_module.numba, "njit", no_cache)
     fast = compiled(_running_total)
     np.testing.assert_array_equal(fast(np.ones(4)), [1.0, 2.0, 3.0, 4.0])
+
+
+def test_first_extreme_reads_only_the_first_n_slots() -> None:
+    from models.compiled import first_extreme
+
+    slots = np.array([3.0, 7.0, 1.0, 99.0, -5.0])
+    assert first_extreme(slots, 3, True) == 7.0
+    assert first_extreme(slots, 3, False) == 1.0
+    assert np.isnan(first_extreme(slots, 0, True))

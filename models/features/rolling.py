@@ -77,13 +77,19 @@ def rolling_sum(x: np.ndarray, n: int) -> np.ndarray:
 
 
 @compiled
+def _window_total(x: np.ndarray, lo: int, hi: int) -> float:
+    """``x[lo] + x[lo + 1] + ... + x[hi]``, added oldest first (the one summing order)."""
+    total: float = x[lo]
+    for j in range(lo + 1, hi + 1):
+        total += x[j]
+    return total
+
+
+@compiled
 def _rolling_sums(x: np.ndarray, n: int) -> np.ndarray:
     out = np.full(x.size, np.nan)
     for i in range(n - 1, x.size):
-        total = x[i - n + 1]
-        for j in range(i - n + 2, i + 1):
-            total += x[j]
-        out[i] = total
+        out[i] = _window_total(x, i - n + 1, i)
     return out
 
 
@@ -128,10 +134,7 @@ def _rolling_stds(x: np.ndarray, n: int) -> np.ndarray:
     out = np.full(x.size, np.nan)
     for i in range(n - 1, x.size):
         lo = i - n + 1
-        total = x[lo]
-        for j in range(lo + 1, i + 1):
-            total += x[j]
-        mean = total / n
+        mean = _window_total(x, lo, i) / n
         squares = 0.0
         for j in range(lo, i + 1):
             d = x[j] - mean

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from models.compiled import compiled
+from models.compiled import compiled, first_extreme
 from models.smc.config import SmcConfig
 from models.smc.inputs import Candles
 from models.smc.swings import NO_INDEX, Swings
@@ -92,14 +92,13 @@ def _pools_pass(
                 if p_created[k] < oldest:
                     continue
                 if wick[t] <= p_level[k]:
-                    p_level[m], p_index[m] = p_level[k], p_index[k]
-                    p_created[m], p_equal[m] = p_created[k], p_equal[k]
+                    _move_pool(p_level, p_index, p_created, p_equal, k, m)
                     m += 1
                 elif close[t] <= p_level[k]:
                     swept[t] = p_level[k] if np.isnan(swept[t]) else max(swept[t], p_level[k])
                     swept_equal[t] = swept_equal[t] or p_equal[k]
             n = m
-            lowest = _lowest(p_level, n)
+            lowest = first_extreme(p_level, n, False)  # mirrored: the nearest
         if index[t] != NO_INDEX:
             # a confirmed swing opens a pool; the newest open one within tolerance is its pair
             for k in range(n - 1, -1, -1):
@@ -112,21 +111,25 @@ def _pools_pass(
             n += 1
             if n > max_active:  # the oldest goes
                 for k in range(n - 1):
-                    p_level[k], p_index[k] = p_level[k + 1], p_index[k + 1]
-                    p_created[k], p_equal[k] = p_created[k + 1], p_equal[k + 1]
+                    _move_pool(p_level, p_index, p_created, p_equal, k + 1, k)
                 n -= 1
-            lowest = _lowest(p_level, n)
+            lowest = first_extreme(p_level, n, False)  # mirrored: the nearest
         nearest[t] = lowest
     return eq_level, eq_index, swept, swept_equal, nearest
 
 
 @compiled
-def _lowest(p_level: np.ndarray, n: int) -> float:
-    """The lowest open level (mirrored: the nearest above the price), NaN if none."""
-    out = np.nan
-    for k in range(n):
-        out = p_level[k] if k == 0 else min(out, p_level[k])
-    return out
+def _move_pool(
+    p_level: np.ndarray,
+    p_index: np.ndarray,
+    p_created: np.ndarray,
+    p_equal: np.ndarray,
+    src: int,
+    dst: int,
+) -> None:
+    """Copy open pool ``src`` to slot ``dst`` (compacting the arrays, oldest first)."""
+    p_level[dst], p_index[dst] = p_level[src], p_index[src]
+    p_created[dst], p_equal[dst] = p_created[src], p_equal[src]
 
 
 def detect_liquidity(c: Candles, swings: Swings, scale: np.ndarray, cfg: SmcConfig) -> Liquidity:

@@ -50,7 +50,8 @@ def _block_side(
     direction: int,
     cfg: SmcConfig,
 ) -> BlockSide:
-    """Blocks of one side: created at its breaks, then one pass mitigating them."""
+    """Blocks of one side: created at its breaks, then one pass mitigating them (``breaks``
+    and ``pivots`` as contiguous int64, what the kernel takes)."""
     size = c.close.size
     new_top, new_bottom = np.full(size, np.nan), np.full(size, np.nan)
     new_index = np.full(size, NO_INDEX, dtype=np.int64)
@@ -58,8 +59,8 @@ def _block_side(
         c.open,
         c.low if direction > 0 else -c.high,  # mirrored: both sides look for the lowest
         c.close,
-        np.ascontiguousarray(breaks, dtype=np.int64),
-        np.ascontiguousarray(pivots, dtype=np.int64),
+        breaks,
+        pivots,
         direction,
         cfg.max_lookback,
         cfg.ob_search_bars,
@@ -109,8 +110,8 @@ def _block_births(
 
 def detect_order_blocks(c: Candles, structure: Structure, cfg: SmcConfig) -> OrderBlocks:
     """Blocks created at break bars and mitigated later (each side on its own)."""
-    breaks = np.asarray(structure.break_direction())
-    pivots = structure.break_swing_index
+    breaks = np.ascontiguousarray(structure.break_direction(), dtype=np.int64)
+    pivots = np.ascontiguousarray(structure.break_swing_index, dtype=np.int64)
     return OrderBlocks(
         bull=_block_side(c, breaks, pivots, 1, cfg),
         bear=_block_side(c, breaks, pivots, -1, cfg),

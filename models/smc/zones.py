@@ -19,7 +19,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from models.compiled import compiled
+from models.compiled import compiled, first_extreme
 
 
 @dataclass(frozen=True)
@@ -92,12 +92,7 @@ def track_zones(
 @compiled
 def _edge(z_top: np.ndarray, z_bottom: np.ndarray, n: int, bullish: bool) -> float:
     """The edge a bar must reach to touch any open zone: highest top / lowest bottom."""
-    edge: float = np.nan  # none open
-    for k in range(n):
-        value = z_top[k] if bullish else z_bottom[k]
-        if k == 0 or (value > edge if bullish else value < edge):
-            edge = value
-    return edge
+    return first_extreme(z_top if bullish else z_bottom, n, bullish)
 
 
 @compiled
