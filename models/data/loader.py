@@ -21,6 +21,8 @@ import zlib
 from pathlib import Path
 
 import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from models.data.intervals import is_interval
 from models.data.validation import OHLCV_COLUMNS, VALUE_COLUMNS, validate_ohlcv
@@ -85,6 +87,25 @@ _ARCHIVE_ERRORS = (
 
 # Polars reports some corrupt files by panicking (a BaseException), not with PolarsError.
 _POLARS_ERRORS = (pl.exceptions.PolarsError, pl.exceptions.PanicException)
+
+
+def _read_parquet(path: Path) -> pl.DataFrame:
+    """A Parquet file read by Arrow's reader, which raises on damaged files.
+
+    Not ``pl.read_parquet``: a damaged page header (one flipped byte of a real file) makes
+    polars' reader allocate exabytes and abort the whole process, which would take a
+    replica, or the test run, down instead of answering an error.
+    """
+    try:
+        table = pq.read_table(path)
+        frame = pl.from_arrow(table)
+    except (pa.ArrowException, OSError, ValueError, *_POLARS_ERRORS) as exc:
+        raise DataValidationError(
+            f"not a readable Parquet file ({exc})", source=str(path)
+        ) from None
+    if not isinstance(frame, pl.DataFrame):  # from_arrow of a Table is a frame; mypy cannot tell
+        raise DataValidationError("not a table of columns", source=str(path))
+    return frame
 
 
 def _read_text_bytes(path: Path, suffix: str) -> bytes:
@@ -275,12 +296,7 @@ def load_ohlcv(path: str | Path) -> pl.DataFrame:
         raise DataValidationError("no such file", source=source)
     suffix = _suffix(path)
     if suffix in (".parquet", ".pq"):
-        try:
-            df = pl.read_parquet(path)
-        except (*_POLARS_ERRORS, OSError) as exc:
-            raise DataValidationError(
-                f"not a readable Parquet file ({exc})", source=source
-            ) from None
+        df = _read_parquet(path)
     elif suffix:
         df = _read_csv(path, suffix)
     else:

@@ -127,6 +127,22 @@ def test_broken_archives_are_named(tmp_path, sample, suffix, make) -> None:
     assert err.value.source == str(path)
 
 
+def test_every_single_damaged_parquet_byte_fails_with_our_error(tmp_path, sample) -> None:
+    """Each byte of a real Parquet file replaced in turn: an error of ours or a valid frame.
+
+    Pins the example that took a whole pytest run down (polars 2.1's writer, byte 1497 set to
+    0x5d: a page header claiming 2**61 values made polars' own reader abort the process);
+    the sweep keeps it pinned whichever offset a later writer puts that header at.
+    """
+    clean = _pack(b"", sample, ".parquet")
+    path = tmp_path / "BTCUSDT-1h.parquet"
+    for offset in range(len(clean)):
+        damaged = bytearray(clean)
+        damaged[offset] = 0x5D
+        path.write_bytes(bytes(damaged))
+        _load_or_explain(path)
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     symbol=st.one_of(
