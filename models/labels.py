@@ -24,6 +24,7 @@ import numpy as np
 import polars as pl
 
 from models.config_errors import is_int, is_real
+from models.data.times import epoch_us_array
 from models.errors import ConfigError, DataValidationError, InsufficientDataError
 from models.features.indicators import rolling_std
 from models.vocabulary import CLASSES, DEFAULT_HORIZON, DOWN, FLAT, UP
@@ -97,7 +98,7 @@ def forward_log_return(close: np.ndarray, horizon: int) -> np.ndarray:
 
 def _spans_gap(timestamps: pl.Series, horizon: int) -> np.ndarray:
     """True where the ``horizon`` bars after ``t`` are not contiguous (an exchange gap)."""
-    ts = timestamps.dt.epoch("us").to_numpy()
+    ts = epoch_us_array(timestamps)
     out = np.zeros(ts.shape[0], dtype=bool)
     if ts.shape[0] <= horizon:
         return out

@@ -15,6 +15,7 @@ import numpy as np
 import polars as pl
 
 from models.data.intervals import format_interval
+from models.data.times import epoch_us_array
 from models.data.times import iso_us as _iso
 from models.errors import DataValidationError
 
@@ -24,7 +25,7 @@ def check_clock(frame: pl.DataFrame, step_us: int, now_us: int, *, closed: bool)
     consecutive candles is a whole number of ``step_us`` intervals and the newest candle
     opened no later than one interval after ``now_us``; with ``closed``, every candle must
     also have closed by ``now_us`` (what is stored as history must be final)."""
-    stamps = frame["timestamp"].dt.epoch("us").to_numpy().astype(np.int64)
+    stamps = epoch_us_array(frame["timestamp"]).astype(np.int64)
     if stamps.size == 0:
         return
     steps = np.diff(stamps)

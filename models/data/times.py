@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from datetime import datetime, timedelta, timezone
 
+import numpy as np
 import polars as pl
 
 from models.errors import ConfigError
@@ -53,6 +54,21 @@ def epoch_us(value: datetime) -> int:
     """Microseconds since the epoch, exactly (integer arithmetic; naive means UTC)."""
     value = value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
     return (value - _EPOCH) // timedelta(microseconds=1)
+
+
+def epoch_us_array(stamps: pl.Series) -> np.ndarray:
+    """``stamps`` as epoch microseconds (UTC): ``stamps.dt.epoch("us").to_numpy()``.
+
+    A null-free microsecond ``Datetime`` column (every validated candle frame's) is read as
+    its physical int64 values, a read-only view: polars' own conversion costs ~65 µs a call
+    (a lazy query per Series), which a live 720-bar window paid several times.
+    """
+    dtype = stamps.dtype
+    if isinstance(dtype, pl.Datetime) and dtype.time_unit == "us" and not stamps.null_count():
+        physical: np.ndarray = stamps.to_numpy().view(np.int64)
+        return physical
+    converted: np.ndarray = stamps.dt.epoch("us").to_numpy()
+    return converted
 
 
 def iso_us(ts_us: int) -> str:

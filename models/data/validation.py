@@ -21,6 +21,7 @@ import numpy as np
 import polars as pl
 
 from models.data.intervals import format_interval, parse_interval
+from models.data.times import epoch_us_array
 from models.errors import DataValidationError
 
 PRICE_COLUMNS: tuple[str, ...] = ("open", "high", "low", "close")
@@ -184,7 +185,7 @@ def _passes_all(df: pl.DataFrame) -> bool:
     # nulls in a value column become NaN here, so the finiteness test covers them too
     o, h, low, c, v = (df[col].cast(pl.Float64).to_numpy() for col in VALUE_COLUMNS)
     prices = np.stack([o, h, low, c])
-    t = ts.dt.epoch("us").to_numpy()
+    t = epoch_us_array(ts)
     with np.errstate(invalid="ignore"):
         ok = (
             np.isfinite(prices).all()

@@ -28,6 +28,7 @@ from typing import Generic, TypeVar
 import numpy as np
 import polars as pl
 
+from models.data.times import epoch_us_array
 from models.errors import ConfigError
 
 FEATURE_SET_VERSION = "tree-1"
@@ -66,7 +67,7 @@ def window_key(
     has; ``timestamp`` is always read)."""
     if window.height == 0:
         raise ValueError("an empty window has no newest bar")
-    stamps = window["timestamp"].dt.epoch("us").to_numpy()
+    stamps = epoch_us_array(window["timestamp"])
     digest = hashlib.blake2b(digest_size=16)
     digest.update(np.ascontiguousarray(stamps, dtype=np.int64).tobytes())
     for name in columns:

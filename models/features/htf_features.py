@@ -23,6 +23,7 @@ import numpy as np
 import polars as pl
 
 from models.data.intervals import format_interval
+from models.data.times import epoch_us_array
 from models.data.validation import modal_step, numeric_column
 from models.errors import ConfigError, DataValidationError
 from models.features.indicators import atr, ema, rolling_std, rsi
@@ -123,7 +124,10 @@ def epoch_micros(candles: pl.DataFrame) -> np.ndarray:
     """The ``timestamp`` column as int64 microseconds since the epoch (UTC)."""
     if "timestamp" not in candles.columns:
         raise DataValidationError("missing column", column="timestamp")
-    stamps = candles["timestamp"].cast(pl.Datetime("us", "UTC")).to_physical().to_numpy()
+    column = candles["timestamp"]
+    if isinstance(column.dtype, pl.Datetime):
+        return np.asarray(epoch_us_array(column), dtype=np.int64)
+    stamps = column.cast(pl.Datetime("us", "UTC")).to_physical().to_numpy()
     return np.asarray(stamps, dtype=np.int64)
 
 

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 import numpy as np
 import polars as pl
 
+from models.data.times import epoch_us_array
 from models.errors import DataValidationError
 from models.features.indicators import ensure_indicator_arrays, rolling_std, sma
 
@@ -118,10 +119,18 @@ def _indicator_features(df: Arrays) -> dict[str, np.ndarray]:
     }
 
 
+_HOUR_US = 3_600_000_000
+
+
 def _hour_features(df: pl.DataFrame) -> dict[str, np.ndarray]:
     if "timestamp" not in df.columns:
         raise DataValidationError("missing column", column="timestamp")
-    angle = df["timestamp"].dt.hour().cast(pl.Float64).to_numpy() * (2.0 * math.pi / 24.0)
+    stamps = df["timestamp"]
+    if isinstance(stamps.dtype, pl.Datetime) and stamps.dtype.time_zone in (None, "UTC"):
+        hours = (epoch_us_array(stamps) // _HOUR_US % 24).astype(np.float64)  # a lazy query less
+    else:
+        hours = stamps.dt.hour().cast(pl.Float64).to_numpy()
+    angle = hours * (2.0 * math.pi / 24.0)
     return {"hour_sin": np.sin(angle), "hour_cos": np.cos(angle)}
 
 

@@ -16,6 +16,7 @@ from typing import Any
 import polars as pl
 
 from models.data.intervals import bar_index, bar_step_us
+from models.data.times import epoch_us_array
 from models.ensemble import Ensemble, EnsembleSignal, Unavailable
 from models.features.indicators import ensure_indicators
 from models.labels import LabelConfig, flat_band
@@ -55,9 +56,10 @@ def leader_request(
     others = [w for s, w in zip(symbols, windows, strict=True) if s != leader and w.height]
     if not others:
         return None
-    firsts = [int(w["timestamp"].dt.epoch("us")[0]) for w in others]
-    lasts = [int(w["timestamp"].dt.epoch("us")[-1]) for w in others]
-    stamps = others[0]["timestamp"].dt.epoch("us").to_numpy()
+    spans = [epoch_us_array(w["timestamp"]) for w in others]
+    firsts = [int(s[0]) for s in spans]
+    lasts = [int(s[-1]) for s in spans]
+    stamps = spans[0]
     step = bar_step_us(stamps)
     bars = (max(lasts) - min(firsts)) // step + 1
     return max(lasts), int(min(bars, MAX_LEADER_BARS))
@@ -80,7 +82,7 @@ def with_leader(window: pl.DataFrame, leader: pl.DataFrame | None) -> pl.DataFra
 def window_bar(window: pl.DataFrame) -> int:
     """The bar index of a window's newest candle (open time / bar interval), as the
     evaluation's replay computes it: the learned ensemble's clock."""
-    stamps = window["timestamp"].dt.epoch("us").to_numpy()
+    stamps = epoch_us_array(window["timestamp"])
     return bar_index(int(stamps[-1]), bar_step_us(stamps))
 
 

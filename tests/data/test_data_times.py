@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+import numpy as np
+import polars as pl
 import pytest
 
-from models.data.times import parse_utc, restrict_period
+from models.data.times import epoch_us_array, parse_utc, restrict_period
 from models.errors import ConfigError
 from tests.data.frames import START, synthetic_candles
 
@@ -48,3 +50,31 @@ def test_period_is_half_open_and_bounds_are_optional() -> None:
     assert part["timestamp"].to_list() == candles["timestamp"].to_list()[10:20]
     assert restrict_period(candles, None, "2022-03-01T05:00").height == 5
     assert restrict_period(candles, "2022-03-02T23:00Z", None).height == 1
+
+
+_STAMPS = [datetime(1969, 12, 31, 23, tzinfo=UTC), datetime(2023, 6, 1, 10, 30, 0, 7, tzinfo=UTC)]
+
+
+@pytest.mark.parametrize(
+    "dtype",
+    [
+        pl.Datetime("us", "UTC"),
+        pl.Datetime("us", "Europe/Berlin"),
+        pl.Datetime("us"),
+        pl.Datetime("ms", "UTC"),
+        pl.Datetime("ns", "UTC"),
+    ],
+    ids=str,
+)
+def test_epoch_microseconds_are_polars_own_in_every_unit_and_zone(dtype: pl.DataType) -> None:
+    """The fast read of a microsecond column and polars' conversion agree, before 1970 too."""
+    stamps = pl.Series("timestamp", _STAMPS).cast(dtype)
+    expected = stamps.dt.epoch("us").to_numpy()
+    got = epoch_us_array(stamps)
+    assert got.dtype == np.int64
+    np.testing.assert_array_equal(got, expected)
+
+
+def test_epoch_microseconds_of_a_column_with_nulls_keep_polars_reading() -> None:
+    stamps = pl.Series("timestamp", [_STAMPS[1], None], dtype=pl.Datetime("us", "UTC"))
+    np.testing.assert_array_equal(epoch_us_array(stamps), stamps.dt.epoch("us").to_numpy())
