@@ -77,35 +77,55 @@ def rolling_sum(x: np.ndarray, n: int) -> np.ndarray:
 
 
 @compiled
-def _window_total(x: np.ndarray, lo: int, hi: int) -> float:
-    """``x[lo] + x[lo + 1] + ... + x[hi]``, added oldest first (the one summing order)."""
-    total: float = x[lo]
-    for j in range(lo + 1, hi + 1):
-        total += x[j]
-    return total
+def _window_totals(x: np.ndarray, n: int) -> np.ndarray:
+    """``x[i - n + 1] + ... + x[i]`` for every ``i >= n - 1``, each added oldest first (the
+    one summing order). The loop runs over rows inside the loop over window positions, so
+    rows are summed side by side (SIMD) while each row keeps its own order."""
+    rows = x.size - n + 1
+    totals: np.ndarray = x[:rows].copy()
+    for j in range(1, n):
+        for r in range(rows):
+            totals[r] += x[r + j]
+    return totals
 
 
 @compiled
 def _rolling_sums(x: np.ndarray, n: int) -> np.ndarray:
     out = np.full(x.size, np.nan)
-    for i in range(n - 1, x.size):
-        out[i] = _window_total(x, i - n + 1, i)
+    if x.size >= n:
+        out[n - 1 :] = _window_totals(x, n)
     return out
 
 
 @compiled
 def _rolling_extremes(x: np.ndarray, n: int, largest: bool) -> np.ndarray:
-    """Trailing maximum (``largest``) or minimum; a window holding a NaN gives NaN."""
+    """Trailing maximum (``largest``) or minimum; a window holding a NaN gives NaN.
+
+    One pass with a monotonic queue of candidate rows (each row enters and leaves it once),
+    not a scan of every window: the same values, since an extreme is one of the inputs.
+    """
     out = np.full(x.size, np.nan)
-    for i in range(n - 1, x.size):
-        extreme = x[i - n + 1]
-        for j in range(i - n + 2, i + 1):
-            if np.isnan(extreme):
-                break
-            value = x[j]
-            if np.isnan(value) or (value > extreme if largest else value < extreme):
-                extreme = value
-        out[i] = extreme
+    queue = np.empty(x.size, dtype=np.int64)  # rows whose values fall (rise) front to back
+    head = tail = 0
+    last_nan = -1
+    for i in range(x.size):
+        value = x[i]
+        if np.isnan(value):
+            last_nan = i
+            head = tail = 0
+        else:
+            while tail > head and (
+                x[queue[tail - 1]] < value if largest else x[queue[tail - 1]] > value
+            ):
+                tail -= 1  # never the extreme again while ``value`` is in the window
+            queue[tail] = i
+            tail += 1
+        lo = i - n + 1
+        if lo < 0 or last_nan >= lo:
+            continue
+        while queue[head] < lo:
+            head += 1
+        out[i] = x[queue[head]]
     return out
 
 
@@ -132,14 +152,16 @@ def rolling_std(x: np.ndarray, n: int) -> np.ndarray:
 @compiled
 def _rolling_stds(x: np.ndarray, n: int) -> np.ndarray:
     out = np.full(x.size, np.nan)
-    for i in range(n - 1, x.size):
-        lo = i - n + 1
-        mean = _window_total(x, lo, i) / n
-        squares = 0.0
-        for j in range(lo, i + 1):
-            d = x[j] - mean
-            squares += d * d
-        out[i] = np.sqrt(squares / n)
+    if x.size < n:
+        return out
+    rows = x.size - n + 1
+    mean = _window_totals(x, n) / n
+    squares = np.zeros(rows)
+    for j in range(n):  # rows side by side again, each row's deviations oldest first
+        for r in range(rows):
+            deviation = x[r + j] - mean[r]
+            squares[r] += deviation * deviation
+    out[n - 1 :] = np.sqrt(squares / n)
     return out
 
 

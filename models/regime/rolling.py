@@ -49,25 +49,58 @@ def trailing_rank(values: np.ndarray, window: int) -> np.ndarray:
 
 @compiled
 def _trailing_ranks(x: np.ndarray, window: int) -> np.ndarray:
-    """One compiled pass: integer counts per row, so the same values as any other order."""
-    out = np.full(x.size, np.nan)
-    for i in range(window - 1, x.size):
-        current = x[i]
-        if np.isnan(current):
+    """One compiled pass counting, per row, the trailing values below and equal to it.
+
+    The trailing values sit in a Fenwick tree over the series' distinct values, so a row
+    costs ``log n`` steps rather than a scan of its window; the counts are integers, so the
+    ranks are the same values as any other way of counting.
+    """
+    size = x.size
+    out = np.full(size, np.nan)
+    ranks = np.full(size, -1, dtype=np.int64)  # 1-based dense rank; NaN keeps -1
+    order = np.argsort(x)
+    distinct = 0
+    previous = np.nan
+    for k in range(size):
+        value = x[order[k]]
+        if np.isnan(value):
             continue
-        less = equal = 0
-        for j in range(i - window + 1, i):
-            value = x[j]
-            if np.isnan(value):  # a window holding a NaN
-                less = -1
-                break
-            if value < current:
-                less += 1
-            elif value == current:
-                equal += 1
-        if less >= 0:
-            out[i] = (less + 0.5 * equal) / (window - 1)
+        if distinct == 0 or value != previous:
+            distinct += 1
+            previous = value
+        ranks[order[k]] = distinct
+    tree = np.zeros(distinct + 1, dtype=np.int64)
+    last_nan = -1
+    for i in range(size):
+        if i >= 1 and ranks[i - 1] > 0:  # the row before enters the window ...
+            _fenwick_add(tree, ranks[i - 1], 1)
+        if i - window >= 0 and ranks[i - window] > 0:  # ... and the oldest one leaves it
+            _fenwick_add(tree, ranks[i - window], -1)
+        if np.isnan(x[i]):
+            last_nan = i
+        if i < window - 1 or last_nan >= i - window + 1:  # warm-up, or a NaN in the window
+            continue
+        less = _fenwick_count(tree, ranks[i] - 1)
+        equal = _fenwick_count(tree, ranks[i]) - less
+        out[i] = (less + 0.5 * equal) / (window - 1)
     return out
+
+
+@compiled
+def _fenwick_add(tree: np.ndarray, rank: int, step: int) -> None:
+    while rank < tree.size:
+        tree[rank] += step
+        rank += rank & -rank
+
+
+@compiled
+def _fenwick_count(tree: np.ndarray, rank: int) -> int:
+    """How many values in the tree have a dense rank <= ``rank``."""
+    total = 0
+    while rank > 0:
+        total += tree[rank]
+        rank -= rank & -rank
+    return total
 
 
 def prior_median(values: np.ndarray, window: int) -> np.ndarray:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from models.features import rolling
 
@@ -40,3 +42,18 @@ def test_long_sums_agree_with_the_sequential_order() -> None:
     ref = np.array([x[i : i + 168].std() for i in range(len(x) - 167)])
     np.testing.assert_allclose(std, ref, rtol=1e-12)
     assert np.isnan(rolling.rolling_max(np.r_[x[:10], np.nan, x[10:200]], 168)[167:178]).all()
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    values=st.lists(st.sampled_from([-2.0, -0.0, 0.0, 1.0, 3.5, np.nan]), max_size=60),
+    n=st.integers(1, 12),
+)
+def test_extremes_are_each_windows_own_with_nans_spreading(values, n) -> None:
+    """The one-pass extremes against ``max`` / ``min`` of every window (NaN if it holds one)."""
+    x = np.array(values, dtype=np.float64)
+    for fast, reduce in ((rolling.rolling_max, np.max), (rolling.rolling_min, np.min)):
+        expected = np.full(x.size, np.nan)
+        for i in range(n - 1, x.size):
+            expected[i] = reduce(x[i - n + 1 : i + 1])
+        np.testing.assert_array_equal(fast(x, n), expected)

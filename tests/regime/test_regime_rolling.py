@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from models.errors import ConfigError, DataValidationError
 from models.regime.rolling import (
@@ -51,6 +53,22 @@ def test_trailing_rank_extremes_constant_and_nan() -> None:
     ranks = trailing_rank(with_gap, 3)
     assert np.isnan(ranks[5:8]).all() and ranks[8] == 1.0
     assert np.isnan(trailing_rank(rising, 20)).all()
+
+
+_GAPPY = st.lists(st.sampled_from([-1.0, -0.0, 0.0, 0.5, 2.0, np.nan]), max_size=60)
+
+
+@settings(max_examples=300, deadline=None)
+@given(values=_GAPPY, window=st.integers(2, 12))
+def test_trailing_rank_counts_ties_and_nans_like_the_definition(values, window) -> None:
+    """Ties (``-0.0 == 0.0`` too) count half; a NaN in the window or at the bar gives NaN."""
+    series = np.array(values, dtype=np.float64)
+
+    def rank(w: np.ndarray, current: float) -> float:
+        return np.nan if np.isnan(w).any() else _rank(w, current)
+
+    expected = _brute(series, window, rank, include_current=True)
+    np.testing.assert_array_equal(trailing_rank(series, window), expected)
 
 
 @pytest.mark.parametrize(
