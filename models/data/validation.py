@@ -253,6 +253,8 @@ def modal_step(steps: np.ndarray) -> int | None:
 
     The usual bar length of real data, where gaps make the mean and even the minimum lie.
     """
+    if steps.size and steps[0] > 0 and bool((steps == steps[0]).all()):
+        return int(steps[0])  # a gap-free window: no sort needed
     positive = steps[steps > 0]
     if positive.size == 0:
         return None

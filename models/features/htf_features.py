@@ -82,12 +82,18 @@ class _Bars:
 
 
 def _closed_bars(
-    micros: np.ndarray, high: np.ndarray, low: np.ndarray, close: np.ndarray, step_bars: int
+    micros: np.ndarray,
+    high: np.ndarray,
+    low: np.ndarray,
+    close: np.ndarray,
+    step_bars: int,
+    source: int | None,
 ) -> _Bars:
     """Closed higher bars of the hourly rows, without a first bar the window starts inside.
 
     What :func:`models.data.resample.resample_ohlcv` with ``closed_only=True`` gives (bars
-    aligned to UTC, labelled by their open time), in numpy: the source is sorted hourly rows.
+    aligned to UTC, labelled by their open time), in numpy: the source is sorted hourly rows
+    ``source`` microseconds apart (the modal step; None: fewer than two rows).
     """
     step = step_bars * _HOUR_US
     bucket = micros // step
@@ -102,15 +108,14 @@ def _closed_bars(
     )
     keep = np.ones(starts.size, dtype=bool)
     if starts.size:
-        source = modal_step(np.diff(micros)) or 0
-        keep[-1] = starts[-1] + step <= micros[-1] + source  # a still-forming last bar
+        keep[-1] = starts[-1] + step <= micros[-1] + (source or 0)  # a still-forming last bar
         keep[0] &= starts[0] >= micros[0]  # a first bar the window starts inside
     return _Bars(*(a[keep] for a in (bars.start, bars.high, bars.low, bars.close)))
 
 
-def _check_source(micros: np.ndarray) -> None:
-    """Hourly data resample into every higher timeframe; other bar lengths may not."""
-    source = modal_step(np.diff(micros))
+def _check_source(source: int | None) -> None:
+    """Hourly data (``source``: the modal step, microseconds) resample into every higher
+    timeframe; other bar lengths may not."""
     for step_bars in HTF_STEPS.values():
         step = step_bars * _HOUR_US
         if source is not None and (step < source or step % source):
@@ -142,12 +147,13 @@ def htf_feature_arrays(
     (open times ``micros``, sorted; prices float64). ``prefixes``: only these timeframes'
     columns (the leader's tree features read the daily ones only); the data is checked
     against every timeframe all the same, so the errors do not depend on the choice."""
-    _check_source(micros)
+    source = modal_step(np.diff(micros))
+    _check_source(source)
     out: dict[str, np.ndarray] = {}
     for prefix, step in HTF_STEPS.items():
         if prefix not in prefixes:
             continue
-        bars = _closed_bars(micros, high, low, close, step)
+        bars = _closed_bars(micros, high, low, close, step, source)
         if not bars.close.size:
             out.update({f"{prefix}_{k}": np.full(micros.size, np.nan) for k in _LOOKBACK})
             continue

@@ -205,6 +205,9 @@ def test_modal_step_ignores_gaps_and_non_positive_steps() -> None:
     assert modal_step(np.array([60, 60, 180, 60, 0, -60, 120])) == 60
     assert modal_step(np.array([120, 60, 120, 60])) == 60  # a tie goes to the smaller step
     assert modal_step(np.array([0, -5])) is None
+    assert modal_step(np.full(5, 3600)) == 3600  # gap-free: the fast path
+    assert modal_step(np.array([], dtype=np.int64)) is None
+    assert modal_step(np.full(3, -60)) is None
     assert modal_step(np.array([], dtype=np.int64)) is None
 
 
