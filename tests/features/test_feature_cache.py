@@ -38,6 +38,18 @@ def test_the_columns_types_are_part_of_the_key() -> None:
     assert window_key("tree", "X", single, COLUMNS) != window_key("tree", "X", window, COLUMNS)
 
 
+def test_each_value_is_read_under_its_own_column() -> None:
+    """Values swapped between two columns are other candles; the frame's order is not."""
+    window = random_walk_candles(50, seed=4)
+    swapped = window.with_columns(open=pl.col("close"), close=pl.col("open"))
+    assert window_key("tree", "X", swapped, COLUMNS) != window_key("tree", "X", window, COLUMNS)
+    reordered = window.select("timestamp", *reversed(COLUMNS))
+    assert window_key("tree", "X", reordered, COLUMNS) == window_key("tree", "X", window, COLUMNS)
+    one_int = window.with_columns(pl.col("volume").round(0).cast(pl.Int64))
+    as_float = one_int.with_columns(pl.col("volume").cast(pl.Float64))
+    assert window_key("tree", "X", one_int, COLUMNS) != window_key("tree", "X", as_float, COLUMNS)
+
+
 def test_columns_not_read_do_not_change_the_key() -> None:
     window = random_walk_candles(50, seed=2)
     extra = window.with_columns(pl.lit(1.0).alias("unused"))
