@@ -70,23 +70,19 @@ def window_key(
     stamps = epoch_us_array(window["timestamp"])
     digest = hashlib.sha256()  # collision-resistant (a client picks the candles), and the
     # fastest such hash here: CPUs with SHA extensions hash a 720-bar window in ~0.1 ms
+    digest.update(f"{window.height}:".encode())
     digest.update(np.ascontiguousarray(stamps, dtype=np.int64).tobytes())
-    dtypes = dict(zip(window.columns, window.dtypes, strict=True))
-    read = [name for name in columns if name in dtypes and name != "timestamp"]
-    # the names and types first (a text close is not a number), so the bytes after them
-    # have one reading: the Float64 columns in one block, then the others one by one
-    digest.update("\x1f".join(f"{name}:{dtypes[name]}" for name in read).encode())
-    floats = [name for name in read if dtypes[name] == pl.Float64]
-    if floats:  # one conversion and one hash update, not one per column
-        block = window[floats].to_numpy()  # (rows, columns)
-        digest.update(np.ascontiguousarray(block.T).tobytes())  # column after column
-    for name in read:
-        if name in floats:
+    present = set(window.columns)
+    for name in columns:
+        if name == "timestamp" or name not in present:
             continue
-        series = window[name]
-        if series.dtype.is_numeric():
+        series = window.get_column(name)
+        digest.update(f"{name}:{series.dtype}".encode())  # a text close is not a number
+        if series.dtype == pl.Float64:  # hashed as it is: no cast, no copy
+            digest.update(np.ascontiguousarray(series.to_numpy()).data)
+        elif series.dtype.is_numeric():
             values = series.cast(pl.Float64).to_numpy()
-            digest.update(np.ascontiguousarray(values, dtype=np.float64).tobytes())
+            digest.update(np.ascontiguousarray(values, dtype=np.float64).data)
         else:  # whatever it holds: the features will refuse it, never from the cache
             digest.update(repr(series.to_list()).encode())
     return FeatureKey(part, symbol, int(stamps[-1]), version, digest.digest()[:16])
