@@ -17,6 +17,8 @@ import polars as pl
 from models.errors import ConfigError
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+HOUR_US = 3_600_000_000
+"""Microseconds in an hour (hourly bars, hour-of-day)."""
 
 
 def parse_utc(value: str | datetime, name: str) -> datetime:

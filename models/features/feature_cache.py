@@ -78,11 +78,9 @@ def window_key(
             continue
         series = window.get_column(name)
         digest.update(f"{name}:{series.dtype}".encode())  # a text close is not a number
-        if series.dtype == pl.Float64:  # hashed as it is: no cast, no copy
-            digest.update(np.ascontiguousarray(series.to_numpy()).data)
-        elif series.dtype.is_numeric():
-            values = series.cast(pl.Float64).to_numpy()
-            digest.update(np.ascontiguousarray(values, dtype=np.float64).data)
+        if series.dtype.is_numeric():  # a Float64 column is hashed as it is: no cast, no copy
+            floats = series if series.dtype == pl.Float64 else series.cast(pl.Float64)
+            digest.update(np.ascontiguousarray(floats.to_numpy(), dtype=np.float64).data)
         else:  # whatever it holds: the features will refuse it, never from the cache
             digest.update(repr(series.to_list()).encode())
     return FeatureKey(part, symbol, int(stamps[-1]), version, digest.digest()[:16])

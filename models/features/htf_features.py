@@ -23,7 +23,7 @@ import numpy as np
 import polars as pl
 
 from models.data.intervals import format_interval
-from models.data.times import epoch_us_array
+from models.data.times import HOUR_US, epoch_us_array
 from models.data.validation import modal_step, numeric_column
 from models.errors import ConfigError, DataValidationError
 from models.features.indicators import atr, ema, rolling_std, rsi
@@ -32,7 +32,6 @@ HTF_STEPS: dict[str, int] = {"h4": 4, "d1": 24}
 """Prefix of each higher timeframe's columns -> its length in hourly bars."""
 
 HOURLY = timedelta(hours=1)
-_HOUR_US = 3_600_000_000
 
 # feature suffix -> higher bars it needs before it is defined
 _LOOKBACK: dict[str, int] = {
@@ -95,7 +94,7 @@ def _closed_bars(
     aligned to UTC, labelled by their open time), in numpy: the source is sorted hourly rows
     ``source`` microseconds apart (the modal step; None: fewer than two rows).
     """
-    step = step_bars * _HOUR_US
+    step = step_bars * HOUR_US
     bucket = micros // step
     firsts = np.flatnonzero(np.diff(bucket, prepend=bucket[:1] - 1)) if micros.size else micros
     starts = bucket[firsts] * step
@@ -117,7 +116,7 @@ def _check_source(source: int | None) -> None:
     """Hourly data (``source``: the modal step, microseconds) resample into every higher
     timeframe; other bar lengths may not."""
     for step_bars in HTF_STEPS.values():
-        step = step_bars * _HOUR_US
+        step = step_bars * HOUR_US
         if source is not None and (step < source or step % source):
             raise ConfigError(
                 f"every={format_interval(timedelta(microseconds=step))} is not a whole "
@@ -160,7 +159,7 @@ def htf_feature_arrays(
         feats = _bar_features(bars.high, bars.low, bars.close)
         feats["close_vs_last"] = bars.close  # the log ratio is taken after the join
         # the bar opening at T is known from the hourly bar opening at T + step - 1h on
-        row = np.searchsorted(bars.start + (step - 1) * _HOUR_US, micros, side="right") - 1
+        row = np.searchsorted(bars.start + (step - 1) * HOUR_US, micros, side="right") - 1
         known, pick = row >= 0, np.maximum(row, 0)
         for name, values in feats.items():
             out[f"{prefix}_{name}"] = np.where(known, values[pick], np.nan)

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 import numpy as np
 import polars as pl
 
-from models.data.times import epoch_us_array
+from models.data.times import HOUR_US, epoch_us_array
 from models.errors import DataValidationError
 from models.features.indicators import ensure_indicator_arrays, rolling_std, sma
 
@@ -119,15 +119,12 @@ def _indicator_features(df: Arrays) -> dict[str, np.ndarray]:
     }
 
 
-_HOUR_US = 3_600_000_000
-
-
 def _hour_features(df: pl.DataFrame) -> dict[str, np.ndarray]:
     if "timestamp" not in df.columns:
         raise DataValidationError("missing column", column="timestamp")
     stamps = df["timestamp"]
     if isinstance(stamps.dtype, pl.Datetime) and stamps.dtype.time_zone in (None, "UTC"):
-        hours = (epoch_us_array(stamps) // _HOUR_US % 24).astype(np.float64)  # a lazy query less
+        hours = (epoch_us_array(stamps) // HOUR_US % 24).astype(np.float64)  # a lazy query less
     else:
         hours = stamps.dt.hour().cast(pl.Float64).to_numpy()
     angle = hours * (2.0 * math.pi / 24.0)

@@ -208,7 +208,6 @@ def test_modal_step_ignores_gaps_and_non_positive_steps() -> None:
     assert modal_step(np.full(5, 3600)) == 3600  # gap-free: the fast path
     assert modal_step(np.array([], dtype=np.int64)) is None
     assert modal_step(np.full(3, -60)) is None
-    assert modal_step(np.array([], dtype=np.int64)) is None
 
 
 @pytest.mark.parametrize(
